@@ -27,7 +27,7 @@ upstream=${version%%-*}
 sdk="$cache/dpdk-$version"
 if [[ ! -f $sdk/.complete ]]; then
   log "fetching Debian source package dpdk=$version for the driver-SDK headers"
-  if ! apt-cache showsrc "dpdk=$version" >/dev/null 2>&1 || [[ -z $(apt-cache showsrc "dpdk=$version" 2>/dev/null) ]]; then
+  if ! apt-cache showsrc dpdk 2>/dev/null | grep -qx "Version: $version"; then
     src_list=/etc/apt/sources.list.d/ixgbevf-lm-deb-src.sources
     if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
       sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources | as_root tee "$src_list" >/dev/null
@@ -39,7 +39,7 @@ if [[ ! -f $sdk/.complete ]]; then
   rm -rf "$sdk.tmp" && mkdir -p "$sdk.tmp"
   (cd "$sdk.tmp" && apt-get source -qq --download-only "dpdk=$version" >/dev/null 2>&1)
   tar -C "$sdk.tmp" -xf "$sdk.tmp"/dpdk_"$upstream".orig.tar.*
-  src=$(find "$sdk.tmp" -maxdepth 1 -type d -name 'dpdk*' | head -1)
+  src=$(find "$sdk.tmp" -mindepth 1 -maxdepth 1 -type d -name 'dpdk*' | head -1)
   [[ -f $src/lib/ethdev/ethdev_driver.h ]] || { log "source package has no lib/ethdev/ethdev_driver.h"; exit 1; }
   rm -rf "$sdk" && mkdir -p "$sdk/include"
   mv "$src" "$sdk/src"
