@@ -30,11 +30,14 @@
 //   PRE_COPY           RUNNING     SOURCE_ABORT   migration cancelled: stop logging, carry on
 //   STOP_COPY          STOP        NONE           final bitmap read done; stay quiesced
 //   STOP_COPY, STOP    RUNNING     SOURCE_ABORT   migration cancelled: restart on the SAME VF
-//   STOP_COPY, STOP    RESUMING    NONE           now on the destination: rebuild on a fresh VF
+//   any                RESUMING    NONE           now on the destination (or the VF was replaced):
+//                                                 rebuild on a fresh VF, then wait
 //   RESUMING           RUNNING     DESTINATION    destination restore complete: run
 //   ERROR (reported)   RUNNING     SOURCE_ABORT   recovery attempt on the same VF
-//   ERROR (reported)   RESUMING    NONE           recovery by rebuilding on a fresh VF
+//   RUNNING (any kind) RUNNING     NONE           migration over: plain running
 //   any                same state  same kind      re-send (new generation, same meaning)
+//
+// A fresh slot's request is (generation 0, RUNNING, NONE, no flags).
 //
 // RUNNING is therefore never ambiguous: resume_kind SOURCE_ABORT = undo the quiesce on the VF the
 // driver already holds; DESTINATION = the device is new, its state was rebuilt in RESUMING.
@@ -235,11 +238,17 @@ constexpr bool transition_allowed(State from, State to, ResumeKind kind) noexcep
     case State::pre_copy: return from == State::running;
     case State::stop_copy: return from == State::running || from == State::pre_copy;
     case State::stop: return from == State::stop_copy;
-    case State::resuming:
-        return from == State::stop_copy || from == State::stop || from == State::error ||
-               from == State::unknown;
+    case State::resuming: return true;
     default: return false;
     }
+}
+
+// Same, also allowing a re-send of the request currently posted (same state and kind).
+constexpr bool transition_allowed(State from, ResumeKind from_kind, State to, ResumeKind kind) noexcept
+{
+    if (from == to && from_kind == kind && to != State::error && to != State::unknown)
+        return true;
+    return transition_allowed(from, to, kind);
 }
 
 const char *state_name(State s) noexcept;
