@@ -39,6 +39,9 @@ class DmaSpace {
    * whole access fail: nothing is transferred, the fault is counted and remembered. */
   bool read(uint64_t iova, void *dst, uint64_t len);
   bool write(uint64_t iova, const void *src, uint64_t len);
+  /* One aligned 32-bit store with release ordering: every earlier write() of this thread is visible
+   * before it (the Rx/Tx engines publish a descriptor's DD word this way). */
+  bool write32_release(uint64_t iova, uint32_t value);
 
   /* Ground truth: page-aligned IOVAs (log_page_size units) written since the last fetch, sorted. */
   void set_dirty_tracking(bool on);
@@ -54,6 +57,8 @@ class DmaSpace {
   uint64_t faults() const;
   DmaFault last_fault() const;
   uint64_t bytes_written() const;
+  /* Number of mappings (for tools). */
+  size_t mappings() const;
 
  private:
   struct Impl;

@@ -73,6 +73,14 @@ struct PfStats {
   uint64_t dma_faults = 0;
   uint64_t mailbox_messages = 0;
   uint64_t mailbox_nacks = 0;
+  uint64_t rx_oversize_drops = 0;    /* longer than the VF's SET_LPE maximum */
+};
+
+/* Values to load into a VF's statistics counters (full 64-bit shadows; the registers show them at
+ * their hardware width: 32-bit packets, 36-bit octets). A real PF cannot do this; the model can, so
+ * that a driver's wrap-around handling is testable without sending 2^32 frames. */
+struct VfCounterPreset {
+  uint64_t gprc = 0, gptc = 0, gorc = 0, gotc = 0, mprc = 0;
 };
 
 /* Fault injection. */
@@ -137,6 +145,9 @@ class PfModel : public std::enable_shared_from_this<PfModel> {
   unsigned run_until_idle(unsigned max_steps = 100000);
   /* Single-step mode keeps a virtual clock for the device timings. */
   void advance_time(std::chrono::microseconds dt);
+
+  /* Test support: preset a VF's statistics counters (see VfCounterPreset). */
+  void set_vf_counters(unsigned vf, const VfCounterPreset &c);
 
   struct Impl;
   Impl &impl() { return *impl_; }
