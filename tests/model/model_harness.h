@@ -176,6 +176,7 @@ struct Vf {
   void setup_rx(unsigned q, unsigned n, unsigned bsize_kib = 2, int filled = -1, uint32_t extra_rxdctl = 0) {
     auto &r = rx[q];
     r.n = n;
+    r.next = 0;
     r.bsize = bsize_kib * 1024;
     r.ring = mem.alloc(16 * n);
     r.bufs.clear();
