@@ -24,9 +24,11 @@ struct Mapping {
 struct DmaSpace::Impl {
   uint64_t page = 4096;
   unsigned page_shift = 12;
-  /* The freeze gate: device writes and map changes hold it shared/exclusive respectively; freeze()
-   * holds it exclusive. Reads hold it shared too, so that unmap never races an access. */
+  /* The freeze gate: device writes hold it shared; freeze() holds it exclusive. The mapping list
+   * has its own lock (maps_mu) so that the thread holding the freeze can still read the dirty log.
+   * Lock order: gate before maps_mu. */
   mutable std::shared_mutex gate;
+  mutable std::shared_mutex maps_mu;
   std::vector<Mapping> maps;  /* sorted by iova */
   std::atomic<bool> tracking{true};
   std::atomic<uint64_t> faults{0};
@@ -34,7 +36,7 @@ struct DmaSpace::Impl {
   mutable std::mutex fault_mu;
   DmaFault last;
 
-  /* Mapping containing [iova, iova+len), or nullptr. Caller holds gate. */
+  /* Mapping containing [iova, iova+len), or nullptr. Caller holds maps_mu. */
   Mapping *find(uint64_t iova, uint64_t len) {
     auto it = std::upper_bound(maps.begin(), maps.end(), iova,
                                [](uint64_t a, const Mapping &m) { return a < m.iova; });
@@ -85,7 +87,7 @@ bool DmaSpace::map(uint64_t iova, void *va, uint64_t len, std::string *why) {
       *why = "mapping wraps the IOVA space";
     return false;
   }
-  std::unique_lock g(impl_->gate);
+  std::unique_lock g(impl_->maps_mu);
   for (const auto &m : impl_->maps) {
     if (iova < m.iova + m.len && m.iova < iova + len) {
       if (why)
@@ -111,7 +113,7 @@ bool DmaSpace::map(uint64_t iova, void *va, uint64_t len, std::string *why) {
 }
 
 bool DmaSpace::unmap(uint64_t iova) {
-  std::unique_lock g(impl_->gate);
+  std::unique_lock g(impl_->maps_mu);
   for (auto it = impl_->maps.begin(); it != impl_->maps.end(); ++it) {
     if (it->iova == iova) {
       impl_->maps.erase(it);
@@ -122,13 +124,13 @@ bool DmaSpace::unmap(uint64_t iova) {
 }
 
 void *DmaSpace::host_address(uint64_t iova) const {
-  std::shared_lock g(impl_->gate);
+  std::shared_lock g(impl_->maps_mu);
   Mapping *m = impl_->find(iova, 1);
   return m ? m->va + (iova - m->iova) : nullptr;
 }
 
 bool DmaSpace::read(uint64_t iova, void *dst, uint64_t len) {
-  std::shared_lock g(impl_->gate);
+  std::shared_lock g(impl_->maps_mu);
   Mapping *m = impl_->find(iova, len);
   if (!m) {
     impl_->fault(iova, len, false);
@@ -140,6 +142,7 @@ bool DmaSpace::read(uint64_t iova, void *dst, uint64_t len) {
 
 bool DmaSpace::write(uint64_t iova, const void *src, uint64_t len) {
   std::shared_lock g(impl_->gate);
+  std::shared_lock gm(impl_->maps_mu);
   Mapping *m = impl_->find(iova, len);
   if (!m) {
     impl_->fault(iova, len, true);
@@ -153,6 +156,7 @@ bool DmaSpace::write(uint64_t iova, const void *src, uint64_t len) {
 
 bool DmaSpace::write32_release(uint64_t iova, uint32_t value) {
   std::shared_lock g(impl_->gate);
+  std::shared_lock gm(impl_->maps_mu);
   Mapping *m = impl_->find(iova, 4);
   if (!m || (iova & 3) != 0) {
     impl_->fault(iova, 4, true);
@@ -170,7 +174,7 @@ bool DmaSpace::dirty_tracking() const { return impl_->tracking.load(); }
 uint64_t DmaSpace::log_page_size() const { return impl_->page; }
 
 std::vector<uint64_t> DmaSpace::dirty_pages() const {
-  std::shared_lock g(impl_->gate);
+  std::shared_lock g(impl_->maps_mu);
   std::vector<uint64_t> out;
   for (auto &m : impl_->maps)
     for (size_t w = 0; w < m.dirty_words; w++) {
@@ -185,7 +189,7 @@ std::vector<uint64_t> DmaSpace::dirty_pages() const {
 }
 
 std::vector<uint64_t> DmaSpace::fetch_and_clear_dirty() {
-  std::shared_lock g(impl_->gate);
+  std::shared_lock g(impl_->maps_mu);
   std::vector<uint64_t> out;
   for (auto &m : impl_->maps)
     for (size_t w = 0; w < m.dirty_words; w++) {
@@ -211,7 +215,7 @@ DmaFault DmaSpace::last_fault() const {
 uint64_t DmaSpace::bytes_written() const { return impl_->written.load(); }
 
 size_t DmaSpace::mappings() const {
-  std::shared_lock g(impl_->gate);
+  std::shared_lock g(impl_->maps_mu);
   return impl_->maps.size();
 }
 
