@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Dirty-page logging: devargs, the shared region attachment, the pagemap translation table and the
+ * control-path helpers. The fast path is inline in ixgbevf_lm_dirty.h.
+ */
+#include "ixgbevf_lm_dirtylog.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+
+namespace ixgbevf_lm::pmd {
+
+const char *dirty_log_mode_name(DirtyLogMode m) noexcept
+{
+  switch (m) {
+  case DirtyLogMode::off: return "off";
+  case DirtyLogMode::bitmap: return "bitmap";
+  case DirtyLogMode::touch: return "touch";
+  }
+  return "?";
+}
+
+namespace {
+
+int refuse(std::string_view key, std::string_view value, const char *expected, std::string *why)
+{
+  if (why != nullptr)
+    *why = std::string("devarg ") + std::string(key) + "=" + std::string(value) + " refused: expected " + expected;
+  return -EINVAL;
+}
+
+}  // namespace
+
+int parse_migration_devarg(std::string_view key, std::string_view value, MigrationDevargs &out, std::string *why)
+{
+  if (key == "mig_region") {
+    if (value.empty())
+      return refuse(key, value, "a file path", why);
+    out.region_path = std::string(value);
+    return 0;
+  }
+  if (key == "dirty_log") {
+    if (value == "off")
+      out.dirty_log = DirtyLogMode::off;
+    else if (value == "bitmap")
+      out.dirty_log = DirtyLogMode::bitmap;
+    else if (value == "touch")
+      out.dirty_log = DirtyLogMode::touch;
+    else
+      return refuse(key, value, "off|bitmap|touch", why);
+    out.dirty_log_given = true;
+    return 0;
+  }
+  if (key == "dirty_addr") {
+    if (value == "iova")
+      out.dirty_addr = DirtyAddr::iova;
+    else if (value == "pa")
+      out.dirty_addr = DirtyAddr::pa;
+    else
+      return refuse(key, value, "iova|pa", why);
+    return 0;
+  }
+  if (key == "mig_poll_us") {
+    uint32_t v = 0;
+    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || v < 1 || v > 100000)
+      return refuse(key, value, "an integer 1..100000 (microseconds)", why);
+    out.poll_us = v;
+    return 0;
+  }
+  if (key == "recover") {
+    if (value == "auto")
+      out.recover = RecoverMode::automatic;
+    else if (value == "app")
+      out.recover = RecoverMode::app;
+    else
+      return refuse(key, value, "auto|app", why);
+    return 0;
+  }
+  return -ENOENT;
+}
+
+int validate_migration_devargs(const MigrationDevargs &a, std::string *why)
+{
+  if (a.dirty_log_given && a.dirty_log == DirtyLogMode::bitmap && a.region_path.empty()) {
+    if (why != nullptr)
+      *why = "devarg dirty_log=bitmap refused: it needs mig_region=<path>";
+    return -EINVAL;
+  }
+  return 0;
+}
+
+/* ---- AddrTable ---- */
+
+AddrTable::AddrTable(std::vector<Extent> extents) : ext_(std::move(extents))
+{
+  std::sort(ext_.begin(), ext_.end(), [](const Extent &a, const Extent &b) { return a.iova < b.iova; });
+  std::vector<Extent> merged;
+  for (const Extent &e : ext_) {
+    if (!merged.empty()) {
+      Extent &m = merged.back();
+      if (m.iova + m.len == e.iova && m.pa + m.len == e.pa) {
+        m.len += e.len;
+        continue;
+      }
+    }
+    merged.push_back(e);
+  }
+  ext_ = std::move(merged);
+}
+
+uint64_t AddrTable::extent_left(uint64_t iova) const noexcept
+{
+  auto it = std::upper_bound(ext_.begin(), ext_.end(), iova, [](uint64_t v, const Extent &e) { return v < e.iova; });
+  if (it == ext_.begin())
+    return 0;
+  --it;
+  if (iova - it->iova >= it->len)
+    return 0;
+  return it->len - (iova - it->iova);
+}
+
+namespace {
+
+struct PagemapWalk {
+  int fd;
+  std::vector<AddrTable::Extent> out;
+  std::string error;
+};
+
+int pagemap_memseg_cb(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+  auto *w = static_cast<PagemapWalk *>(arg);
+  (void)msl;
+  const uint64_t va = reinterpret_cast<uintptr_t>(ms->addr);
+  const uint64_t sys_page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  /* A hugepage is physically contiguous: one pagemap entry (its first 4 KiB) gives the frame of all
+   * of it. Small-page memsegs are looked up page by page. */
+  const uint64_t step = ms->hugepage_sz > sys_page ? ms->hugepage_sz : sys_page;
+  for (uint64_t off = 0; off < ms->len; off += step) {
+    uint64_t entry = 0;
+    const off_t pos = static_cast<off_t>(((va + off) / sys_page) * sizeof(uint64_t));
+    if (pread(w->fd, &entry, sizeof(entry), pos) != static_cast<ssize_t>(sizeof(entry))) {
+      w->error = "pagemap read failed: " + std::string(strerror(errno));
+      return -1;
+    }
+    const uint64_t pfn = entry & ((1ULL << 55) - 1);
+    if ((entry & (1ULL << 63)) == 0 || pfn == 0) {
+      w->error = "pagemap gives no frame number (page not present, or no CAP_SYS_ADMIN)";
+      return -1;
+    }
+    const uint64_t chunk = std::min<uint64_t>(step, ms->len - off);
+    w->out.push_back({ms->iova == RTE_BAD_IOVA ? va + off : ms->iova + off, chunk, pfn * sys_page});
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::unique_ptr<AddrTable> AddrTable::build_from_memsegs(std::string *why)
+{
+  PagemapWalk w{};
+  w.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (w.fd < 0) {
+    if (why != nullptr)
+      *why = "cannot open /proc/self/pagemap: " + std::string(strerror(errno));
+    return nullptr;
+  }
+  const int rc = rte_memseg_walk(pagemap_memseg_cb, &w);
+  close(w.fd);
+  if (rc != 0) {
+    if (why != nullptr)
+      *why = w.error;
+    return nullptr;
+  }
+  return std::make_unique<AddrTable>(std::move(w.out));
+}
+
+/* ---- RegionAttachment ---- */
+
+namespace {
+std::mutex g_attach_lock;
+std::map<std::string, std::weak_ptr<RegionAttachment>> g_attachments;
+}  // namespace
+
+std::shared_ptr<RegionAttachment> RegionAttachment::acquire(const std::string &path, std::string *why)
+{
+  std::lock_guard<std::mutex> lk(g_attach_lock);
+  auto it = g_attachments.find(path);
+  if (it != g_attachments.end()) {
+    if (auto sp = it->second.lock())
+      return sp;
+  }
+  auto g = region::Guest::attach(path);
+  if (!g) {
+    if (why != nullptr)
+      *why = "migration region " + path + ": " + g.error().message;
+    return nullptr;
+  }
+  auto sp = std::make_shared<RegionAttachment>(std::move(g.value()), path);
+  g_attachments[path] = sp;
+  return sp;
+}
+
+region::Result<region::GuestSlot> RegionAttachment::claim(std::string_view identity)
+{
+  std::lock_guard<std::mutex> lk(lock_);
+  return guest_.claim_slot(identity);
+}
+
+void RegionAttachment::release(region::GuestSlot &slot)
+{
+  std::lock_guard<std::mutex> lk(lock_);
+  if (slot.valid())
+    (void)guest_.release_slot(slot);
+}
+
+/* ---- DirtyLogger ---- */
+
+uint64_t DirtyLogger::mark_translated(uint64_t iova, uint64_t len, uint64_t &last) noexcept
+{
+  /* Walk the range extent by extent: IOVA-contiguous memory need not be physically contiguous
+   * across hugepages. The cursor holds a physical page number here. */
+  uint64_t n = 0;
+  while (len != 0) {
+    const uint64_t pa = xlat->translate(iova);
+    uint64_t chunk = len;
+    if (pa == AddrTable::kNoTranslation) {
+      std::atomic_ref<uint64_t>(untranslated).store(untranslated + 1, std::memory_order_relaxed);
+      const uint64_t to_page_end = (uint64_t{1} << page_shift) - (iova & ((uint64_t{1} << page_shift) - 1));
+      chunk = std::min(len, to_page_end);
+    } else {
+      chunk = std::min(len, xlat->extent_left(iova));
+      const uint64_t first = pa >> page_shift;
+      const uint64_t end = (pa + chunk - 1) >> page_shift;
+      for (uint64_t p = first; p <= end; ++p) {
+        if (p == last)
+          continue;
+        guest->mark_dirty(p << page_shift);
+        ++n;
+      }
+      last = end;
+    }
+    iova += chunk;
+    len -= chunk;
+  }
+  return n;
+}
+
+void DirtyBurst::frame(const rte_mbuf *m) noexcept
+{
+  if (l_ == nullptr)
+    return;
+  for (; m != nullptr; m = m->next) {
+    const uint64_t off = m->data_off;
+    n_ += l_->mark(m->buf_iova + off, static_cast<const uint8_t *>(m->buf_addr) + off, m->data_len, last_buf_);
+  }
+}
+
+uint64_t log_ring_and_buffers(DirtyLogger &l, uint64_t ring_iova, const void *ring_va, uint64_t ring_bytes,
+                              rte_mbuf *const *posted, unsigned n_posted)
+{
+  uint64_t last = ~0ULL;
+  uint64_t n = l.mark(ring_iova, ring_va, ring_bytes, last);
+  last = ~0ULL;
+  for (unsigned i = 0; i < n_posted; ++i) {
+    const rte_mbuf *m = std::atomic_ref<rte_mbuf *const>(posted[i]).load(std::memory_order_relaxed);
+    if (m == nullptr)
+      continue;
+    n += l.mark(m->buf_iova, m->buf_addr, m->buf_len, last);
+  }
+  std::atomic_ref<uint64_t>(l.ctl_pages).fetch_add(n, std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace ixgbevf_lm::pmd
+
+namespace ixgbevf_lm::pmd {
+
+uint64_t log_range(DirtyLogger &l, uint64_t iova, const void *va, uint64_t len)
+{
+  uint64_t last = ~0ULL;
+  const uint64_t n = l.mark(iova, va, len, last);
+  std::atomic_ref<uint64_t>(l.ctl_pages).fetch_add(n, std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace ixgbevf_lm::pmd

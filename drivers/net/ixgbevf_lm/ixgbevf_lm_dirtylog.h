@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Dirty-page logging for live migration: what the device DMA-writes is reported to the hypervisor,
+ * either as bits in the migration region's bitmap (dirty_log=bitmap) or by a CPU write of the same
+ * byte value to each page (dirty_log=touch, for hypervisors that only run KVM's dirty logging).
+ *
+ * Fast path contract (rx/tx burst):
+ *
+ *   DirtyBurst db(q->dirty_logger);           // read once per burst; nullptr: logging off
+ *   ... after DD was seen (acquire) for a descriptor:
+ *   db.ring(desc_iova, desc_va, sizeof(desc)); // ring write-back
+ *   db.frame(first_seg);                       // the bytes the device wrote, every segment
+ *   // ~DirtyBurst publishes the queue's page count (single writer, relaxed)
+ *
+ * DirtyBurst skips a page it marked last (one cursor for ring pages, one for buffers) and the
+ * region's mark_dirty does a relaxed load and an atomic OR only when the bit is clear. No
+ * allocation, lock, system call or virtual call.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ixgbevf_lm/region/guest.h>
+
+struct rte_mbuf;
+
+namespace ixgbevf_lm::pmd {
+
+enum class DirtyLogMode : uint8_t { off, bitmap, touch };
+enum class DirtyAddr : uint8_t { iova, pa };
+enum class RecoverMode : uint8_t { automatic, app };
+
+const char *dirty_log_mode_name(DirtyLogMode m) noexcept;
+
+/* The migration devargs (parsed by the probe's kvargs handlers through parse_migration_devarg). */
+struct MigrationDevargs {
+  std::string region_path;                 /* mig_region=<path>, empty: no region */
+  DirtyLogMode dirty_log = DirtyLogMode::off;
+  bool dirty_log_given = false;            /* dirty_log= appeared (else: bitmap iff a region) */
+  DirtyAddr dirty_addr = DirtyAddr::iova;  /* dirty_addr=iova|pa */
+  uint32_t poll_us = 100;                  /* mig_poll_us=<1..100000> */
+  RecoverMode recover = RecoverMode::automatic;  /* recover=auto|app */
+
+  /* The effective logging mode after all keys were seen. */
+  DirtyLogMode effective_mode() const noexcept
+  {
+    if (dirty_log_given)
+      return dirty_log;
+    return region_path.empty() ? DirtyLogMode::off : DirtyLogMode::bitmap;
+  }
+};
+
+/* The devarg keys handled here, for the probe's list of valid keys. */
+inline constexpr const char *kMigrationDevargKeys[] = {"mig_region", "dirty_log", "dirty_addr", "mig_poll_us",
+                                                       "recover"};
+inline constexpr const char *kMigrationParamString =
+    "mig_region=<path> dirty_log=off|bitmap|touch dirty_addr=iova|pa mig_poll_us=<1-100000> recover=auto|app";
+/* Returns 0, or -EINVAL with *why naming the key and the refused value. Unknown key: -ENOENT. */
+int parse_migration_devarg(std::string_view key, std::string_view value, MigrationDevargs &out, std::string *why);
+/* Cross-key checks once every key was parsed (bitmap needs a region). */
+int validate_migration_devargs(const MigrationDevargs &a, std::string *why);
+
+/* IOVA (= VA with IOVA as VA) to physical address, built from /proc/self/pagemap for every memseg
+ * when logging starts (dirty_addr=pa). Lookup is a binary search over merged contiguous extents. */
+class AddrTable {
+ public:
+  static constexpr uint64_t kNoTranslation = ~0ULL;
+  struct Extent {
+    uint64_t iova;
+    uint64_t len;
+    uint64_t pa;
+  };
+  /* Build from the EAL's memsegs. nullptr and *why when pagemap gives no frame numbers (needs
+   * CAP_SYS_ADMIN) or cannot be read. */
+  static std::unique_ptr<AddrTable> build_from_memsegs(std::string *why);
+  explicit AddrTable(std::vector<Extent> extents);
+
+  uint64_t translate(uint64_t iova) const noexcept
+  {
+    size_t lo = 0, hi = ext_.size();
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (iova < ext_[mid].iova)
+        hi = mid;
+      else if (iova - ext_[mid].iova >= ext_[mid].len)
+        lo = mid + 1;
+      else
+        return ext_[mid].pa + (iova - ext_[mid].iova);
+    }
+    return kNoTranslation;
+  }
+  /* Bytes left in the extent holding iova (0 when none). */
+  uint64_t extent_left(uint64_t iova) const noexcept;
+  size_t extents() const noexcept { return ext_.size(); }
+
+ private:
+  std::vector<Extent> ext_;
+};
+
+/* One migration region mapped once per process and shared by every port that names its path. */
+class RegionAttachment {
+ public:
+  static std::shared_ptr<RegionAttachment> acquire(const std::string &path, std::string *why);
+  region::Guest &guest() noexcept { return guest_; }
+  const std::string &path() const noexcept { return path_; }
+  /* Slot claims and releases are serialised across ports. */
+  region::Result<region::GuestSlot> claim(std::string_view identity);
+  void release(region::GuestSlot &slot);
+
+  RegionAttachment(region::Guest g, std::string path) : guest_(std::move(g)), path_(std::move(path)) {}
+
+ private:
+  region::Guest guest_;
+  std::string path_;
+  std::mutex lock_;
+};
+
+/* The per-queue logging target. A queue's hook pointer holds one while logging is on. */
+struct alignas(64) DirtyLogger {
+  region::Guest *guest = nullptr;       /* bitmap mode */
+  const AddrTable *xlat = nullptr;      /* dirty_addr=pa with IOVA as VA, else nullptr */
+  DirtyLogMode mode = DirtyLogMode::off;
+  uint32_t page_shift = 12;             /* bitmap: the region's page size; touch: 4 KiB */
+  uint64_t pages = 0;                   /* page marks by the queue's lcore (single writer) */
+  uint64_t untranslated = 0;            /* pages with no translation (should stay 0) */
+  uint64_t ctl_pages = 0;               /* page marks by the control path (atomic adds) */
+
+  uint64_t pages_marked() const noexcept
+  {
+    return std::atomic_ref<const uint64_t>(pages).load(std::memory_order_relaxed) +
+           std::atomic_ref<const uint64_t>(ctl_pages).load(std::memory_order_relaxed);
+  }
+  uint64_t untranslated_count() const noexcept
+  {
+    return std::atomic_ref<const uint64_t>(untranslated).load(std::memory_order_relaxed);
+  }
+
+  /* Mark [iova, iova + len) (va for touch). Returns the pages marked. `last` is a page-number
+   * cursor (~0 = none) updated in place: a page equal to it is skipped. */
+  uint64_t mark(uint64_t iova, const void *va, uint64_t len, uint64_t &last) noexcept
+  {
+    if (len == 0)
+      return 0;
+    if (mode == DirtyLogMode::touch)
+      return touch(reinterpret_cast<uintptr_t>(va), len, last);
+    if (xlat == nullptr) {
+      const uint64_t first = iova >> page_shift;
+      const uint64_t end = (iova + len - 1) >> page_shift;
+      uint64_t n = 0;
+      for (uint64_t p = first; p <= end; ++p) {
+        if (p == last)
+          continue;
+        guest->mark_dirty(p << page_shift);
+        ++n;
+      }
+      last = end;
+      return n;
+    }
+    return mark_translated(iova, len, last);
+  }
+
+ private:
+  uint64_t mark_translated(uint64_t iova, uint64_t len, uint64_t &last) noexcept;
+  static uint64_t touch(uintptr_t a, uint64_t len, uint64_t &last) noexcept
+  {
+    const uint64_t first = a >> 12;
+    const uint64_t end = (a + len - 1) >> 12;
+    uint64_t n = 0;
+    for (uint64_t p = first; p <= end; ++p) {
+      if (p == last)
+        continue;
+      /* One byte of the page inside [va, va + len): an atomic OR with 0 is a write access (EPT
+       * dirty bit, KVM's dirty ring) that leaves the content unchanged even if another thread
+       * stores to the same byte at the same time. */
+      uintptr_t b = static_cast<uintptr_t>(p << 12);
+      if (b < a)
+        b = a;
+      __atomic_fetch_or(reinterpret_cast<uint8_t *>(b), uint8_t{0}, __ATOMIC_RELAXED);
+      ++n;
+    }
+    last = end;
+    return n;
+  }
+};
+
+/* Burst-local logging state: two page cursors (ring, buffers) and a count published at the end. */
+class DirtyBurst {
+ public:
+  explicit DirtyBurst(DirtyLogger *l) noexcept : l_(l) {}
+  ~DirtyBurst()
+  {
+    if (l_ != nullptr && n_ != 0)
+      std::atomic_ref<uint64_t>(l_->pages).store(l_->pages + n_, std::memory_order_relaxed);
+  }
+  DirtyBurst(const DirtyBurst &) = delete;
+  DirtyBurst &operator=(const DirtyBurst &) = delete;
+
+  bool active() const noexcept { return l_ != nullptr; }
+  void ring(uint64_t iova, const void *va, uint64_t len) noexcept
+  {
+    if (l_ != nullptr)
+      n_ += l_->mark(iova, va, len, last_ring_);
+  }
+  void buf(uint64_t iova, const void *va, uint64_t len) noexcept
+  {
+    if (l_ != nullptr)
+      n_ += l_->mark(iova, va, len, last_buf_);
+  }
+  /* Every segment of a received frame: the bytes the device wrote into each. */
+  void frame(const rte_mbuf *m) noexcept;
+
+ private:
+  DirtyLogger *l_;
+  uint64_t last_ring_ = ~0ULL;
+  uint64_t last_buf_ = ~0ULL;
+  uint64_t n_ = 0;
+};
+
+/* Control path: mark a whole ring and every buffer posted in it (logging start, quiesce). Entries
+ * of `posted` that are nullptr are skipped; each buffer is marked from buf_iova over buf_len.
+ * Returns the pages marked. Safe while the queue's lcore runs: marks are atomic, a stale pointer
+ * only over-reports. */
+uint64_t log_ring_and_buffers(DirtyLogger &l, uint64_t ring_iova, const void *ring_va, uint64_t ring_bytes,
+                              rte_mbuf *const *posted, unsigned n_posted);
+/* Control path: mark one range (Tx head write-back). */
+uint64_t log_range(DirtyLogger &l, uint64_t iova, const void *va, uint64_t len);
+
+}  // namespace ixgbevf_lm::pmd

@@ -1,0 +1,759 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Live migration, driver side: the per-port state machine and the per-process control thread.
+ * See ixgbevf_lm_migration.h and doc/design/migration.md.
+ */
+#include "ixgbevf_lm_migration.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <pthread.h>
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+RTE_LOG_REGISTER(ixgbevf_lm_mig_logtype, pmd.net.ixgbevf_lm.mig, NOTICE);
+
+#define MIG_LOG(level, fmt, ...) \
+  rte_log(RTE_LOG_##level, ixgbevf_lm_mig_logtype, "ixgbevf_lm mig: " fmt "\n", ##__VA_ARGS__)
+
+namespace ixgbevf_lm::pmd {
+
+namespace {
+
+uint64_t ns_since(MigClock::time_point t0)
+{
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(MigClock::now() - t0).count());
+}
+
+}  // namespace
+
+const char *mig_state_name(rte_pmd_ixgbevf_lm_mig_state s)
+{
+  switch (s) {
+  case RTE_PMD_IXGBEVF_LM_MIG_RUNNING: return "running";
+  case RTE_PMD_IXGBEVF_LM_MIG_LOGGING: return "logging";
+  case RTE_PMD_IXGBEVF_LM_MIG_QUIESCED: return "quiesced";
+  case RTE_PMD_IXGBEVF_LM_MIG_RESTORED: return "restored";
+  case RTE_PMD_IXGBEVF_LM_MIG_RECOVERING: return "recovering";
+  case RTE_PMD_IXGBEVF_LM_MIG_ERROR: return "error";
+  }
+  return "?";
+}
+
+/* ---- MigrationPort ---- */
+
+MigrationPort::MigrationPort(MigrationDevice &dev, const MigrationDevargs &args) : dev_(dev), args_(args) {}
+
+std::unique_ptr<MigrationPort> MigrationPort::create(MigrationDevice &dev, const MigrationDevargs &args,
+                                                     std::string *why)
+{
+  if (validate_migration_devargs(args, why) != 0)
+    return nullptr;
+  std::unique_ptr<MigrationPort> p(new MigrationPort(dev, args));
+  if (!args.region_path.empty()) {
+    p->region_ = RegionAttachment::acquire(args.region_path, why);
+    if (!p->region_)
+      return nullptr;
+    const std::string id = dev.identity();
+    auto s = p->region_->claim(id);
+    if (!s) {
+      if (why != nullptr)
+        *why = "migration region " + args.region_path + ": cannot claim a slot for " + id + ": " + s.error().message;
+      return nullptr;
+    }
+    p->slot_ = s.value();
+    /* Acknowledge whatever is posted as plain running: a restarted driver starts from scratch. */
+    const region::Request r = p->slot_.poll_request();
+    p->handled_gen_ = r.generation;
+    p->slot_.report(region::State::running, r.generation, false);
+    p->slot_.clear_error();
+    MIG_LOG(INFO, "port %u: slot %u of %s claimed as %s", dev.port_id(), p->slot_.index(),
+            args.region_path.c_str(), id.c_str());
+  }
+  return p;
+}
+
+MigrationPort::~MigrationPort()
+{
+  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  stop_logging();
+  if (region_ && slot_.valid()) {
+    publish_counters();
+    region_->release(slot_);
+  }
+}
+
+void MigrationPort::fail(int code, const std::string &msg)
+{
+  MIG_LOG(ERR, "port %u: %s", dev_.port_id(), msg.c_str());
+  if (slot_.valid())
+    slot_.set_error(code, msg);
+}
+
+void MigrationPort::callback(rte_pmd_ixgbevf_lm_mig_event ev)
+{
+  const Cb c = cbs_[ev];
+  if (c.fn != nullptr)
+    c.fn(dev_.port_id(), ev, c.arg);
+}
+
+int MigrationPort::set_callback(rte_pmd_ixgbevf_lm_mig_event ev, rte_pmd_ixgbevf_lm_mig_cb cb, void *arg)
+{
+  if (ev < 0 || ev >= RTE_PMD_IXGBEVF_LM_MIG_EV_MAX)
+    return -EINVAL;
+  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  cbs_[ev] = Cb{cb, arg};
+  return 0;
+}
+
+bool MigrationPort::start_logging(std::string *why)
+{
+  const DirtyLogMode m = mode();
+  if (m == DirtyLogMode::off) {
+    if (why != nullptr)
+      *why = "dirty_log=off";
+    return false;
+  }
+  if (logging_.load(std::memory_order_relaxed))
+    return true;
+  const auto t0 = MigClock::now();
+  const AddrTable *xl = nullptr;
+  if (m == DirtyLogMode::bitmap && args_.dirty_addr == DirtyAddr::pa && rte_eal_iova_mode() == RTE_IOVA_VA) {
+    std::string w;
+    xlat_ = AddrTable::build_from_memsegs(&w);
+    if (!xlat_) {
+      if (why != nullptr)
+        *why = "dirty_addr=pa: " + w;
+      return false;
+    }
+    xl = xlat_.get();
+    MIG_LOG(INFO, "port %u: IOVA->PA table built, %zu extents", dev_.port_id(), xlat_->extents());
+  }
+  const auto make = [&]() {
+    auto l = std::make_unique<DirtyLogger>();
+    l->mode = m;
+    l->xlat = xl;
+    if (m == DirtyLogMode::bitmap) {
+      l->guest = &region_->guest();
+      l->page_shift = static_cast<uint32_t>(__builtin_ctzll(region_->guest().page_size()));
+    } else {
+      l->page_shift = 12;
+    }
+    return l;
+  };
+  rx_log_.clear();
+  tx_log_.clear();
+  for (unsigned q = 0; q < dev_.n_rx_queues(); ++q)
+    rx_log_.push_back(make());
+  for (unsigned q = 0; q < dev_.n_tx_queues(); ++q)
+    tx_log_.push_back(make());
+  for (unsigned q = 0; q < rx_log_.size(); ++q)
+    dev_.set_rx_logger(q, rx_log_[q].get());
+  for (unsigned q = 0; q < tx_log_.size(); ++q)
+    dev_.set_tx_logger(q, tx_log_[q].get());
+  /* Every burst that starts after the grace period logs; buffers posted before are marked now. */
+  if (!dev_.grace_period(Deadline(budgets_.grace))) {
+    timeouts_.fetch_add(1, std::memory_order_relaxed);
+    MIG_LOG(WARNING, "port %u: an lcore stayed inside a burst for more than %lld us while logging started",
+            dev_.port_id(), static_cast<long long>(budgets_.grace.count()));
+  }
+  std::vector<DirtyLogger *> rx, tx;
+  for (auto &l : rx_log_)
+    rx.push_back(l.get());
+  for (auto &l : tx_log_)
+    tx.push_back(l.get());
+  dev_.log_posted(rx.data(), tx.data());
+  logging_.store(true, std::memory_order_release);
+  MIG_LOG(INFO, "port %u: dirty logging (%s) on, %u rx + %u tx queues, posted buffers marked in %.3f ms",
+          dev_.port_id(), dirty_log_mode_name(m), static_cast<unsigned>(rx.size()), static_cast<unsigned>(tx.size()),
+          static_cast<double>(ns_since(t0)) / 1e6);
+  return true;
+}
+
+void MigrationPort::stop_logging()
+{
+  if (!logging_.load(std::memory_order_relaxed))
+    return;
+  for (unsigned q = 0; q < rx_log_.size(); ++q)
+    dev_.set_rx_logger(q, nullptr);
+  for (unsigned q = 0; q < tx_log_.size(); ++q)
+    dev_.set_tx_logger(q, nullptr);
+  const bool quiet = dev_.grace_period(Deadline(budgets_.grace));
+  publish_counters();
+  for (auto &l : rx_log_)
+    logged_base_ += l->pages_marked();
+  for (auto &l : tx_log_)
+    logged_base_ += l->pages_marked();
+  if (quiet) {
+    rx_log_.clear();
+    tx_log_.clear();
+  } else {
+    /* An lcore may still hold a pointer: keep the loggers alive (they are small) rather than free
+     * memory under it. */
+    timeouts_.fetch_add(1, std::memory_order_relaxed);
+    MIG_LOG(WARNING, "port %u: grace period ran out while logging stopped; loggers kept", dev_.port_id());
+    for (auto &l : rx_log_)
+      retired_.push_back(std::move(l));
+    for (auto &l : tx_log_)
+      retired_.push_back(std::move(l));
+    rx_log_.clear();
+    tx_log_.clear();
+  }
+  xlat_.reset();
+  logging_.store(false, std::memory_order_release);
+  MIG_LOG(INFO, "port %u: dirty logging off", dev_.port_id());
+}
+
+void MigrationPort::publish_counters()
+{
+  uint64_t total = logged_base_;
+  for (auto &l : rx_log_)
+    total += l->pages_marked();
+  for (auto &l : tx_log_)
+    total += l->pages_marked();
+  const uint64_t prev = pages_total_.exchange(total, std::memory_order_relaxed);
+  if (slot_.valid() && total > prev)
+    slot_.add_pages_logged(total - prev);
+}
+
+void MigrationPort::ack(const region::Request &r, region::State reached)
+{
+  publish_counters();
+  if (slot_.valid())
+    slot_.acknowledge(r, reached, logging_.load(std::memory_order_relaxed));
+}
+
+int MigrationPort::do_quiesce(const char *trigger)
+{
+  if (quiesced_)
+    return -EBUSY;
+  callback(RTE_PMD_IXGBEVF_LM_MIG_EV_BEFORE_QUIESCE);
+  const auto t0 = MigClock::now();
+  QuiesceResult res = dev_.quiesce(budgets_);
+  quiesced_ = true;
+  state_.store(RTE_PMD_IXGBEVF_LM_MIG_QUIESCED, std::memory_order_release);
+  /* The device's DMA is over: everything it could still have written is marked now. */
+  if (logging_.load(std::memory_order_relaxed)) {
+    std::vector<DirtyLogger *> rx, tx;
+    for (auto &l : rx_log_)
+      rx.push_back(l.get());
+    for (auto &l : tx_log_)
+      tx.push_back(l.get());
+    dev_.log_posted(rx.data(), tx.data());
+  }
+  if (res.frames_dropped != 0) {
+    frames_dropped_.fetch_add(res.frames_dropped, std::memory_order_relaxed);
+    if (slot_.valid())
+      slot_.add_frames_dropped(res.frames_dropped);
+  }
+  const uint64_t ns = ns_since(t0);
+  last_quiesce_ns_.store(ns, std::memory_order_relaxed);
+  if (slot_.valid())
+    slot_.set_last_quiesce_ns(ns);
+  if (res.rc != 0) {
+    timeouts_.fetch_add(1, std::memory_order_relaxed);
+    fail(res.rc, std::string("quiesce: ") + res.what);
+  } else if (slot_.valid()) {
+    slot_.clear_error();
+  }
+  MIG_LOG(NOTICE, "port %u: quiesced (%s) in %.3f ms, %llu frames left in rings%s", dev_.port_id(), trigger,
+          static_cast<double>(ns) / 1e6, static_cast<unsigned long long>(res.frames_dropped),
+          res.rc != 0 ? " [timed out]" : "");
+  return res.rc;
+}
+
+int MigrationPort::do_resume_same_vf(const char *trigger)
+{
+  std::string why;
+  const auto t0 = MigClock::now();
+  int rc = dev_.resume_same_vf(budgets_, &why);
+  if (rc != 0) {
+    fail(rc, "resume on the same VF failed (" + why + "), rebuilding");
+    return do_rebuild(trigger, true);
+  }
+  quiesced_ = false;
+  const uint64_t ns = ns_since(t0);
+  last_restart_ns_.store(ns, std::memory_order_relaxed);
+  if (slot_.valid())
+    slot_.set_last_restart_ns(ns);
+  state_.store(logging_.load() ? RTE_PMD_IXGBEVF_LM_MIG_LOGGING : RTE_PMD_IXGBEVF_LM_MIG_RUNNING,
+               std::memory_order_release);
+  MIG_LOG(NOTICE, "port %u: resumed on the same VF (%s) in %.3f ms", dev_.port_id(), trigger,
+          static_cast<double>(ns) / 1e6);
+  return 0;
+}
+
+int MigrationPort::do_rebuild(const char *trigger, bool open_gates)
+{
+  const auto t0 = MigClock::now();
+  std::string why;
+  int rc = -EIO;
+  for (unsigned a = 1; a <= budgets_.rebuild_attempts; ++a) {
+    rc = dev_.rebuild(budgets_, open_gates, &why);
+    if (rc == 0)
+      break;
+    MIG_LOG(WARNING, "port %u: rebuild (%s) attempt %u/%u failed: %s", dev_.port_id(), trigger, a,
+            budgets_.rebuild_attempts, why.c_str());
+  }
+  if (rc != 0) {
+    timeouts_.fetch_add(1, std::memory_order_relaxed);
+    dev_.set_link_reported(false);
+    state_.store(RTE_PMD_IXGBEVF_LM_MIG_RECOVERING, std::memory_order_release);
+    backoff_ = budgets_.retry_backoff;
+    next_retry_ = MigClock::now() + backoff_;
+    fail(rc, std::string("rebuild: ") + why + "; link down, retrying");
+    return rc;
+  }
+  quiesced_ = false;
+  const uint64_t ns = ns_since(t0);
+  last_restart_ns_.store(ns, std::memory_order_relaxed);
+  if (slot_.valid()) {
+    slot_.set_last_restart_ns(ns);
+    slot_.clear_error();
+  }
+  const bool link = dev_.wait_link(Deadline(budgets_.link));
+  dev_.set_link_reported(link);
+  if (!link)
+    MIG_LOG(WARNING, "port %u: no link %lld us after the rebuild; reported down until it comes", dev_.port_id(),
+            static_cast<long long>(budgets_.link.count()));
+  MIG_LOG(NOTICE, "port %u: rebuilt on a reset VF (%s) in %.3f ms", dev_.port_id(), trigger,
+          static_cast<double>(ns) / 1e6);
+  return 0;
+}
+
+void MigrationPort::try_background_recovery()
+{
+  if (MigClock::now() < next_retry_)
+    return;
+  std::string why;
+  const bool in_migration = have_pending_req_ && !pending_run_destination_;
+  const int rc = dev_.rebuild(budgets_, !in_migration, &why);
+  if (rc != 0) {
+    backoff_ = std::min(backoff_ * 2, budgets_.retry_backoff_max);
+    next_retry_ = MigClock::now() + backoff_;
+    MIG_LOG(DEBUG, "port %u: recovery attempt failed (%s), next in %lld us", dev_.port_id(), why.c_str(),
+            static_cast<long long>(backoff_.count()));
+    return;
+  }
+  quiesced_ = false;
+  recoveries_.fetch_add(1, std::memory_order_relaxed);
+  if (slot_.valid())
+    slot_.clear_error();
+  const bool link = dev_.wait_link(Deadline(budgets_.link));
+  dev_.set_link_reported(link);
+  MIG_LOG(NOTICE, "port %u: PF answers again, port rebuilt", dev_.port_id());
+  if (have_pending_req_ && !pending_run_destination_) {
+    state_.store(RTE_PMD_IXGBEVF_LM_MIG_RESTORED, std::memory_order_release);
+    ack(pending_req_, region::State::resuming);
+    return;
+  }
+  if (pending_run_destination_) {
+    migrations_.fetch_add(1, std::memory_order_relaxed);
+    if (slot_.valid())
+      slot_.count_migration();
+    ack(pending_req_, region::State::running);
+  }
+  have_pending_req_ = false;
+  pending_run_destination_ = false;
+  state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release);
+  callback(RTE_PMD_IXGBEVF_LM_MIG_EV_AFTER_RESUME);
+}
+
+void MigrationPort::handle_request(const region::Request &r)
+{
+  using region::State;
+  handled_gen_ = r.generation;
+  const bool want_log = r.logging() && mode() != DirtyLogMode::off;
+  MIG_LOG(INFO, "port %u: request gen %u %s/%s%s", dev_.port_id(), r.generation, region::state_name(r.state),
+          region::resume_kind_name(r.kind), r.logging() ? " +logging" : "");
+  std::string why;
+  if (want_log && !logging_.load() && r.state != State::resuming) {
+    if (!start_logging(&why))
+      fail(-EIO, "dirty logging could not start: " + why);
+  }
+  if (!want_log && logging_.load() && !(mode() == DirtyLogMode::touch && !slot_.valid()))
+    stop_logging();
+
+  switch (r.state) {
+  case State::pre_copy:
+    if (!quiesced_)
+      state_.store(logging_.load() ? RTE_PMD_IXGBEVF_LM_MIG_LOGGING : RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+    ack(r, State::pre_copy);
+    return;
+  case State::stop_copy:
+    if (!quiesced_)
+      quiesce_by_region_ = true, (void)do_quiesce("region STOP_COPY");
+    ack(r, State::stop_copy);
+    return;
+  case State::stop:
+    ack(r, State::stop);
+    return;
+  case State::resuming: {
+    have_pending_req_ = false;
+    pending_run_destination_ = false;
+    dev_.platform_switch(++migration_seq_);
+    if (do_rebuild("RESUMING", false) == 0) {
+      state_.store(RTE_PMD_IXGBEVF_LM_MIG_RESTORED, std::memory_order_release);
+      ack(r, State::resuming);
+    } else {
+      have_pending_req_ = true;
+      pending_req_ = r;
+      ack(r, State::error);
+    }
+    return;
+  }
+  case State::running:
+    if (r.kind == region::ResumeKind::destination) {
+      if (state_.load() == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING) {
+        pending_run_destination_ = true;
+        have_pending_req_ = true;
+        pending_req_ = r;
+        return; /* acked once the PF answers */
+      }
+      dev_.open_gates();
+      quiesced_ = false;
+      quiesce_by_region_ = false;
+      migrations_.fetch_add(1, std::memory_order_relaxed);
+      if (slot_.valid())
+        slot_.count_migration();
+      state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release);
+      ack(r, State::running);
+      callback(RTE_PMD_IXGBEVF_LM_MIG_EV_AFTER_RESUME);
+      return;
+    }
+    if (r.kind == region::ResumeKind::source_abort) {
+      if (quiesced_)
+        (void)do_resume_same_vf("migration cancelled");
+      quiesce_by_region_ = false;
+      if (state_.load() != RTE_PMD_IXGBEVF_LM_MIG_RECOVERING)
+        state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release);
+      ack(r, state_.load() == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING ? State::error : State::running);
+      callback(RTE_PMD_IXGBEVF_LM_MIG_EV_ABORT);
+      return;
+    }
+    if (quiesced_)
+      (void)do_resume_same_vf("RUNNING");
+    if (state_.load() != RTE_PMD_IXGBEVF_LM_MIG_RECOVERING)
+      state_.store(logging_.load() ? RTE_PMD_IXGBEVF_LM_MIG_LOGGING : RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+    ack(r, State::running);
+    return;
+  default:
+    fail(-EINVAL, std::string("request for state ") + region::state_name(r.state) + " ignored");
+    ack(r, State::error);
+    return;
+  }
+}
+
+void MigrationPort::poll()
+{
+  std::unique_lock<std::recursive_mutex> lk(op_lock_, std::try_to_lock);
+  if (!lk.owns_lock())
+    return;
+  if (slot_.valid()) {
+    const region::Request r = slot_.poll_request();
+    if (r.generation != handled_gen_)
+      handle_request(r);
+  }
+  if (!dev_.started()) {
+    publish_counters();
+    return;
+  }
+  switch (dev_.poll_pf_event()) {
+  case PfEvent::none:
+    break;
+  case PfEvent::migration_announced:
+    if (!quiesced_)
+      (void)do_quiesce("PF mailbox migration message");
+    break;
+  case PfEvent::vf_reset:
+    if (quiesce_by_region_)
+      break; /* the rebuild comes with RESUMING (or the abort finds the same VF) */
+    if (args_.recover == RecoverMode::app) {
+      dev_.set_link_reported(false);
+      state_.store(RTE_PMD_IXGBEVF_LM_MIG_ERROR, std::memory_order_release);
+      MIG_LOG(NOTICE, "port %u: VF reset by the PF; recover=app: raising RTE_ETH_EVENT_INTR_RESET", dev_.port_id());
+      dev_.raise_intr_reset();
+      break;
+    }
+    {
+      const bool migrated = quiesced_;
+      if (!migrated)
+        callback(RTE_PMD_IXGBEVF_LM_MIG_EV_BEFORE_QUIESCE);
+      if (do_rebuild(migrated ? "VF replaced after the PF's migration message" : "PF reset", true) == 0) {
+        if (migrated)
+          migrations_.fetch_add(1, std::memory_order_relaxed);
+        else
+          recoveries_.fetch_add(1, std::memory_order_relaxed);
+        state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release);
+        callback(RTE_PMD_IXGBEVF_LM_MIG_EV_AFTER_RESUME);
+      }
+    }
+    break;
+  }
+  if (state_.load(std::memory_order_relaxed) == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING)
+    try_background_recovery();
+  publish_counters();
+}
+
+void MigrationPort::on_dev_start()
+{
+  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  if (mode() == DirtyLogMode::touch && !slot_.valid()) {
+    /* touch without a region: the hypervisor tracks through KVM, logging is always on. */
+    stop_logging();
+    std::string why;
+    (void)start_logging(&why);
+    return;
+  }
+  if (logging_.load()) {
+    stop_logging();
+    std::string why;
+    if (!start_logging(&why))
+      fail(-EIO, "dirty logging could not restart after dev_start: " + why);
+  }
+}
+
+void MigrationPort::on_dev_stop()
+{
+  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  /* Loggers stay published: a stopped port does no DMA, and restart re-creates them. */
+}
+
+int MigrationPort::api_quiesce(uint32_t timeout_us)
+{
+  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  if (quiesced_)
+    return -EBUSY;
+  const MigrationBudgets saved = budgets_;
+  const std::chrono::microseconds cap{timeout_us};
+  budgets_.tx_drain = std::min(budgets_.tx_drain, cap);
+  budgets_.queue_disable = std::min(budgets_.queue_disable, cap);
+  budgets_.rx_deliver = std::min(budgets_.rx_deliver, cap);
+  budgets_.grace = std::min(budgets_.grace, cap);
+  const int rc = do_quiesce("API");
+  budgets_ = saved;
+  return rc;
+}
+
+int MigrationPort::api_resume()
+{
+  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  if (!quiesced_)
+    return 0;
+  int rc;
+  if (dev_.poll_pf_event() == PfEvent::vf_reset)
+    rc = do_rebuild("API resume on a replaced VF", true);
+  else
+    rc = do_resume_same_vf("API");
+  if (rc == 0) {
+    state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release);
+    callback(RTE_PMD_IXGBEVF_LM_MIG_EV_AFTER_RESUME);
+  }
+  return rc;
+}
+
+MigrationStats MigrationPort::stats() const
+{
+  MigrationStats s;
+  s.migrations_done = migrations_.load(std::memory_order_relaxed);
+  s.last_quiesce_ns = last_quiesce_ns_.load(std::memory_order_relaxed);
+  s.last_restart_ns = last_restart_ns_.load(std::memory_order_relaxed);
+  s.frames_dropped = frames_dropped_.load(std::memory_order_relaxed);
+  s.pages_logged = pages_total_.load(std::memory_order_relaxed);
+  s.recoveries = recoveries_.load(std::memory_order_relaxed);
+  s.timeouts = timeouts_.load(std::memory_order_relaxed);
+  return s;
+}
+
+namespace {
+constexpr const char *kXstatNames[] = {
+    "mig_state", "mig_logging", "mig_migrations_done", "mig_last_quiesce_ns", "mig_last_restart_ns",
+    "mig_frames_dropped", "mig_pages_logged", "mig_recoveries", "mig_timeouts",
+};
+}  // namespace
+
+unsigned MigrationPort::xstats_count() { return static_cast<unsigned>(std::size(kXstatNames)); }
+const char *MigrationPort::xstat_name(unsigned i) { return i < xstats_count() ? kXstatNames[i] : ""; }
+
+uint64_t MigrationPort::xstat_value(unsigned i) const
+{
+  const MigrationStats s = stats();
+  switch (i) {
+  case 0: return static_cast<uint64_t>(state());
+  case 1: return logging() ? 1 : 0;
+  case 2: return s.migrations_done;
+  case 3: return s.last_quiesce_ns;
+  case 4: return s.last_restart_ns;
+  case 5: return s.frames_dropped;
+  case 6: return s.pages_logged;
+  case 7: return s.recoveries;
+  case 8: return s.timeouts;
+  default: return 0;
+  }
+}
+
+/* ---- MigrationController ---- */
+
+struct MigrationController::Impl {
+  std::mutex lock;
+  std::vector<std::pair<MigrationPort *, uint32_t>> ports;
+  pthread_t thread{};
+  bool thread_running = false;
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> period_us{100};
+};
+
+MigrationController &MigrationController::instance()
+{
+  static MigrationController c;
+  return c;
+}
+
+MigrationController::Impl &MigrationController::impl()
+{
+  static Impl i;
+  return i;
+}
+
+namespace {
+
+void *control_thread_main(void *arg)
+{
+  auto *c = static_cast<MigrationController *>(arg);
+  c->poll_once();
+  return nullptr;
+}
+
+}  // namespace
+
+void MigrationController::poll_once()
+{
+  Impl &im = impl();
+  const bool is_thread = im.thread_running && pthread_equal(pthread_self(), im.thread);
+  do {
+    {
+      std::lock_guard<std::mutex> lk(im.lock);
+      for (auto &[p, us] : im.ports)
+        p->poll();
+    }
+    if (!is_thread)
+      return;
+    const uint32_t us = im.period_us.load(std::memory_order_relaxed);
+    timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
+  } while (!im.stop.load(std::memory_order_acquire));
+}
+
+int MigrationController::add(MigrationPort *p, uint32_t poll_us, std::string *why)
+{
+  Impl &im = impl();
+  std::unique_lock<std::mutex> lk(im.lock);
+  im.ports.emplace_back(p, poll_us);
+  uint32_t period = poll_us;
+  for (auto &[q, us] : im.ports)
+    period = std::min(period, us);
+  im.period_us.store(period, std::memory_order_relaxed);
+  register_migration_telemetry();
+  if (im.thread_running || std::getenv("IXGBEVF_LM_MIG_NO_THREAD") != nullptr)
+    return 0;
+  im.stop.store(false);
+  im.thread_running = true; /* before the thread reads it */
+  const int rc = rte_ctrl_thread_create(&im.thread, "ixgbevf-lm-mig", nullptr, control_thread_main, this);
+  if (rc != 0) {
+    im.thread_running = false;
+    im.ports.pop_back();
+    if (why != nullptr)
+      *why = std::string("cannot create the migration control thread: ") + strerror(rc);
+    return -rc;
+  }
+  return 0;
+}
+
+void MigrationController::remove(MigrationPort *p)
+{
+  Impl &im = impl();
+  std::unique_lock<std::mutex> lk(im.lock);
+  std::erase_if(im.ports, [p](const auto &e) { return e.first == p; });
+  if (!im.ports.empty() || !im.thread_running)
+    return;
+  im.stop.store(true, std::memory_order_release);
+  const pthread_t t = im.thread;
+  lk.unlock();
+  pthread_join(t, nullptr);
+  lk.lock();
+  im.thread_running = false;
+}
+
+MigrationPort *MigrationController::find(uint16_t port_id)
+{
+  Impl &im = impl();
+  std::lock_guard<std::mutex> lk(im.lock);
+  for (auto &[p, us] : im.ports)
+    if (p->port_id() == port_id)
+      return p;
+  return nullptr;
+}
+
+void MigrationController::for_each(const std::function<void(MigrationPort &)> &fn)
+{
+  Impl &im = impl();
+  std::lock_guard<std::mutex> lk(im.lock);
+  for (auto &[p, us] : im.ports)
+    fn(*p);
+}
+
+}  // namespace ixgbevf_lm::pmd
+
+/* ---- Public API ---- */
+
+using ixgbevf_lm::pmd::MigrationController;
+using ixgbevf_lm::pmd::MigrationPort;
+
+/* The controller lookup is not held across the call: a port is removed from the controller only in
+ * dev_close, which the application does not run concurrently with calls on the same port. */
+extern "C" int rte_pmd_ixgbevf_lm_quiesce(uint16_t port_id, uint32_t timeout_us)
+{
+  MigrationPort *p = MigrationController::instance().find(port_id);
+  return p == nullptr ? -ENOTSUP : p->api_quiesce(timeout_us);
+}
+
+extern "C" int rte_pmd_ixgbevf_lm_resume(uint16_t port_id)
+{
+  MigrationPort *p = MigrationController::instance().find(port_id);
+  return p == nullptr ? -ENOTSUP : p->api_resume();
+}
+
+extern "C" int rte_pmd_ixgbevf_lm_migration_state(uint16_t port_id)
+{
+  MigrationPort *p = MigrationController::instance().find(port_id);
+  return p == nullptr ? -ENOTSUP : p->api_state();
+}
+
+extern "C" int rte_pmd_ixgbevf_lm_migration_callback(uint16_t port_id, enum rte_pmd_ixgbevf_lm_mig_event ev,
+                                                     rte_pmd_ixgbevf_lm_mig_cb cb, void *arg)
+{
+  MigrationPort *p = MigrationController::instance().find(port_id);
+  return p == nullptr ? -ENOTSUP : p->set_callback(ev, cb, arg);
+}
+
+extern "C" int rte_pmd_ixgbevf_lm_migration_stats(uint16_t port_id, struct rte_pmd_ixgbevf_lm_mig_stats *st)
+{
+  if (st == nullptr)
+    return -EINVAL;
+  MigrationPort *p = MigrationController::instance().find(port_id);
+  if (p == nullptr)
+    return -ENOTSUP;
+  const auto s = p->stats();
+  st->migrations_done = s.migrations_done;
+  st->last_quiesce_ns = s.last_quiesce_ns;
+  st->last_restart_ns = s.last_restart_ns;
+  st->frames_dropped = s.frames_dropped;
+  st->pages_logged = s.pages_logged;
+  st->recoveries = s.recoveries;
+  st->timeouts = s.timeouts;
+  return 0;
+}
