@@ -393,9 +393,12 @@ void MigrationPort::handle_request(const region::Request &r)
     ack(r, State::stop);
     return;
   case State::resuming: {
+    /* A re-sent RESUMING while the rebuild is still being retried does not switch again. */
+    const bool retry = have_pending_req_ && state_.load() == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING;
     have_pending_req_ = false;
     pending_run_destination_ = false;
-    dev_.platform_switch(++migration_seq_);
+    if (!retry)
+      dev_.platform_switch(++migration_seq_);
     if (do_rebuild("RESUMING", false) == 0) {
       state_.store(RTE_PMD_IXGBEVF_LM_MIG_RESTORED, std::memory_order_release);
       ack(r, State::resuming);

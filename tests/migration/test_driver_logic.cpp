@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The driver's migration logic without a device: the dirty logger against a real region (bitmap,
+ * touch, pagemap-style translation, burst page cursor), the devargs, and the per-port state machine
+ * driven through the region by a host, with a scripted MigrationDevice standing in for the PMD.
+ * No EAL: the control thread is not started (IXGBEVF_LM_MIG_NO_THREAD); each test single-steps it
+ * with MigrationController::poll_once().
+ */
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <set>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rte_mbuf.h>
+
+#include <ixgbevf_lm/region/host.h>
+
+#include "ixgbevf_lm_dirtylog.h"
+#include "ixgbevf_lm_migration.h"
+#include "region_test_util.h"
+
+using namespace ixgbevf_lm;
+using namespace ixgbevf_lm::pmd;
+using region::Host;
+using region::ReadMode;
+using region::State;
+
+namespace {
+
+constexpr uint64_t kBase = 0x100000000ULL;
+constexpr uint64_t kLen = 64ULL << 20;
+
+Host make_host(const std::string &path, uint64_t page = 4096)
+{
+  region::CreateParams p;
+  p.page_size = page;
+  p.ranges = {{kBase, kLen}};
+  p.n_slots = 4;
+  auto h = Host::create(path, p);
+  EXPECT_TRUE(h.has_value()) << (h ? "" : h.error().message);
+  return std::move(h.value());
+}
+
+std::set<uint64_t> dirty(Host &h)
+{
+  auto v = h.dirty_pages(ReadMode::clear);
+  return {v.begin(), v.end()};
+}
+
+DirtyLogger bitmap_logger(RegionAttachment &a)
+{
+  DirtyLogger l;
+  l.mode = DirtyLogMode::bitmap;
+  l.guest = &a.guest();
+  l.page_shift = static_cast<uint32_t>(__builtin_ctzll(a.guest().page_size()));
+  return l;
+}
+
+}  // namespace
+
+TEST(migration, DirtyLoggerMarksEveryPageARangeSpansAndNothingElse)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str());
+  auto a = RegionAttachment::acquire(path.str(), nullptr);
+  ASSERT_TRUE(a);
+  DirtyLogger l = bitmap_logger(*a);
+  uint64_t last = ~0ULL;
+  EXPECT_EQ(l.mark(kBase + 4096 - 10, nullptr, 20, last), 2u);
+  EXPECT_EQ(l.mark(kBase + 5 * 4096, nullptr, 1, last), 1u);
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase, kBase + 4096, kBase + 5 * 4096}));
+}
+
+TEST(migration, DirtyBurstSkipsThePageItMarkedLastButNotAfterAFetch)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str());
+  auto a = RegionAttachment::acquire(path.str(), nullptr);
+  DirtyLogger l = bitmap_logger(*a);
+  {
+    DirtyBurst b(&l);
+    for (int i = 0; i < 16; ++i)
+      b.buf(kBase + 128 * i, nullptr, 64);  // 16 buffers in one page: one mark
+    b.ring(kBase + 8192, nullptr, 16);
+    b.ring(kBase + 8192 + 16, nullptr, 16);
+  }
+  EXPECT_EQ(l.pages_marked(), 2u);
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase, kBase + 8192}));
+  {
+    DirtyBurst b(&l);  // a new burst after the host's fetch marks the page again
+    b.buf(kBase + 64, nullptr, 64);
+  }
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase}));
+}
+
+TEST(migration, DirtyBurstWithoutALoggerDoesNothing)
+{
+  DirtyBurst b(nullptr);
+  EXPECT_FALSE(b.active());
+  b.buf(kBase, nullptr, 4096);  // would crash on a null guest if it did anything
+}
+
+TEST(migration, DirtyLoggerMarksEverySegmentOfAScatteredFrame)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str(), 2ULL << 20);  // 2 MiB pages
+  auto a = RegionAttachment::acquire(path.str(), nullptr);
+  DirtyLogger l = bitmap_logger(*a);
+  rte_mbuf segs[3]{};
+  const uint64_t iovas[3] = {kBase + (2ULL << 20) - 100, kBase + (10ULL << 20), kBase + (20ULL << 20)};
+  for (int i = 0; i < 3; ++i) {
+    segs[i].buf_iova = iovas[i];
+    segs[i].data_off = 0;
+    segs[i].data_len = 2048;
+    segs[i].next = i < 2 ? &segs[i + 1] : nullptr;
+  }
+  {
+    DirtyBurst b(&l);
+    b.frame(&segs[0]);
+  }
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase, kBase + (2ULL << 20), kBase + (10ULL << 20), kBase + (20ULL << 20)}));
+}
+
+TEST(migration, TouchModeWritesOneByteInEveryPageAndKeepsTheContent)
+{
+  std::vector<uint8_t> mem(5 * 4096);
+  std::mt19937 rng(7);
+  for (auto &b : mem)
+    b = static_cast<uint8_t>(rng());
+  const std::vector<uint8_t> copy = mem;
+  DirtyLogger l;
+  l.mode = DirtyLogMode::touch;
+  uint64_t last = ~0ULL;
+  const uintptr_t va = reinterpret_cast<uintptr_t>(mem.data()) + 100;
+  const uint64_t pages = ((va + 3 * 4096 - 1) >> 12) - (va >> 12) + 1;
+  EXPECT_EQ(l.mark(0, mem.data() + 100, 3 * 4096, last), pages);
+  EXPECT_EQ(mem, copy);
+}
+
+TEST(migration, AddrTableMergesContiguousExtentsAndTranslatesAcrossHugepages)
+{
+  AddrTable t({{0x2000000, 0x200000, 0x80000000}, {0x2200000, 0x200000, 0x80200000}, {0x2400000, 0x200000, 0x10000000}});
+  EXPECT_EQ(t.extents(), 2u);
+  EXPECT_EQ(t.translate(0x2000010), 0x80000010u);
+  EXPECT_EQ(t.translate(0x23fffff), 0x803fffffu);
+  EXPECT_EQ(t.translate(0x2400001), 0x10000001u);
+  EXPECT_EQ(t.translate(0x1fff000), AddrTable::kNoTranslation);
+  EXPECT_EQ(t.translate(0x2600000), AddrTable::kNoTranslation);
+}
+
+TEST(migration, TranslatedLoggingMarksThePhysicalPagesOfARangeCrossingExtents)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str());
+  auto a = RegionAttachment::acquire(path.str(), nullptr);
+  AddrTable t({{0x7f0000000000, 0x200000, kBase + 0x400000}, {0x7f0000200000, 0x200000, kBase}});
+  DirtyLogger l = bitmap_logger(*a);
+  l.xlat = &t;
+  uint64_t last = ~0ULL;
+  l.mark(0x7f0000200000 - 100, nullptr, 200, last);
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase + 0x5ff000, kBase}));
+  EXPECT_EQ(l.untranslated_count(), 0u);
+  l.mark(0x100, nullptr, 10, last);
+  EXPECT_EQ(l.untranslated_count(), 1u);
+}
+
+TEST(migration, RegionAttachmentIsSharedByPortsNamingTheSamePath)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str());
+  std::string why;
+  auto a = RegionAttachment::acquire(path.str(), &why);
+  auto b = RegionAttachment::acquire(path.str(), &why);
+  EXPECT_EQ(a.get(), b.get());
+  auto bad = RegionAttachment::acquire(path.str() + ".missing", &why);
+  EXPECT_FALSE(bad);
+  EXPECT_NE(why.find(".missing"), std::string::npos) << why;
+}
+
+TEST(migration, MigrationDevargsParseAndRefuseWithTheKeyNamed)
+{
+  MigrationDevargs a;
+  std::string why;
+  EXPECT_EQ(parse_migration_devarg("mig_region", "/dev/shm/x", a, &why), 0);
+  EXPECT_EQ(a.effective_mode(), DirtyLogMode::bitmap);
+  EXPECT_EQ(parse_migration_devarg("dirty_log", "touch", a, &why), 0);
+  EXPECT_EQ(a.effective_mode(), DirtyLogMode::touch);
+  EXPECT_EQ(parse_migration_devarg("mig_poll_us", "250", a, &why), 0);
+  EXPECT_EQ(a.poll_us, 250u);
+  EXPECT_EQ(parse_migration_devarg("recover", "app", a, &why), 0);
+  EXPECT_EQ(a.recover, RecoverMode::app);
+  EXPECT_EQ(parse_migration_devarg("dirty_log", "maybe", a, &why), -EINVAL);
+  EXPECT_NE(why.find("dirty_log=maybe"), std::string::npos) << why;
+  EXPECT_EQ(parse_migration_devarg("mig_poll_us", "0", a, &why), -EINVAL);
+  EXPECT_NE(why.find("mig_poll_us"), std::string::npos);
+  EXPECT_EQ(parse_migration_devarg("dirty_addr", "gpa", a, &why), -EINVAL);
+  EXPECT_EQ(parse_migration_devarg("nope", "1", a, &why), -ENOENT);
+  MigrationDevargs b;
+  EXPECT_EQ(parse_migration_devarg("dirty_log", "bitmap", b, &why), 0);
+  EXPECT_EQ(validate_migration_devargs(b, &why), -EINVAL);
+  EXPECT_NE(why.find("mig_region"), std::string::npos);
+  MigrationDevargs none;
+  EXPECT_EQ(none.effective_mode(), DirtyLogMode::off);
+}
+
+/* ---- the state machine, against a scripted device ---- */
+
+namespace {
+
+struct FakeDevice : MigrationDevice {
+  std::string id = "net_ixgbevf_lm_sim_test0";
+  unsigned nrx = 2, ntx = 2;
+  std::vector<DirtyLogger *> rxl{2, nullptr}, txl{2, nullptr};
+  bool is_started = true;
+  std::vector<std::string> calls;
+  int rebuild_fails = 0;         // this many rebuilds fail
+  QuiesceResult qres;
+  PfEvent next_event = PfEvent::none;
+  bool link = true;
+  bool gates_open = true;
+  uint64_t posted_iova = kBase + 0x10000;
+
+  uint16_t port_id() const override { return 7; }
+  std::string identity() const override { return id; }
+  bool started() const override { return is_started; }
+  unsigned n_rx_queues() const override { return nrx; }
+  unsigned n_tx_queues() const override { return ntx; }
+  void set_rx_logger(unsigned q, DirtyLogger *l) override { rxl[q] = l; }
+  void set_tx_logger(unsigned q, DirtyLogger *l) override { txl[q] = l; }
+  bool grace_period(const Deadline &) override { calls.push_back("grace"); return true; }
+  void log_posted(DirtyLogger *const *rx, DirtyLogger *const *) override
+  {
+    calls.push_back("log_posted");
+    log_range(*rx[0], posted_iova, nullptr, 2048);
+  }
+  QuiesceResult quiesce(const MigrationBudgets &) override { calls.push_back("quiesce"); gates_open = false; return qres; }
+  int resume_same_vf(const MigrationBudgets &, std::string *) override { calls.push_back("resume_same_vf"); gates_open = true; return 0; }
+  void platform_switch(uint32_t seq) override { calls.push_back("switch" + std::to_string(seq)); }
+  int rebuild(const MigrationBudgets &, bool open, std::string *why) override
+  {
+    calls.push_back(open ? "rebuild+open" : "rebuild");
+    if (rebuild_fails > 0) {
+      --rebuild_fails;
+      *why = "PF silent";
+      return -ETIMEDOUT;
+    }
+    gates_open = open;
+    return 0;
+  }
+  void open_gates() override { calls.push_back("open_gates"); gates_open = true; }
+  bool wait_link(const Deadline &) override { return link; }
+  void set_link_reported(bool up) override { calls.push_back(up ? "link_up" : "link_down"); }
+  PfEvent poll_pf_event() override { return std::exchange(next_event, PfEvent::none); }
+  void raise_intr_reset() override { calls.push_back("intr_reset"); }
+
+  bool called(const std::string &c) const { return std::find(calls.begin(), calls.end(), c) != calls.end(); }
+};
+
+struct Fixture {
+  region_test::TempPath path;
+  Host host;
+  FakeDevice dev;
+  std::unique_ptr<MigrationPort> port;
+  uint32_t slot = 0;
+
+  explicit Fixture(MigrationDevargs args = {}) : host(make_host(path.str()))
+  {
+    setenv("IXGBEVF_LM_MIG_NO_THREAD", "1", 1);
+    args.region_path = path.str();
+    std::string why;
+    port = MigrationPort::create(dev, args, &why);
+    EXPECT_TRUE(port) << why;
+    port->budgets().retry_backoff = std::chrono::microseconds{0};
+    EXPECT_EQ(MigrationController::instance().add(port.get(), args.poll_us, &why), 0) << why;
+    slot = host.find_slot(dev.id).value();
+  }
+  ~Fixture() { MigrationController::instance().remove(port.get()); }
+
+  region::SlotStatus request(State s, region::ResumeKind k = region::ResumeKind::none)
+  {
+    auto g = host.request_state(slot, s, k);
+    EXPECT_TRUE(g.has_value()) << (g ? "" : g.error().message);
+    MigrationController::instance().poll_once();
+    return host.slot_status(slot).value();
+  }
+};
+
+}  // namespace
+
+TEST(migration, PreCopyPublishesLoggersMarksPostedBuffersAndAcksLoggingActive)
+{
+  Fixture f;
+  auto st = f.request(State::pre_copy);
+  EXPECT_EQ(st.report.state, State::pre_copy);
+  EXPECT_TRUE(st.report.logging_active());
+  EXPECT_EQ(st.report.acked_generation, st.request.generation);
+  ASSERT_NE(f.dev.rxl[0], nullptr);
+  ASSERT_NE(f.dev.txl[1], nullptr);
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_LOGGING);
+  /* grace period before the posted buffers are walked */
+  auto g = std::find(f.dev.calls.begin(), f.dev.calls.end(), "grace");
+  auto lp = std::find(f.dev.calls.begin(), f.dev.calls.end(), "log_posted");
+  EXPECT_LT(g, lp);
+  EXPECT_EQ(dirty(f.host), (std::set<uint64_t>{f.dev.posted_iova}));
+  MigrationController::instance().poll_once();
+  EXPECT_EQ(f.host.slot_status(f.slot).value().counters.pages_logged, 1u);
+}
+
+TEST(migration, FullMigrationQuiescesRebuildsClosedThenOpensOnRunningDestination)
+{
+  Fixture f;
+  int after_resume = 0;
+  ASSERT_EQ(f.port->set_callback(RTE_PMD_IXGBEVF_LM_MIG_EV_AFTER_RESUME,
+                                 [](uint16_t, rte_pmd_ixgbevf_lm_mig_event, void *a) { ++*static_cast<int *>(a); },
+                                 &after_resume), 0);
+  f.request(State::pre_copy);
+  auto st = f.request(State::stop_copy);
+  EXPECT_EQ(st.report.state, State::stop_copy);
+  EXPECT_TRUE(f.dev.called("quiesce"));
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_QUIESCED);
+  st = f.request(State::stop);
+  EXPECT_EQ(st.report.state, State::stop);
+  EXPECT_FALSE(st.report.logging_active());
+  EXPECT_EQ(f.dev.rxl[0], nullptr);
+  st = f.request(State::resuming);
+  EXPECT_EQ(st.report.state, State::resuming);
+  EXPECT_TRUE(f.dev.called("switch1"));
+  EXPECT_TRUE(f.dev.called("rebuild"));
+  EXPECT_FALSE(f.dev.gates_open);
+  st = f.request(State::running, region::ResumeKind::destination);
+  EXPECT_EQ(st.report.state, State::running);
+  EXPECT_TRUE(f.dev.gates_open);
+  EXPECT_EQ(st.counters.migrations_done, 1u);
+  EXPECT_EQ(after_resume, 1);
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+}
+
+TEST(migration, CancelAfterStopCopyResumesOnTheSameVfWithoutReset)
+{
+  Fixture f;
+  int aborts = 0;
+  ASSERT_EQ(f.port->set_callback(RTE_PMD_IXGBEVF_LM_MIG_EV_ABORT,
+                                 [](uint16_t, rte_pmd_ixgbevf_lm_mig_event, void *a) { ++*static_cast<int *>(a); },
+                                 &aborts), 0);
+  f.request(State::pre_copy);
+  f.request(State::stop_copy);
+  auto st = f.request(State::running, region::ResumeKind::source_abort);
+  EXPECT_EQ(st.report.state, State::running);
+  EXPECT_TRUE(f.dev.called("resume_same_vf"));
+  EXPECT_FALSE(f.dev.called("rebuild"));
+  EXPECT_FALSE(f.dev.called("rebuild+open"));
+  EXPECT_EQ(aborts, 1);
+  EXPECT_FALSE(st.report.logging_active());
+}
+
+TEST(migration, QuiesceTimeoutIsReportedInTheSlotNotHidden)
+{
+  Fixture f;
+  f.dev.qres.rc = -ETIMEDOUT;
+  f.dev.qres.what = "TDH != TDT after 5000 us on tx queue 1";
+  f.dev.qres.frames_dropped = 3;
+  auto st = f.request(State::stop_copy);
+  EXPECT_EQ(st.report.state, State::stop_copy);
+  EXPECT_EQ(st.last_error, -ETIMEDOUT);
+  EXPECT_NE(st.error_msg.find("TDH"), std::string::npos) << st.error_msg;
+  EXPECT_EQ(st.counters.frames_dropped, 3u);
+  EXPECT_EQ(f.port->stats().timeouts, 1u);
+}
+
+TEST(migration, SilentDestinationPfReportsErrorThenRecoversAndAcksWhenItAnswers)
+{
+  Fixture f;
+  f.request(State::stop_copy);
+  f.dev.rebuild_fails = 5;  // 3 attempts in the request, 2 background retries
+  auto st = f.request(State::resuming);
+  EXPECT_EQ(st.report.state, State::error);
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_RECOVERING);
+  EXPECT_TRUE(f.dev.called("link_down"));
+  EXPECT_NE(st.error_msg.find("PF silent"), std::string::npos) << st.error_msg;
+  /* The host may only abort or re-send RESUMING now; the driver keeps retrying by itself and
+   * re-acknowledges RESUMING once the PF answers. */
+  for (int i = 0; i < 10 && f.port->state() == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING; ++i)
+    MigrationController::instance().poll_once();
+  st = f.host.slot_status(f.slot).value();
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_RESTORED);
+  EXPECT_EQ(st.report.state, State::resuming);
+  EXPECT_EQ(st.report.acked_generation, st.request.generation);
+  EXPECT_EQ(st.last_error, 0);
+  EXPECT_EQ(std::count(f.dev.calls.begin(), f.dev.calls.end(), "switch1"), 1);
+  st = f.request(State::running, region::ResumeKind::destination);
+  EXPECT_EQ(st.report.state, State::running);
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+  EXPECT_TRUE(f.dev.called("link_up"));
+}
+
+TEST(migration, PfMigrationMessageQuiescesAndTheReplacedVfIsRebuiltWithGatesOpen)
+{
+  Fixture f;
+  f.dev.next_event = PfEvent::migration_announced;
+  MigrationController::instance().poll_once();
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_QUIESCED);
+  f.dev.next_event = PfEvent::vf_reset;
+  MigrationController::instance().poll_once();
+  EXPECT_TRUE(f.dev.called("rebuild+open"));
+  EXPECT_EQ(f.port->state(), RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+  EXPECT_EQ(f.port->stats().migrations_done, 1u);
+}
+
+TEST(migration, PfResetWithRecoverAppRaisesIntrResetInsteadOfRebuilding)
+{
+  MigrationDevargs a;
+  a.recover = RecoverMode::app;
+  Fixture f(a);
+  f.dev.next_event = PfEvent::vf_reset;
+  MigrationController::instance().poll_once();
+  EXPECT_TRUE(f.dev.called("intr_reset"));
+  EXPECT_FALSE(f.dev.called("rebuild+open"));
+}
+
+TEST(migration, PfResetWithRecoverAutoRebuildsAndCountsARecovery)
+{
+  Fixture f;
+  f.dev.next_event = PfEvent::vf_reset;
+  MigrationController::instance().poll_once();
+  EXPECT_TRUE(f.dev.called("rebuild+open"));
+  EXPECT_EQ(f.port->stats().recoveries, 1u);
+}
+
+TEST(migration, ApiQuiesceAndResumeUseTheSameSteps)
+{
+  Fixture f;
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_quiesce(7, 1000), 0);
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(7), RTE_PMD_IXGBEVF_LM_MIG_QUIESCED);
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_quiesce(7, 1000), -EBUSY);
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_resume(7), 0);
+  EXPECT_TRUE(f.dev.called("resume_same_vf"));
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(7), RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_quiesce(99, 1000), -ENOTSUP);
+}
+
+TEST(migration, LoggingOffWritesNothingToTheRegion)
+{
+  MigrationDevargs a;
+  a.dirty_log = DirtyLogMode::off;
+  a.dirty_log_given = true;
+  Fixture f(a);
+  auto st = f.request(State::pre_copy);
+  EXPECT_EQ(st.report.state, State::pre_copy);
+  EXPECT_FALSE(st.report.logging_active());
+  EXPECT_EQ(f.dev.rxl[0], nullptr);
+  EXPECT_TRUE(dirty(f.host).empty());
+}
+
+TEST(migration, ClosingAPortWhileLoggingReleasesItsSlotAndLeavesTheBitmap)
+{
+  auto f = std::make_unique<Fixture>();
+  f->request(State::pre_copy);
+  const uint32_t slot = f->slot;
+  Host &h = f->host;
+  MigrationController::instance().remove(f->port.get());
+  f->port.reset();
+  EXPECT_EQ(f->dev.rxl[0], nullptr);  // hooks cleared before the loggers died
+  auto st = h.slot_status(slot).value();
+  EXPECT_FALSE(st.claimed);
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{f->dev.posted_iova}));  // still readable, consistent
+  f->port = nullptr;
+}
