@@ -22,7 +22,7 @@
 #include "region_test_util.h"
 
 using namespace ixgbevf_lm;
-using namespace ixgbevf_lm::pmd;
+using namespace ixgbevf_lm::pmd::mig;
 using region::Host;
 using region::ReadMode;
 using region::State;

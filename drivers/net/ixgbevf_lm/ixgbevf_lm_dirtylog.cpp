@@ -16,7 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
-namespace ixgbevf_lm::pmd {
+namespace ixgbevf_lm::pmd::mig {
 
 const char *dirty_log_mode_name(DirtyLogMode m) noexcept
 {
@@ -281,9 +281,9 @@ uint64_t log_ring_and_buffers(DirtyLogger &l, uint64_t ring_iova, const void *ri
   return n;
 }
 
-}  // namespace ixgbevf_lm::pmd
+}  // namespace ixgbevf_lm::pmd::mig
 
-namespace ixgbevf_lm::pmd {
+namespace ixgbevf_lm::pmd::mig {
 
 uint64_t log_range(DirtyLogger &l, uint64_t iova, const void *va, uint64_t len)
 {
@@ -293,4 +293,4 @@ uint64_t log_range(DirtyLogger &l, uint64_t iova, const void *va, uint64_t len)
   return n;
 }
 
-}  // namespace ixgbevf_lm::pmd
+}  // namespace ixgbevf_lm::pmd::mig

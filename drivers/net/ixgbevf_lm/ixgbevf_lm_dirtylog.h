@@ -29,7 +29,7 @@
 
 struct rte_mbuf;
 
-namespace ixgbevf_lm::pmd {
+namespace ixgbevf_lm::pmd::mig {
 
 enum class DirtyLogMode : uint8_t { off, bitmap, touch };
 enum class DirtyAddr : uint8_t { iova, pa };
@@ -230,4 +230,4 @@ uint64_t log_ring_and_buffers(DirtyLogger &l, uint64_t ring_iova, const void *ri
 /* Control path: mark one range (Tx head write-back). */
 uint64_t log_range(DirtyLogger &l, uint64_t iova, const void *va, uint64_t len);
 
-}  // namespace ixgbevf_lm::pmd
+}  // namespace ixgbevf_lm::pmd::mig

@@ -20,7 +20,7 @@ RTE_LOG_REGISTER(ixgbevf_lm_mig_logtype, pmd.net.ixgbevf_lm.mig, NOTICE);
 #define MIG_LOG(level, fmt, ...) \
   rte_log(RTE_LOG_##level, ixgbevf_lm_mig_logtype, "ixgbevf_lm mig: " fmt "\n", ##__VA_ARGS__)
 
-namespace ixgbevf_lm::pmd {
+namespace ixgbevf_lm::pmd::mig {
 
 namespace {
 
@@ -709,12 +709,12 @@ void MigrationController::for_each(const std::function<void(MigrationPort &)> &f
     fn(*p);
 }
 
-}  // namespace ixgbevf_lm::pmd
+}  // namespace ixgbevf_lm::pmd::mig
 
 /* ---- Public API ---- */
 
-using ixgbevf_lm::pmd::MigrationController;
-using ixgbevf_lm::pmd::MigrationPort;
+using ixgbevf_lm::pmd::mig::MigrationController;
+using ixgbevf_lm::pmd::mig::MigrationPort;
 
 /* The controller lookup is not held across the call: a port is removed from the controller only in
  * dev_close, which the application does not run concurrently with calls on the same port. */

@@ -31,7 +31,7 @@
 #include "ixgbevf_lm_dirtylog.h"
 #include "rte_pmd_ixgbevf_lm_migration.h"
 
-namespace ixgbevf_lm::pmd {
+namespace ixgbevf_lm::pmd::mig {
 
 using MigClock = std::chrono::steady_clock;
 
@@ -240,4 +240,4 @@ class MigrationController {
 void register_migration_telemetry();
 const char *mig_state_name(rte_pmd_ixgbevf_lm_mig_state s);
 
-}  // namespace ixgbevf_lm::pmd
+}  // namespace ixgbevf_lm::pmd::mig

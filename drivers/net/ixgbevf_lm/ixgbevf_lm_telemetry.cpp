@@ -9,7 +9,7 @@
 
 #include "ixgbevf_lm_migration.h"
 
-namespace ixgbevf_lm::pmd {
+namespace ixgbevf_lm::pmd::mig {
 
 namespace {
 
@@ -60,4 +60,4 @@ void register_migration_telemetry()
   });
 }
 
-}  // namespace ixgbevf_lm::pmd
+}  // namespace ixgbevf_lm::pmd::mig

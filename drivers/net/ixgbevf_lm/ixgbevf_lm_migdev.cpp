@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The PMD's half of live migration: mig::MigrationDevice implemented on the Adapter and its queues
+ * (gates, Tx drain, queue disable, Rx delivery, posted-buffer logging, rebuild on a reset VF).
+ *
+ * Integration with the rest of the PMD (to do when this file joins meson.build):
+ *  - RxQueue/TxQueue: `const DirtyLog *dirty_log` becomes `mig::DirtyLogger *dirty_logger`
+ *    (ixgbevf_lm_dirty.h then just includes ixgbevf_lm_dirtylog.h); the bursts open a
+ *    `mig::DirtyBurst db(q.dirty_logger)` after gate.enter() and call db.ring()/db.frame() where
+ *    they now call dl->mark(); the Tx clean marks the descriptors with DD it cleaned.
+ *  - Adapter: `std::unique_ptr<AdapterMigration> mig` created at probe (after devargs: the keys of
+ *    mig::kMigrationDevargKeys go through mig::parse_migration_devarg), registered with
+ *    MigrationController, removed first thing in dev_close.
+ *  - service_alarm: raise RTE_ETH_EVENT_INTR_RESET on RSTI only when recover=app (the control
+ *    thread reads pf_reset_seen / migration_phase through poll_pf_event()).
+ *  - dev_start: mig->port().on_dev_start() after the queues started.
+ *  - xstats: append MigrationPort::xstat_name/xstat_value.
+ */
+#include <cinttypes>
+#include <cstdio>
+
+#include <rte_cycles.h>
+#include <rte_pause.h>
+
+#include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_migdev.h"
+#include "ixgbevf_lm_rxtx.h"
+
+namespace ixgbevf_lm::pmd {
+
+using namespace ixgbevf_lm::hw;
+using mig::Deadline;
+using mig::MigrationBudgets;
+using mig::QuiesceResult;
+
+namespace {
+
+RxQueue *rxq(rte_eth_dev *dev, unsigned q) { return static_cast<RxQueue *>(dev->data->rx_queues[q]); }
+TxQueue *txq(rte_eth_dev *dev, unsigned q) { return static_cast<TxQueue *>(dev->data->tx_queues[q]); }
+
+/* Grace period on one gate without changing its state: the burst stores in_burst = 1, fences, then
+ * reads the state and the logger pointer; we stored the pointer, fence, and see in_burst == 0, so
+ * every burst we did not see inside has seen the new pointer. */
+bool gate_grace(QueueGate &g, const Deadline &d)
+{
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return mig::wait_until(d, [&] { return g.in_burst.load(std::memory_order_acquire) == 0; });
+}
+
+bool gate_close(QueueGate &g, const Deadline &d)
+{
+  g.state.store(kQueuePaused, std::memory_order_relaxed);
+  return gate_grace(g, d);
+}
+
+bool wait_reg(const HwAccess &hw, uint32_t off, uint32_t bit, bool set, const Deadline &d)
+{
+  return mig::wait_until(d, [&] { return ((rd32(hw, off) & bit) != 0) == set; });
+}
+
+std::string fmt(const char *f, unsigned a, unsigned b = 0, unsigned c = 0, long long us = 0)
+{
+  char buf[160];
+  std::snprintf(buf, sizeof buf, f, a, b, c, us);
+  return buf;
+}
+
+}  // namespace
+
+AdapterMigration::AdapterMigration(Adapter &ad) : ad_(ad) {}
+
+uint16_t AdapterMigration::port_id() const { return ad_.dev->data->port_id; }
+std::string AdapterMigration::identity() const { return ad_.dev->data->name; }
+bool AdapterMigration::started() const { return ad_.started; }
+unsigned AdapterMigration::n_rx_queues() const { return ad_.dev->data->nb_rx_queues; }
+unsigned AdapterMigration::n_tx_queues() const { return ad_.dev->data->nb_tx_queues; }
+
+void AdapterMigration::set_rx_logger(unsigned q, mig::DirtyLogger *l)
+{
+  if (RxQueue *r = rxq(ad_.dev, q))
+    std::atomic_ref<mig::DirtyLogger *>(r->dirty_logger).store(l, std::memory_order_release);
+}
+
+void AdapterMigration::set_tx_logger(unsigned q, mig::DirtyLogger *l)
+{
+  if (TxQueue *t = txq(ad_.dev, q))
+    std::atomic_ref<mig::DirtyLogger *>(t->dirty_logger).store(l, std::memory_order_release);
+}
+
+bool AdapterMigration::grace_period(const Deadline &d)
+{
+  bool ok = true;
+  for (unsigned q = 0; q < n_rx_queues(); ++q)
+    if (RxQueue *r = rxq(ad_.dev, q))
+      ok &= gate_grace(r->gate, d);
+  for (unsigned q = 0; q < n_tx_queues(); ++q)
+    if (TxQueue *t = txq(ad_.dev, q))
+      ok &= gate_grace(t->gate, d);
+  return ok;
+}
+
+void AdapterMigration::log_posted(mig::DirtyLogger *const *rx, mig::DirtyLogger *const *tx)
+{
+  for (unsigned q = 0; q < n_rx_queues(); ++q) {
+    RxQueue *r = rxq(ad_.dev, q);
+    if (r == nullptr || r->ring == nullptr || rx[q] == nullptr)
+      continue;
+    mig::log_ring_and_buffers(*rx[q], r->ring_iova, const_cast<RxDesc *>(r->ring), uint64_t(r->nb_desc) * kDescSize,
+                              r->sw_ring, r->nb_desc);
+  }
+  for (unsigned q = 0; q < n_tx_queues(); ++q) {
+    TxQueue *t = txq(ad_.dev, q);
+    if (t == nullptr || t->ring == nullptr || tx[q] == nullptr)
+      continue;
+    /* Tx buffers are only read by the device; its writes are descriptor write-backs (and the head
+     * write-back word, which this driver does not enable: TDWBAL = 0). */
+    mig::log_range(*tx[q], t->ring_iova, const_cast<TxDesc *>(t->ring), uint64_t(t->nb_desc) * kDescSize);
+  }
+}
+
+QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
+{
+  QuiesceResult res;
+  rte_eth_dev *dev = ad_.dev;
+  const HwAccess &hw = ad_.hw;
+  auto timed_out = [&](std::string what) {
+    if (res.rc == 0) {
+      res.rc = -ETIMEDOUT;
+      res.what = std::move(what);
+    }
+    IXGBEVF_LM_LOG(WARNING, "port %u: quiesce: %s", port_id(), res.what.c_str());
+  };
+  /* 1. Tx stops accepting frames: bursts return 0, the application keeps its mbufs. */
+  for (unsigned q = 0; q < n_tx_queues(); ++q)
+    if (TxQueue *t = txq(dev, q); t && !gate_close(t->gate, Deadline(b.grace)))
+      timed_out(fmt("tx queue %u: an lcore stayed in tx burst", q));
+  /* 2. The device sends what it holds. */
+  for (unsigned q = 0; q < n_tx_queues(); ++q) {
+    if (txq(dev, q) == nullptr)
+      continue;
+    if (!wait_reg_eq(hw, VFTDH(q), VFTDT(q), Deadline(b.tx_drain)))
+      timed_out(fmt("tx queue %u: TDH %u != TDT %u after %lld us", q, rd32(hw, VFTDH(q)), rd32(hw, VFTDT(q)),
+                    static_cast<long long>(b.tx_drain.count())));
+  }
+  /* 3. Disable every queue and see ENABLE clear. */
+  for (unsigned q = 0; q < n_tx_queues(); ++q) {
+    if (txq(dev, q) == nullptr)
+      continue;
+    wr32(hw, VFTXDCTL(q), rd32(hw, VFTXDCTL(q)) & ~TXDCTL_ENABLE);
+    if (!wait_reg(hw, VFTXDCTL(q), TXDCTL_ENABLE, false, Deadline(b.queue_disable)))
+      timed_out(fmt("tx queue %u: TXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
+  }
+  for (unsigned q = 0; q < n_rx_queues(); ++q) {
+    if (rxq(dev, q) == nullptr)
+      continue;
+    wr32(hw, VFRXDCTL(q), rd32(hw, VFRXDCTL(q)) & ~RXDCTL_ENABLE);
+    if (!wait_reg(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, Deadline(b.queue_disable)))
+      timed_out(fmt("rx queue %u: RXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
+  }
+  /* 4. Rx bursts deliver what completed (bounded), then stop. What is left is counted as dropped. */
+  for (unsigned q = 0; q < n_rx_queues(); ++q) {
+    RxQueue *r = rxq(dev, q);
+    if (r == nullptr)
+      continue;
+    auto completed_left = [r] {
+      const uint16_t tail = std::atomic_ref<uint16_t>(r->rx_tail).load(std::memory_order_relaxed);
+      return (r->ring[tail].wb.status_error & rte_cpu_to_le_32(RXD_STAT_DD)) != 0;
+    };
+    if (r->gate.state.load() == kQueueRunning)
+      (void)mig::wait_until(Deadline(b.rx_deliver), [&] { return !completed_left(); });
+    if (!gate_close(r->gate, Deadline(b.grace)))
+      timed_out(fmt("rx queue %u: an lcore stayed in rx burst", q));
+    /* Count the completed frames nobody took. */
+    uint16_t i = r->rx_tail;
+    for (unsigned n = 0; n + 1 < r->nb_desc; ++n) {
+      const uint32_t st = rte_le_to_cpu_32(r->ring[i].wb.status_error);
+      if (!(st & RXD_STAT_DD))
+        break;
+      if (st & RXD_STAT_EOP)
+        ++res.frames_dropped;
+      i = uint16_t(i + 1 == r->nb_desc ? 0 : i + 1);
+    }
+  }
+  return res;
+}
+
+bool AdapterMigration::wait_reg_eq(const HwAccess &hw, uint32_t a, uint32_t b, const Deadline &d)
+{
+  return mig::wait_until(d, [&] { return rd32(hw, a) == rd32(hw, b); });
+}
+
+int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why)
+{
+  (void)b;
+  rte_eth_dev *dev = ad_.dev;
+  /* Rx: reprogram and refill (completed frames left in the ring are dropped, counted at quiesce). */
+  for (unsigned q = 0; q < n_rx_queues(); ++q) {
+    RxQueue *r = rxq(dev, q);
+    if (r == nullptr || dev->data->rx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
+      continue;
+    if (r->pkt_first_seg != nullptr) {
+      rte_pktmbuf_free(r->pkt_first_seg);
+      r->pkt_first_seg = r->pkt_last_seg = nullptr;
+    }
+    if (int rc = rxq_hw_enable(ad_, *r); rc != 0) {
+      *why = fmt("rx queue %u: re-enable failed", q);
+      return rc;
+    }
+  }
+  /* Tx: the device sent everything (TDH == TDT); txq_start cleans and restarts the ring. */
+  for (unsigned q = 0; q < n_tx_queues(); ++q) {
+    if (txq(dev, q) == nullptr || dev->data->tx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
+      continue;
+    if (int rc = txq_start(dev, uint16_t(q)); rc != 0) {
+      *why = fmt("tx queue %u: re-enable failed", q);
+      return rc;
+    }
+  }
+  open_gates();
+  return 0;
+}
+
+void AdapterMigration::platform_switch(uint32_t seq)
+{
+  if (platform_hook_)
+    platform_hook_(ad_, seq);
+}
+
+int AdapterMigration::rebuild(const MigrationBudgets &b, bool open, std::string *why)
+{
+  (void)b;
+  rte_eth_dev *dev = ad_.dev;
+  for (unsigned q = 0; q < n_rx_queues(); ++q)
+    if (RxQueue *r = rxq(dev, q))
+      (void)gate_close(r->gate, Deadline(b.grace));
+  for (unsigned q = 0; q < n_tx_queues(); ++q)
+    if (TxQueue *t = txq(dev, q))
+      (void)gate_close(t->gate, Deadline(b.grace));
+  int rc = vf_reset_and_negotiate(ad_);
+  if (rc != 0) {
+    *why = "VF reset / mailbox negotiation: " + std::string(rte_strerror(-rc));
+    return rc;
+  }
+  rc = replay_config(ad_);
+  if (rc != 0) {
+    *why = "configuration replay: " + std::string(rte_strerror(-rc));
+    return rc;
+  }
+  if (!ad_.started)
+    return 0;
+  for (unsigned q = 0; q < n_rx_queues(); ++q) {
+    RxQueue *r = rxq(dev, q);
+    if (r == nullptr || dev->data->rx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
+      continue;
+    rxq_free_mbufs(*r);  /* every mbuf of the old ring back to its pool */
+    if ((rc = rxq_hw_enable(ad_, *r)) != 0) {
+      *why = fmt("rx queue %u: start on the new VF failed", q);
+      return rc;
+    }
+  }
+  for (unsigned q = 0; q < n_tx_queues(); ++q) {
+    TxQueue *t = txq(dev, q);
+    if (t == nullptr || dev->data->tx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
+      continue;
+    if ((rc = txq_start(dev, uint16_t(q))) != 0) {  /* frees the old ring's mbufs, fresh ring */
+      *why = fmt("tx queue %u: start on the new VF failed", q);
+      return rc;
+    }
+    if (!open)
+      t->gate.state.store(kQueuePaused, std::memory_order_release);
+  }
+  if (open)
+    open_gates();
+  return 0;
+}
+
+void AdapterMigration::open_gates()
+{
+  rte_eth_dev *dev = ad_.dev;
+  for (unsigned q = 0; q < n_rx_queues(); ++q)
+    if (RxQueue *r = rxq(dev, q); r && dev->data->rx_queue_state[q] == RTE_ETH_QUEUE_STATE_STARTED)
+      r->gate.state.store(kQueueRunning, std::memory_order_release);
+  for (unsigned q = 0; q < n_tx_queues(); ++q)
+    if (TxQueue *t = txq(dev, q); t && dev->data->tx_queue_state[q] == RTE_ETH_QUEUE_STATE_STARTED)
+      t->gate.state.store(kQueueRunning, std::memory_order_release);
+}
+
+bool AdapterMigration::wait_link(const Deadline &d)
+{
+  return mig::wait_until(d, [&] {
+    const uint32_t l = rd32(ad_.hw, VFLINKS);
+    return l != 0xFFFFFFFFu && (l & LINKS_UP) != 0;
+  });
+}
+
+void AdapterMigration::set_link_reported(bool up)
+{
+  rte_eth_dev *dev = ad_.dev;
+  int changed;
+  if (up) {
+    changed = vf_link_update(dev, 0) == 0;
+  } else {
+    rte_eth_link link{};
+    link.link_status = RTE_ETH_LINK_DOWN;
+    changed = rte_eth_linkstatus_set(dev, &link) == 0;
+  }
+  if (changed && dev->data->dev_conf.intr_conf.lsc)
+    rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, nullptr);
+}
+
+mig::PfEvent AdapterMigration::poll_pf_event()
+{
+  if (ad_.migration_phase.exchange(0) != 0)
+    return mig::PfEvent::migration_announced;
+  if (ad_.pf_reset_seen.load())
+    return mig::PfEvent::vf_reset;
+  return mig::PfEvent::none;
+}
+
+void AdapterMigration::raise_intr_reset()
+{
+  rte_eth_dev_callback_process(ad_.dev, RTE_ETH_EVENT_INTR_RESET, nullptr);
+}
+
+}  // namespace ixgbevf_lm::pmd
