@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The per-port private data (dev->data->dev_private) and the control-path entry points shared by
+ * the files of the PMD.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include <ethdev_driver.h>
+
+#include <ixgbevf_lm/hw/hw.h>
+
+#include "ixgbevf_lm_config.h"
+#include "ixgbevf_lm_devargs.h"
+#include "ixgbevf_lm_hw.h"
+#include "ixgbevf_lm_mbx.h"
+
+namespace ixgbevf_lm::pmd {
+
+struct SimBinding;  /* ixgbevf_lm_sim.cpp: the model VF behind a vdev port */
+
+/* Bounds of the waits on the device and the PF. */
+inline constexpr uint64_t kResetTimeoutUs = 1000000;      /* VFCTRL.RST until RSTD */
+inline constexpr uint64_t kMbxTimeoutUs = 500000;         /* one mailbox request: ACK and reply */
+inline constexpr uint64_t kQueueEnableTimeoutUs = 100000; /* RXDCTL/TXDCTL.ENABLE to read back */
+inline constexpr uint64_t kServiceIntervalUs = 100000;    /* the alarm polling PF messages and counters */
+
+/* 64-bit totals of the VF's wrapping counters. */
+struct HwCounters {
+  uint64_t gprc = 0, gptc = 0, gorc = 0, gotc = 0, mprc = 0;
+};
+struct HwCounterRaw {
+  uint32_t gprc = 0, gptc = 0, mprc = 0;
+  uint64_t gorc = 0, gotc = 0;  /* 36-bit */
+};
+
+struct Adapter {
+  rte_eth_dev *dev = nullptr;
+  HwAccess hw;
+  hw::MacType mac_type = hw::MacType::vf_82599;
+  Mailbox mbx;
+  hw::MbxApi api = hw::MbxApi::v10;
+  unsigned max_rx_queues = 1;
+  unsigned max_tx_queues = 1;
+  rte_ether_addr perm_addr{};
+  uint32_t mc_filter_type = 0;
+  Devargs devargs;
+  SwConfig cfg;
+
+  bool started = false;
+  bool closed = false;
+  std::atomic<bool> pf_reset_seen{false};
+  std::atomic<uint32_t> migration_phase{0};
+  bool alarm_armed = false;
+
+  /* statistics */
+  std::mutex stats_mu;
+  HwCounterRaw last_raw;
+  HwCounters total;
+  HwCounters base;
+  uint64_t resets = 0;
+  uint64_t link_checks = 0;
+
+  std::unique_ptr<SimBinding, void (*)(SimBinding *)> sim{nullptr, nullptr};
+};
+
+inline Adapter &adapter_of(rte_eth_dev *dev) { return *static_cast<Adapter *>(dev->data->dev_private); }
+
+/* ixgbevf_lm_ethdev.cpp: common init of a port once its HwAccess works (PCI and sim). */
+int adapter_init(rte_eth_dev *dev) noexcept;
+void adapter_uninit(rte_eth_dev *dev) noexcept;
+extern const eth_dev_ops kEthDevOps;
+
+/* ixgbevf_lm_vf.cpp */
+int vf_reset_and_negotiate(Adapter &ad) noexcept;    /* RST, RSTD, VF_RESET, API, GET_QUEUES */
+int vf_link_update(rte_eth_dev *dev, int wait) noexcept;
+void vf_service_start(Adapter &ad) noexcept;
+void vf_service_stop(Adapter &ad) noexcept;
+int mbx_errno(MbxResult r);
+
+/* ixgbevf_lm_config.cpp: each applies to the VF and records in ad.cfg on success */
+int cfg_set_xcast(Adapter &ad, bool promisc, bool allmulti) noexcept;
+int cfg_set_mac(Adapter &ad, const rte_ether_addr &mac) noexcept;
+int cfg_add_mac(Adapter &ad, const rte_ether_addr &mac) noexcept;
+int cfg_remove_mac(Adapter &ad, const rte_ether_addr &mac) noexcept;
+int cfg_set_mc_list(Adapter &ad, const rte_ether_addr *list, unsigned n) noexcept;
+int cfg_set_vlan(Adapter &ad, uint16_t vid, bool on) noexcept;
+int cfg_set_max_frame(Adapter &ad, uint32_t max_frame) noexcept;
+int cfg_apply_rss(Adapter &ad) noexcept;
+int rss_configure(Adapter &ad, const rte_eth_conf &conf) noexcept;
+uint16_t mc_hash(uint32_t filter_type, const rte_ether_addr &a);
+/* Replay the whole software configuration onto a VF that has just been reset and negotiated. */
+int replay_config(Adapter &ad) noexcept;
+
+/* ixgbevf_lm_stats.cpp */
+void stats_sample(Adapter &ad) noexcept;
+void stats_rebase(Adapter &ad) noexcept;
+int stats_get(rte_eth_dev *dev, rte_eth_stats *st) noexcept;
+int stats_reset(rte_eth_dev *dev) noexcept;
+int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) noexcept;
+int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned n) noexcept;
+int xstats_reset(rte_eth_dev *dev) noexcept;
+
+/* ixgbevf_lm_rss.cpp */
+int rss_hash_update(rte_eth_dev *dev, rte_eth_rss_conf *conf) noexcept;
+int rss_hash_conf_get(rte_eth_dev *dev, rte_eth_rss_conf *conf) noexcept;
+int reta_update(rte_eth_dev *dev, rte_eth_rss_reta_entry64 *conf, uint16_t size) noexcept;
+int reta_query(rte_eth_dev *dev, rte_eth_rss_reta_entry64 *conf, uint16_t size) noexcept;
+uint16_t reta_size(const Adapter &ad);
+
+}  // namespace ixgbevf_lm::pmd

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The VF side of the PF-VF mailbox (the analogue of iavf's virtchnl): hold the buffer (VFU), write
+ * the request, ring REQ, wait for PFACK and the reply (PFSTS), read it, acknowledge with ACK. Every
+ * wait has a wall-clock bound; a PF-initiated message found on the way is read and kept for the
+ * service alarm.
+ */
+#include "ixgbevf_lm_mbx.h"
+
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_pause.h>
+
+#include "ixgbevf_lm_logs.h"
+
+namespace ixgbevf_lm::pmd {
+
+using namespace hw;
+
+uint64_t now_us() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000u + uint64_t(ts.tv_nsec) / 1000u;
+}
+
+void backoff(uint64_t waited_us) {
+  if (waited_us < 50) {
+    for (int i = 0; i < 64; i++)
+      rte_pause();
+    return;
+  }
+  timespec ts{0, waited_us < 2000 ? 10000 : 100000};
+  nanosleep(&ts, nullptr);
+}
+
+const char *mbx_result_str(MbxResult r) {
+  switch (r) {
+  case MbxResult::ok: return "ok";
+  case MbxResult::nack: return "refused by the PF (NACK)";
+  case MbxResult::timeout: return "no answer from the PF";
+  case MbxResult::reset: return "VF reset by the PF";
+  case MbxResult::busy: return "mailbox busy";
+  }
+  return "?";
+}
+
+uint32_t Mailbox::poll_bits() {
+  uint32_t v = rd32(*hw_, VFMAILBOX);
+  if (v == 0xFFFFFFFFu)  /* device gone (surprise removal, or a detached model VF) */
+    return 0;
+  sticky_ |= v & (VFMAILBOX_R2C_BITS | VFMAILBOX_RSTI);
+  if (!(v & VFMAILBOX_RSTI))
+    sticky_ &= ~VFMAILBOX_RSTI;
+  return v;
+}
+
+bool Mailbox::take(uint32_t bit) {
+  if (!(sticky_ & bit))
+    return false;
+  sticky_ &= ~bit;
+  return true;
+}
+
+bool Mailbox::wait_bit(uint32_t bit, uint64_t deadline_us) {
+  uint64_t t0 = now_us();
+  for (;;) {
+    poll_bits();
+    if (take(bit))
+      return true;
+    uint64_t t = now_us();
+    if (t >= deadline_us)
+      return false;
+    backoff(t - t0);
+  }
+}
+
+void Mailbox::read_pf_message_locked(PfEvents *ev) {
+  uint32_t msg[kMbxSizeWords];
+  for (unsigned i = 0; i < kMbxSizeWords; i++)
+    msg[i] = rd32(*hw_, VFMBMEM + 4 * i);
+  wr32(*hw_, VFMAILBOX, VFMAILBOX_ACK | VFMAILBOX_VFU);
+  pf_messages++;
+  uint32_t id = msg[0] & VT_MSGID_MASK;
+  if (id == PF_CONTROL_MSG) {
+    ev->control = true;
+  } else if (id == PF_MIGRATION_MSG) {
+    ev->migration = true;
+    ev->migration_phase = msg[1];
+  } else {
+    IXGBEVF_LM_MBX_LOG(WARNING, "unexpected message 0x%08x from the PF, ignored", msg[0]);
+  }
+}
+
+bool Mailbox::wait_reset_done(uint64_t timeout_us) noexcept {
+  std::lock_guard g(mu_);
+  sticky_ = 0;
+  return wait_bit(VFMAILBOX_RSTD, now_us() + timeout_us);
+}
+
+bool Mailbox::reset_asserted() noexcept {
+  std::lock_guard g(mu_);
+  poll_bits();
+  return sticky_ & VFMAILBOX_RSTI;
+}
+
+MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, unsigned reply_len) noexcept {
+  std::lock_guard g(mu_);
+  requests++;
+  uint64_t deadline = now_us() + timeout_us_;
+  uint32_t id = msg[0] & VT_MSGID_MASK;
+
+  /* take the buffer; a PF message already in it is read first */
+  wr32(*hw_, VFMAILBOX, VFMAILBOX_VFU);
+  uint32_t v = poll_bits();
+  if (v & VFMAILBOX_RSTI && id != VF_RESET) {
+    wr32(*hw_, VFMAILBOX, 0);
+    return MbxResult::reset;
+  }
+  if (take(VFMAILBOX_PFSTS))
+    read_pf_message_locked(&deferred_);
+
+  for (unsigned i = 0; i < kMbxSizeWords; i++)
+    wr32(*hw_, VFMBMEM + 4 * i, i < len ? msg[i] : 0);
+  sticky_ &= ~(VFMAILBOX_PFACK | VFMAILBOX_PFSTS);
+  wr32(*hw_, VFMAILBOX, VFMAILBOX_REQ);  /* hands the buffer to the PF (VFU drops) */
+
+  if (!wait_bit(VFMAILBOX_PFACK, deadline)) {
+    timeouts++;
+    IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no ACK from the PF within %llu ms", id,
+                       (unsigned long long)(timeout_us_ / 1000));
+    return MbxResult::timeout;
+  }
+  for (;;) {
+    if (!(sticky_ & VFMAILBOX_PFSTS) && !wait_bit(VFMAILBOX_PFSTS, deadline)) {
+      timeouts++;
+      IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no reply from the PF within %llu ms", id,
+                         (unsigned long long)(timeout_us_ / 1000));
+      return MbxResult::timeout;
+    }
+    sticky_ &= ~VFMAILBOX_PFSTS;
+    uint32_t w0 = rd32(*hw_, VFMBMEM);
+    if ((w0 & VT_MSGID_MASK) != id) {
+      /* a PF-initiated message crossed ours: keep it and wait on */
+      PfEvents &ev = deferred_;
+      uint32_t m1 = rd32(*hw_, VFMBMEM + 4);
+      wr32(*hw_, VFMAILBOX, VFMAILBOX_ACK);
+      pf_messages++;
+      if ((w0 & VT_MSGID_MASK) == PF_CONTROL_MSG)
+        ev.control = true;
+      else if ((w0 & VT_MSGID_MASK) == PF_MIGRATION_MSG) {
+        ev.migration = true;
+        ev.migration_phase = m1;
+      }
+      continue;
+    }
+    for (unsigned i = 0; i < reply_len && i < kMbxSizeWords; i++)
+      reply[i] = i == 0 ? w0 : rd32(*hw_, VFMBMEM + 4 * i);
+    wr32(*hw_, VFMAILBOX, VFMAILBOX_ACK);
+    if (w0 & VT_MSGTYPE_ACK)
+      return MbxResult::ok;
+    nacks++;
+    IXGBEVF_LM_MBX_LOG(DEBUG, "request 0x%x refused by the PF (reply 0x%08x)", id, w0);
+    return MbxResult::nack;
+  }
+}
+
+bool Mailbox::poll_pf_message(PfEvents *ev) noexcept {
+  std::unique_lock g(mu_, std::try_to_lock);
+  if (!g.owns_lock())
+    return false;
+  *ev = deferred_;
+  deferred_ = {};
+  poll_bits();
+  if (sticky_ & VFMAILBOX_RSTI)
+    ev->reset = true;
+  if (take(VFMAILBOX_PFSTS)) {
+    wr32(*hw_, VFMAILBOX, VFMAILBOX_VFU);
+    read_pf_message_locked(ev);
+    wr32(*hw_, VFMAILBOX, 0);
+  }
+  return true;
+}
+
+}  // namespace ixgbevf_lm::pmd

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Scalar receive: DD test against the little-endian constant, acquire fence, then the rest of the
+ * write-back; segments chained up to EOP; the ring refilled in batches from the mempool with one
+ * tail write per batch.
+ */
+#include <atomic>
+#include <cstring>
+
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
+#include <rte_prefetch.h>
+
+#include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_rxtx.h"
+
+namespace ixgbevf_lm::pmd {
+
+using namespace hw;
+
+namespace {
+
+inline uint32_t ptype_of(uint16_t pkt_info) {
+  uint32_t t = RTE_PTYPE_L2_ETHER;
+  if (pkt_info & RXDADV_PKTTYPE_IPV4)
+    t |= RTE_PTYPE_L3_IPV4;
+  else if (pkt_info & RXDADV_PKTTYPE_IPV4_EX)
+    t |= RTE_PTYPE_L3_IPV4_EXT;
+  else if (pkt_info & RXDADV_PKTTYPE_IPV6)
+    t |= RTE_PTYPE_L3_IPV6;
+  else if (pkt_info & RXDADV_PKTTYPE_IPV6_EX)
+    t |= RTE_PTYPE_L3_IPV6_EXT;
+  else
+    return t;
+  if (pkt_info & RXDADV_PKTTYPE_TCP)
+    t |= RTE_PTYPE_L4_TCP;
+  else if (pkt_info & RXDADV_PKTTYPE_UDP)
+    t |= RTE_PTYPE_L4_UDP;
+  else if (pkt_info & RXDADV_PKTTYPE_SCTP)
+    t |= RTE_PTYPE_L4_SCTP;
+  return t;
+}
+
+inline uint64_t flags_of(uint32_t st, uint16_t pkt_info) {
+  uint64_t f = 0;
+  if (st & RXD_STAT_VP)
+    f |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+  if (pkt_info & RXDADV_RSSTYPE_MASK)
+    f |= RTE_MBUF_F_RX_RSS_HASH;
+  if (st & RXD_STAT_IPCS)
+    f |= (st & RXDADV_ERR_IPE) ? RTE_MBUF_F_RX_IP_CKSUM_BAD : RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  if (st & RXD_STAT_L4CS)
+    f |= (st & RXDADV_ERR_TCPE) ? RTE_MBUF_F_RX_L4_CKSUM_BAD : RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  return f;
+}
+
+/* Give the nb_hold consumed slots after rdt back to the device: one bulk get, one tail write. */
+inline void refill(RxQueue &q) {
+  uint16_t n = q.nb_hold;
+  uint16_t start = uint16_t(q.rdt + 1 == q.nb_desc ? 0 : q.rdt + 1);
+  rte_mbuf *bufs[kRingMaxDescs];
+  if (unlikely(rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(bufs), n) != 0)) {
+    q.mbuf_alloc_failed += n;
+    return;
+  }
+  uint16_t idx = start;
+  for (uint16_t i = 0; i < n; i++) {
+    rte_mbuf *m = bufs[i];
+    q.sw_ring[idx] = m;
+    q.ring[idx].read.hdr_addr = 0;
+    q.ring[idx].read.pkt_addr = rte_cpu_to_le_64(rte_mbuf_data_iova_default(m));
+    idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
+  }
+  q.rdt = uint16_t(idx == 0 ? q.nb_desc - 1 : idx - 1);
+  q.nb_hold = 0;
+  rte_io_wmb();
+  q.tail.ring(q.rdt);
+}
+
+}  // namespace
+
+int rx_refill_all(RxQueue &q) noexcept {
+  rxq_free_mbufs(q);
+  if (rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(q.sw_ring), q.nb_desc) != 0)
+    return -ENOMEM;
+  for (uint16_t i = 0; i < q.nb_desc; i++) {
+    q.ring[i].read.hdr_addr = 0;
+    q.ring[i].read.pkt_addr = rte_cpu_to_le_64(rte_mbuf_data_iova_default(q.sw_ring[i]));
+  }
+  q.rx_tail = 0;
+  q.nb_hold = 0;
+  q.rdt = uint16_t(q.nb_desc - 1);  /* one slot stays with the driver: head == tail means empty */
+  return 0;
+}
+
+uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<RxQueue *>(rxq);
+  if (unlikely(!q.gate.enter()))
+    return 0;
+  const DirtyLog *dl = q.dirty_log;
+  uint16_t idx = q.rx_tail;
+  uint16_t nb_rx = 0;
+  uint16_t hold = q.nb_hold;
+  rte_mbuf *first = q.pkt_first_seg;
+  rte_mbuf *last = q.pkt_last_seg;
+  uint64_t bytes = 0;
+  const uint64_t init = q.mbuf_initializer;
+
+  while (nb_rx < nb_pkts && hold < q.nb_desc - 1) {
+    volatile RxDesc *d = &q.ring[idx];
+    uint32_t st = d->wb.status_error;
+    if (!(st & rte_cpu_to_le_32(RXD_STAT_DD)))
+      break;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    st = rte_le_to_cpu_32(st);
+    uint16_t len = rte_le_to_cpu_16(d->wb.length);
+    uint16_t pkt_info = rte_le_to_cpu_16(d->wb.pkt_info);
+    uint32_t rss = rte_le_to_cpu_32(d->wb.rss);
+    uint16_t vlan = rte_le_to_cpu_16(d->wb.vlan);
+
+    rte_mbuf *m = q.sw_ring[idx];
+    q.sw_ring[idx] = nullptr;
+    hold++;
+    if (unlikely(dl)) {
+      dl->mark(q.ring_iova + uint64_t(idx) * kDescSize, kDescSize);
+      dl->mark(rte_mbuf_data_iova_default(m), len);
+    }
+    idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
+    rte_prefetch0(q.sw_ring[idx]);
+
+    std::memcpy(&m->rearm_data, &init, sizeof init);
+    m->data_len = len;
+    m->next = nullptr;
+    if (!first) {
+      first = m;
+      m->pkt_len = len;
+    } else {
+      first->pkt_len += len;
+      first->nb_segs++;
+      last->next = m;
+    }
+    last = m;
+    if (!(st & RXD_STAT_EOP))
+      continue;
+
+    first->ol_flags = flags_of(st, pkt_info);
+    first->packet_type = ptype_of(pkt_info);
+    first->hash.rss = rss;
+    first->vlan_tci = (st & RXD_STAT_VP) ? vlan : 0;
+    bytes += first->pkt_len;
+    pkts[nb_rx++] = first;
+    first = last = nullptr;
+  }
+  q.rx_tail = idx;
+  q.nb_hold = hold;
+  q.pkt_first_seg = first;
+  q.pkt_last_seg = last;
+  q.packets += nb_rx;
+  q.bytes += bytes;
+  if (q.nb_hold >= q.rx_free_thresh)
+    refill(q);
+  q.gate.leave();
+  return nb_rx;
+}
+
+uint32_t rx_queue_count(void *rxq) {
+  auto &q = *static_cast<RxQueue *>(rxq);
+  uint32_t n = 0;
+  uint16_t idx = q.rx_tail;
+  while (n < uint32_t(q.nb_desc - 1 - q.nb_hold)) {
+    if (!(q.ring[idx].wb.status_error & rte_cpu_to_le_32(RXD_STAT_DD)) || !q.sw_ring[idx])
+      break;
+    n++;
+    idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
+  }
+  return n;
+}
+
+int rx_descriptor_status(void *rxq, uint16_t offset) {
+  auto &q = *static_cast<RxQueue *>(rxq);
+  if (offset >= q.nb_desc)
+    return -EINVAL;
+  if (offset >= q.nb_desc - 1 - q.nb_hold)
+    return RTE_ETH_RX_DESC_UNAVAIL;
+  uint32_t idx = (uint32_t(q.rx_tail) + offset) % q.nb_desc;
+  if (q.ring[idx].wb.status_error & rte_cpu_to_le_32(RXD_STAT_DD))
+    return RTE_ETH_RX_DESC_DONE;
+  return RTE_ETH_RX_DESC_AVAIL;
+}
+
+const uint32_t *supported_ptypes(rte_eth_dev *) {
+  static const uint32_t kPtypes[] = {
+      RTE_PTYPE_L2_ETHER, RTE_PTYPE_L3_IPV4, RTE_PTYPE_L3_IPV4_EXT, RTE_PTYPE_L3_IPV6, RTE_PTYPE_L3_IPV6_EXT,
+      RTE_PTYPE_L4_TCP,   RTE_PTYPE_L4_UDP,  RTE_PTYPE_L4_SCTP,     RTE_PTYPE_UNKNOWN,
+  };
+  return kPtypes;
+}
+
+}  // namespace ixgbevf_lm::pmd

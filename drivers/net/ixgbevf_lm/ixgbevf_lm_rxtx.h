@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Rx and Tx queues: the hot fields in the first cache line (the state word, the in-burst marker,
+ * the ring and its indices), the configuration the queue was set up with after it, so that the
+ * driver can tear a queue down and re-create it without the application (reset, migration).
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <ethdev_driver.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+
+#include <ixgbevf_lm/hw/hw.h>
+
+#include "ixgbevf_lm_dirty.h"
+#include "ixgbevf_lm_hw.h"
+
+namespace ixgbevf_lm::pmd {
+
+struct Adapter;
+
+/* Ring sizes: the datasheet wants RDLEN/TDLEN in 128-byte units (8 descriptors); DPDK apps use up
+ * to 4096. */
+inline constexpr uint16_t kRingDescAlign = hw::kRingLenAlign / hw::kDescSize;
+inline constexpr uint16_t kRingMaxDescs = 4096;
+inline constexpr uint16_t kRingMinDescs = hw::kMinRingDescs;
+/* Refill the Rx ring in batches of this many buffers (one tail write per batch). */
+inline constexpr uint16_t kDefaultRxFreeThresh = 32;
+/* Ask for a Tx write-back every this many descriptors; clean when fewer than kDefaultTxFreeThresh are free. */
+inline constexpr uint16_t kDefaultTxRsThresh = 32;
+inline constexpr uint16_t kDefaultTxFreeThresh = 32;
+/* Frames the hardware refuses to chain over more buffers than this without TSO. */
+inline constexpr uint16_t kTxMaxSegs = hw::kTxMaxSegsPerFrame;
+
+/* Queue state word, read once per burst by the burst functions. */
+enum QueueState : uint32_t {
+  kQueueStopped = 0,   /* not set up or stopped: bursts return 0 */
+  kQueueRunning = 1,
+  kQueuePaused = 2,    /* driver-internal reconfiguration (reset, migration): bursts return 0 */
+};
+
+/* Burst guard: marks the queue as in a burst and checks the state once. A control thread that set
+ * the state to anything but running waits with wait_quiescent() until no burst is in flight. */
+struct QueueGate {
+  std::atomic<uint32_t> state{kQueueStopped};
+  std::atomic<uint32_t> in_burst{0};
+
+  bool enter() {
+    in_burst.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (state.load(std::memory_order_relaxed) == kQueueRunning)
+      return true;
+    in_burst.store(0, std::memory_order_release);
+    return false;
+  }
+  void leave() { in_burst.store(0, std::memory_order_release); }
+  /* Control path: set a non-running state and wait (bounded) for the grace period. */
+  bool quiesce(uint32_t new_state, uint64_t timeout_us);
+};
+
+struct RxQueue {
+  /* ---- hot: first cache line ---- */
+  QueueGate gate;
+  volatile hw::RxDesc *ring = nullptr;
+  rte_mbuf **sw_ring = nullptr;
+  const DirtyLog *dirty_log = nullptr;      /* nullptr unless migration logs dirty pages */
+  uint64_t mbuf_initializer = 0;            /* rearm_data of a fresh mbuf */
+  uint16_t nb_desc = 0;
+  uint16_t rx_tail = 0;                      /* next descriptor to look at */
+  uint16_t rdt = 0;                          /* last value written to RDT */
+  uint16_t nb_hold = 0;                      /* consumed descriptors not yet refilled */
+  uint16_t rx_free_thresh = kDefaultRxFreeThresh;
+  uint16_t port_id = 0;
+  uint16_t queue_id = 0;
+  bool vlan_strip = false;
+  /* ---- second line: chaining, doorbell, counters ---- */
+  alignas(RTE_CACHE_LINE_SIZE) rte_mbuf *pkt_first_seg = nullptr;
+  rte_mbuf *pkt_last_seg = nullptr;
+  TailDoorbell tail;
+  rte_mempool *mp = nullptr;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t mbuf_alloc_failed = 0;
+  uint64_t errors = 0;
+  /* ---- cold: what the queue was set up with ---- */
+  Adapter *ad = nullptr;
+  const rte_memzone *mz = nullptr;
+  uint64_t ring_iova = 0;
+  unsigned socket_id = 0;
+  rte_eth_rxconf conf{};
+  uint64_t offloads = 0;
+  uint32_t buf_size = 0;                     /* bytes per buffer (SRRCTL granularity) */
+  bool deferred_start = false;
+};
+
+struct TxContextCache {
+  uint64_t key = 0;       /* offload fields the context was built for; 0: empty */
+  uint32_t vlan_macip_lens = 0;
+  uint32_t type_tucmd_mlhl = 0;
+  uint32_t mss_l4len = 0;
+};
+
+struct TxQueue {
+  /* ---- hot ---- */
+  QueueGate gate;
+  volatile hw::TxDesc *ring = nullptr;
+  rte_mbuf **sw_ring = nullptr;              /* mbuf segment per descriptor (nullptr for contexts) */
+  uint16_t *rs_fifo = nullptr;               /* descriptors that carry RS, oldest first */
+  const DirtyLog *dirty_log = nullptr;
+  uint16_t nb_desc = 0;
+  uint16_t tx_tail = 0;                      /* next descriptor to fill */
+  uint16_t nb_free = 0;
+  uint16_t clean_from = 0;                   /* oldest descriptor not yet cleaned */
+  uint16_t rs_head = 0, rs_count = 0;        /* rs_fifo ring */
+  uint16_t nb_used_since_rs = 0;
+  uint16_t rs_thresh = kDefaultTxRsThresh;
+  uint16_t free_thresh = kDefaultTxFreeThresh;
+  uint8_t ctx_curr = 0;
+  /* ---- second line ---- */
+  alignas(RTE_CACHE_LINE_SIZE) TxContextCache ctx[hw::kTxContextSlots];
+  TailDoorbell tail;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t errors = 0;
+  /* ---- cold ---- */
+  Adapter *ad = nullptr;
+  const rte_memzone *mz = nullptr;
+  uint64_t ring_iova = 0;
+  uint16_t port_id = 0;
+  uint16_t queue_id = 0;
+  unsigned socket_id = 0;
+  rte_eth_txconf conf{};
+  uint64_t offloads = 0;
+  bool deferred_start = false;
+};
+
+/* ixgbevf_lm_rxq.cpp */
+int rxq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *conf,
+              rte_mempool *mp) noexcept;
+void rxq_release(rte_eth_dev *dev, uint16_t qid) noexcept;
+int rxq_start(rte_eth_dev *dev, uint16_t qid) noexcept;
+int rxq_stop(rte_eth_dev *dev, uint16_t qid) noexcept;
+void rxq_free_mbufs(RxQueue &q) noexcept;
+int rxq_hw_enable(Adapter &ad, RxQueue &q) noexcept;
+void rxq_hw_disable(Adapter &ad, RxQueue &q) noexcept;
+void rxq_set_vlan_strip(Adapter &ad, RxQueue &q, bool on) noexcept;
+
+/* ixgbevf_lm_txq.cpp */
+int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *conf) noexcept;
+void txq_release(rte_eth_dev *dev, uint16_t qid) noexcept;
+int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept;
+int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept;
+void txq_free_mbufs(TxQueue &q) noexcept;
+
+/* ixgbevf_lm_rx.cpp / ixgbevf_lm_tx.cpp (C ABI: installed as the ethdev burst functions) */
+uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts);
+uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts);
+uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts);
+uint32_t rx_queue_count(void *rxq);
+int rx_descriptor_status(void *rxq, uint16_t offset);
+int tx_descriptor_status(void *txq, uint16_t offset);
+const uint32_t *supported_ptypes(rte_eth_dev *dev);
+/* Refill every empty Rx slot (queue start); returns 0 or -ENOMEM. */
+int rx_refill_all(RxQueue &q) noexcept;
+int tx_done_cleanup(void *txq, uint32_t free_cnt);
+
+}  // namespace ixgbevf_lm::pmd

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The vdev binding (net_ixgbevf_lm_sim): attach to VF <vf> of the in-process PF model <pf>
+ * (model::Registry, created on first use and shared by every port naming it), map all DPDK memory
+ * into the process's DmaSpace (IOVA -> VA) now and as it grows, and hand the port's register
+ * window to the common code through the HwAccess seam.
+ */
+#include "ixgbevf_lm_sim.h"
+
+#include <map>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_memory.h>
+
+#include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_logs.h"
+
+/* The uplink factories live in the model's network attachments, which may be built without some
+ * of them: reference them weakly and report a missing one as a probe error. */
+namespace ixgbevf_lm::model {
+std::unique_ptr<Uplink> make_loopback_uplink() __attribute__((weak));
+std::unique_ptr<Uplink> make_tap_uplink(const std::string &ifname, std::string *why) __attribute__((weak));
+}  // namespace ixgbevf_lm::model
+
+namespace ixgbevf_lm::pmd {
+
+namespace {
+
+/* ---------------- guest memory ---------------- */
+
+struct GuestMemory {
+  std::mutex mu;
+  bool registered = false;
+  std::shared_ptr<model::DmaSpace> space;
+  std::vector<std::pair<uint64_t, uint64_t>> ours;  /* (iova, len) we mapped */
+};
+GuestMemory &guest() {
+  static GuestMemory g;
+  return g;
+}
+
+/* Map [va, va+len) whose IOVA is iova; an identical mapping that already covers it is fine. */
+void map_range(GuestMemory &g, void *va, uint64_t iova, uint64_t len) {
+  if (iova == RTE_BAD_IOVA || len == 0)
+    return;
+  std::string why;
+  if (g.space->map(iova, va, len, &why)) {
+    g.ours.emplace_back(iova, len);
+    return;
+  }
+  if (g.space->host_address(iova) == va &&
+      g.space->host_address(iova + len - 1) == static_cast<uint8_t *>(va) + len - 1)
+    return;
+  IXGBEVF_LM_LOG(WARNING, "cannot map IOVA 0x%llx (+0x%llx) for the model: %s", (unsigned long long)iova,
+                 (unsigned long long)len, why.c_str());
+}
+
+int contig_walk_cb(const rte_memseg_list *msl, const rte_memseg *ms, size_t len, void *arg) {
+  if (msl->external)
+    return 0;
+  map_range(*static_cast<GuestMemory *>(arg), ms->addr, ms->iova, len);
+  return 0;
+}
+
+/* Called with the memory hotplug lock held: only the _thread_unsafe/lock-free look-ups here. */
+void mem_event_cb(rte_mem_event type, const void *addr, size_t len, void *arg) {
+  auto &g = *static_cast<GuestMemory *>(arg);
+  std::lock_guard lk(g.mu);
+  const rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
+  if (!msl)
+    return;
+  uint64_t pg = msl->page_sz;
+  auto *base = static_cast<uint8_t *>(const_cast<void *>(addr));
+  if (type == RTE_MEM_EVENT_ALLOC) {
+    /* split into IOVA-contiguous runs */
+    size_t off = 0;
+    while (off < len) {
+      const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
+      if (!ms)
+        return;
+      size_t run = pg;
+      while (off + run < len) {
+        const rte_memseg *n = rte_mem_virt2memseg(base + off + run, msl);
+        if (!n || n->iova != ms->iova + run)
+          break;
+        run += pg;
+      }
+      map_range(g, base + off, ms->iova, run);
+      off += run;
+    }
+  } else {
+    for (size_t off = 0; off < len; off += pg) {
+      const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
+      if (!ms)
+        continue;
+      for (auto it = g.ours.begin(); it != g.ours.end(); ++it) {
+        if (it->first == ms->iova) {
+          g.space->unmap(it->first);
+          g.ours.erase(it);
+          break;
+        }
+      }
+    }
+  }
+}
+
+/* ---------------- PF models created by this driver ---------------- */
+
+std::mutex pf_mu;
+std::map<std::string, std::string> &uplink_of_pf() {
+  static std::map<std::string, std::string> m;
+  return m;
+}
+
+int make_uplink(const std::string &spec, std::unique_ptr<model::Uplink> *out, std::string *why) {
+  if (spec == "none" || spec.empty())
+    return 0;
+  if (spec == "loop") {
+    if (!model::make_loopback_uplink) {
+      *why = "this model build has no loopback uplink";
+      return -ENOTSUP;
+    }
+    *out = model::make_loopback_uplink();
+    return 0;
+  }
+  if (!model::make_tap_uplink) {
+    *why = "this model build has no TAP uplink";
+    return -ENOTSUP;
+  }
+  *out = model::make_tap_uplink(spec.substr(4), why);
+  return *out ? 0 : -EIO;
+}
+
+uint32_t sim_read(void *ctx, uint32_t off) { return static_cast<model::VfPort *>(ctx)->read32(off); }
+void sim_write(void *ctx, uint32_t off, uint32_t v) { static_cast<model::VfPort *>(ctx)->write32(off, v); }
+
+void delete_binding(SimBinding *b) { delete b; }
+
+}  // namespace
+
+int sim_register_guest_memory() noexcept {
+  GuestMemory &g = guest();
+  {
+    std::lock_guard lk(g.mu);
+    if (g.registered)
+      return 0;
+    auto &reg = model::Registry::instance();
+    g.space = reg.guest_memory();
+    if (!g.space) {
+      g.space = std::make_shared<model::DmaSpace>();
+      reg.set_guest_memory(g.space);
+    }
+  }
+  /* the walk takes the hotplug lock itself; the event callback takes g.mu */
+  if (rte_mem_event_callback_register("ixgbevf_lm_sim", mem_event_cb, &g) != 0 && rte_errno != EEXIST &&
+      rte_errno != ENOTSUP) {
+    IXGBEVF_LM_LOG(ERR, "cannot register the memory event callback: %s", rte_strerror(rte_errno));
+    return -rte_errno;
+  }
+  {
+    std::lock_guard lk(g.mu);
+    rte_memseg_contig_walk(contig_walk_cb, &g);
+    g.registered = true;
+  }
+  return 0;
+}
+
+int sim_probe(rte_vdev_device *vdev) noexcept {
+  const char *name = rte_vdev_device_name(vdev);
+  Devargs da;
+  if (parse_devargs(vdev->device.devargs, true, &da))
+    return -EINVAL;
+  if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+    IXGBEVF_LM_LOG(ERR, "%s: secondary processes are not supported", name);
+    return -ENOTSUP;
+  }
+  try {
+    std::shared_ptr<model::PfModel> pf;
+    {
+      std::lock_guard lk(pf_mu);
+      auto &reg = model::Registry::instance();
+      pf = reg.find(da.pf);
+      if (pf) {
+        auto it = uplink_of_pf().find(da.pf);
+        std::string have = it == uplink_of_pf().end() ? std::string() : it->second;
+        if (!da.uplink.empty() && da.uplink != have) {
+          IXGBEVF_LM_LOG(ERR, "%s: invalid devarg uplink=%s: PF '%s' exists with uplink %s", name,
+                         da.uplink.c_str(), da.pf.c_str(), have.empty() ? "(not set by this driver)" : have.c_str());
+          return -EINVAL;
+        }
+      } else {
+        model::PfConfig cfg;
+        cfg.name = da.pf;
+        std::unique_ptr<model::Uplink> up;
+        std::string why;
+        int rc = make_uplink(da.uplink, &up, &why);
+        if (rc) {
+          IXGBEVF_LM_LOG(ERR, "%s: invalid devarg uplink=%s: %s", name, da.uplink.c_str(), why.c_str());
+          return rc;
+        }
+        pf = reg.get_or_create(cfg);
+        if (up)
+          pf->set_uplink(std::move(up));
+        uplink_of_pf()[da.pf] = da.uplink.empty() ? "none" : da.uplink;
+      }
+    }
+    if (unsigned(da.vf) >= pf->config().num_vfs) {
+      IXGBEVF_LM_LOG(ERR, "%s: invalid devarg vf=%d: PF '%s' has %u VFs", name, da.vf, da.pf.c_str(),
+                     pf->config().num_vfs);
+      return -EINVAL;
+    }
+    int rc = sim_register_guest_memory();
+    if (rc)
+      return rc;
+    if (da.has_mac)
+      pf->set_vf_mac(unsigned(da.vf), da.mac);
+
+    std::unique_ptr<SimBinding, void (*)(SimBinding *)> b(new SimBinding, delete_binding);
+    b->pf = pf;
+    b->port = std::make_unique<model::VfPort>(model::Registry::instance().guest_memory());
+    std::string why;
+    if (!b->port->attach(pf, unsigned(da.vf), &why)) {
+      IXGBEVF_LM_LOG(ERR, "%s: invalid devarg vf=%d: %s", name, da.vf, why.c_str());
+      return -EBUSY;
+    }
+
+    rte_eth_dev *dev = rte_eth_vdev_allocate(vdev, sizeof(Adapter));
+    if (!dev)
+      return -ENOMEM;
+    auto *ad = new (dev->data->dev_private) Adapter();
+    ad->dev = dev;
+    ad->mac_type = pf->config().mac_type;
+    ad->devargs = da;
+    ad->hw.read = sim_read;
+    ad->hw.write = sim_write;
+    ad->hw.ctx = b->port.get();
+    ad->sim = std::move(b);
+    rc = adapter_init(dev);
+    if (rc) {
+      adapter_uninit(dev);
+      rte_eth_dev_release_port(dev);
+      return rc;
+    }
+    rte_eth_dev_probing_finish(dev);
+    IXGBEVF_LM_LOG(INFO, "%s: port %u on VF %d of PF model '%s', MAC " RTE_ETHER_ADDR_PRT_FMT, name,
+                   dev->data->port_id, da.vf, da.pf.c_str(), RTE_ETHER_ADDR_BYTES(&ad->perm_addr));
+    return 0;
+  } catch (const std::exception &e) {
+    IXGBEVF_LM_LOG(ERR, "%s: %s", name, e.what());
+    return -ENOMEM;
+  }
+}
+
+int sim_remove(rte_vdev_device *vdev) noexcept {
+  rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+  if (!dev)
+    return 0;
+  rte_eth_dev_close(dev->data->port_id);
+  return 0;
+}
+
+}  // namespace ixgbevf_lm::pmd

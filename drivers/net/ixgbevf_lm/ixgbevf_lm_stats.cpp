@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Statistics. The VF's counters wrap (32-bit packets, 36-bit octets) and never clear; the driver
+ * accumulates deltas into 64-bit totals (sampled at least every service interval so no wrap is
+ * missed) and reset remembers a base. Per-queue counts are the driver's own.
+ */
+#include <cstdio>
+
+#include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_rxtx.h"
+
+namespace ixgbevf_lm::pmd {
+
+using namespace hw;
+
+namespace {
+
+constexpr uint64_t kOctetMask = (uint64_t(1) << kStatOctetBits) - 1;
+
+uint64_t read36(const HwAccess &hw, uint32_t lsb, uint32_t msb) {
+  /* MSB, LSB, MSB again: a carry between the two reads is caught */
+  uint32_t hi = rd32(hw, msb);
+  uint32_t lo = rd32(hw, lsb);
+  uint32_t hi2 = rd32(hw, msb);
+  if (hi2 != hi)
+    lo = rd32(hw, lsb);
+  return ((uint64_t(hi2 & 0xF) << 32) | lo) & kOctetMask;
+}
+
+/* Names and offsets of the driver's own counters. */
+struct DrvStat {
+  const char *name;
+  uint64_t (*get)(const Adapter &);
+};
+const DrvStat kDrvStats[] = {
+    {"rx_multicast_packets", [](const Adapter &a) { return a.total.mprc - a.base.mprc; }},
+    {"rx_mbuf_allocation_errors",
+     [](const Adapter &a) {
+       uint64_t n = 0;
+       for (unsigned i = 0; i < a.dev->data->nb_rx_queues; i++)
+         if (auto *q = static_cast<const RxQueue *>(a.dev->data->rx_queues[i]))
+           n += q->mbuf_alloc_failed;
+       return n;
+     }},
+    {"mailbox_requests", [](const Adapter &a) { return a.mbx.requests; }},
+    {"mailbox_errors", [](const Adapter &a) { return a.mbx.nacks; }},
+    {"mailbox_timeouts", [](const Adapter &a) { return a.mbx.timeouts; }},
+    {"mailbox_pf_messages", [](const Adapter &a) { return a.mbx.pf_messages; }},
+    {"vf_resets", [](const Adapter &a) { return a.resets; }},
+};
+constexpr unsigned kNumDrv = sizeof(kDrvStats) / sizeof(kDrvStats[0]);
+constexpr unsigned kPerQueue = 2;  /* packets, bytes */
+
+unsigned count(const rte_eth_dev *dev) {
+  return kNumDrv + kPerQueue * (dev->data->nb_rx_queues + dev->data->nb_tx_queues);
+}
+
+}  // namespace
+
+void stats_sample(Adapter &ad) noexcept {
+  std::lock_guard g(ad.stats_mu);
+  const HwAccess &hw = ad.hw;
+  if (rd32(hw, VFSTATUS) == 0xFFFFFFFFu)
+    return; /* device not reachable: keep the totals */
+  HwCounterRaw now;
+  now.gprc = rd32(hw, VFGPRC);
+  now.gptc = rd32(hw, VFGPTC);
+  now.mprc = rd32(hw, VFMPRC);
+  now.gorc = read36(hw, VFGORC_LSB, VFGORC_MSB);
+  now.gotc = read36(hw, VFGOTC_LSB, VFGOTC_MSB);
+  HwCounterRaw &was = ad.last_raw;
+  ad.total.gprc += uint32_t(now.gprc - was.gprc);
+  ad.total.gptc += uint32_t(now.gptc - was.gptc);
+  ad.total.mprc += uint32_t(now.mprc - was.mprc);
+  ad.total.gorc += (now.gorc - was.gorc) & kOctetMask;
+  ad.total.gotc += (now.gotc - was.gotc) & kOctetMask;
+  was = now;
+}
+
+/* After a VF reset the registers may restart from another value: take it as the new origin. */
+void stats_rebase(Adapter &ad) noexcept {
+  std::lock_guard g(ad.stats_mu);
+  const HwAccess &hw = ad.hw;
+  ad.last_raw.gprc = rd32(hw, VFGPRC);
+  ad.last_raw.gptc = rd32(hw, VFGPTC);
+  ad.last_raw.mprc = rd32(hw, VFMPRC);
+  ad.last_raw.gorc = read36(hw, VFGORC_LSB, VFGORC_MSB);
+  ad.last_raw.gotc = read36(hw, VFGOTC_LSB, VFGOTC_MSB);
+}
+
+int stats_get(rte_eth_dev *dev, rte_eth_stats *st) noexcept {
+  Adapter &ad = adapter_of(dev);
+  stats_sample(ad);
+  std::lock_guard g(ad.stats_mu);
+  st->ipackets = ad.total.gprc - ad.base.gprc;
+  st->opackets = ad.total.gptc - ad.base.gptc;
+  st->ibytes = ad.total.gorc - ad.base.gorc;
+  st->obytes = ad.total.gotc - ad.base.gotc;
+  uint64_t nombuf = 0;
+  for (unsigned i = 0; i < dev->data->nb_rx_queues; i++) {
+    auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
+    if (!q)
+      continue;
+    nombuf += q->mbuf_alloc_failed;
+    if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+      st->q_ipackets[i] = q->packets;
+      st->q_ibytes[i] = q->bytes;
+    }
+  }
+  for (unsigned i = 0; i < dev->data->nb_tx_queues; i++) {
+    auto *q = static_cast<TxQueue *>(dev->data->tx_queues[i]);
+    if (q && i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+      st->q_opackets[i] = q->packets;
+      st->q_obytes[i] = q->bytes;
+    }
+  }
+  st->rx_nombuf = nombuf;
+  return 0;
+}
+
+int stats_reset(rte_eth_dev *dev) noexcept {
+  Adapter &ad = adapter_of(dev);
+  stats_sample(ad);
+  std::lock_guard g(ad.stats_mu);
+  ad.base = ad.total;
+  for (unsigned i = 0; i < dev->data->nb_rx_queues; i++)
+    if (auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]))
+      q->packets = q->bytes = q->mbuf_alloc_failed = 0;
+  for (unsigned i = 0; i < dev->data->nb_tx_queues; i++)
+    if (auto *q = static_cast<TxQueue *>(dev->data->tx_queues[i]))
+      q->packets = q->bytes = 0;
+  return 0;
+}
+
+int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned n) noexcept {
+  unsigned total = count(dev);
+  if (!names || n < total)
+    return int(total);
+  unsigned k = 0;
+  for (const auto &s : kDrvStats)
+    snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", s.name);
+  for (unsigned i = 0; i < dev->data->nb_rx_queues; i++) {
+    snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rx_q%u_packets", i);
+    snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rx_q%u_bytes", i);
+  }
+  for (unsigned i = 0; i < dev->data->nb_tx_queues; i++) {
+    snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_packets", i);
+    snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_bytes", i);
+  }
+  return int(k);
+}
+
+int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) noexcept {
+  Adapter &ad = adapter_of(dev);
+  unsigned total = count(dev);
+  if (!xs || n < total)
+    return int(total);
+  stats_sample(ad);
+  unsigned k = 0;
+  for (const auto &s : kDrvStats) {
+    xs[k].id = k;
+    xs[k].value = s.get(ad);
+    k++;
+  }
+  for (unsigned i = 0; i < dev->data->nb_rx_queues; i++) {
+    auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
+    xs[k].id = k, xs[k].value = q ? q->packets : 0, k++;
+    xs[k].id = k, xs[k].value = q ? q->bytes : 0, k++;
+  }
+  for (unsigned i = 0; i < dev->data->nb_tx_queues; i++) {
+    auto *q = static_cast<TxQueue *>(dev->data->tx_queues[i]);
+    xs[k].id = k, xs[k].value = q ? q->packets : 0, k++;
+    xs[k].id = k, xs[k].value = q ? q->bytes : 0, k++;
+  }
+  return int(k);
+}
+
+int xstats_reset(rte_eth_dev *dev) noexcept {
+  Adapter &ad = adapter_of(dev);
+  stats_reset(dev);
+  ad.mbx.requests = ad.mbx.nacks = ad.mbx.timeouts = ad.mbx.pf_messages = 0;
+  ad.resets = 0;
+  return 0;
+}
+
+}  // namespace ixgbevf_lm::pmd

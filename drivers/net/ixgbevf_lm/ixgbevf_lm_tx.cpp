@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Transmit: one data descriptor per segment, a context descriptor only when the offload context
+ * changes (two slots per queue), RS on the last descriptor of a packet every rs_thresh descriptors
+ * and at the end of a burst, lazy cleanup below free_thresh with mbufs returned in bulk.
+ */
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
+#include <rte_net.h>
+
+#include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_rxtx.h"
+
+namespace ixgbevf_lm::pmd {
+
+using namespace hw;
+
+namespace {
+
+constexpr uint64_t kTxOffloadMask = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
+                                    RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6;
+constexpr uint64_t kTxCtxFlags = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
+                                 RTE_MBUF_F_TX_VLAN;
+constexpr unsigned kFreeBulk = 64;
+
+inline uint16_t next(const TxQueue &q, uint16_t i) { return uint16_t(i + 1 == q.nb_desc ? 0 : i + 1); }
+
+/* Return the mbufs of [clean_from, upto] to their pools, in bulk per pool. */
+void free_range(TxQueue &q, uint16_t upto) {
+  void *batch[kFreeBulk];
+  unsigned n = 0;
+  rte_mempool *pool = nullptr;
+  uint16_t i = q.clean_from;
+  uint16_t count = 0;
+  for (;;) {
+    rte_mbuf *m = q.sw_ring[i];
+    if (m) {
+      q.sw_ring[i] = nullptr;
+      m = rte_pktmbuf_prefree_seg(m);
+      if (m) {
+        if (n == kFreeBulk || (n && m->pool != pool)) {
+          rte_mempool_put_bulk(pool, batch, n);
+          n = 0;
+        }
+        pool = m->pool;
+        batch[n++] = m;
+      }
+    }
+    count++;
+    if (i == upto)
+      break;
+    i = next(q, i);
+  }
+  if (n)
+    rte_mempool_put_bulk(pool, batch, n);
+  q.clean_from = next(q, upto);
+  q.nb_free = uint16_t(q.nb_free + count);
+}
+
+/* Clean every RS point the device has written back. Returns descriptors freed. */
+unsigned cleanup(TxQueue &q) {
+  unsigned freed = 0;
+  while (q.rs_count) {
+    uint16_t rs = q.rs_fifo[q.rs_head];
+    if (!(q.ring[rs].wb.status & rte_cpu_to_le_32(ADVTXD_STAT_DD)))
+      break;
+    uint16_t before = q.nb_free;
+    free_range(q, rs);
+    freed += q.nb_free - before;
+    q.rs_head = next(q, q.rs_head);
+    q.rs_count--;
+  }
+  return freed;
+}
+
+struct CtxFields {
+  uint32_t vlan_macip_lens = 0;
+  uint32_t type_tucmd_mlhl = 0;
+  uint32_t mss_l4len = 0;
+  uint32_t olinfo = 0;   /* POPTS for the data descriptors */
+  uint32_t cmd = 0;      /* VLE / TSE for the data descriptors */
+};
+
+inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol) {
+  CtxFields c;
+  c.vlan_macip_lens = (uint32_t(m->l2_len) << ADVTXD_MACLEN_SHIFT) | (m->l3_len & ADVTXD_IPLEN_MASK);
+  if (ol & RTE_MBUF_F_TX_VLAN) {
+    c.vlan_macip_lens |= uint32_t(m->vlan_tci) << ADVTXD_VLAN_SHIFT;
+    c.cmd |= ADVTXD_DCMD_VLE;
+  }
+  c.type_tucmd_mlhl = ADVTXD_DTYP_CTXT | ADVTXD_DCMD_DEXT;
+  if (ol & RTE_MBUF_F_TX_IPV4)
+    c.type_tucmd_mlhl |= ADVTXD_TUCMD_IPV4;
+  if (ol & RTE_MBUF_F_TX_IP_CKSUM)
+    c.olinfo |= ADVTXD_POPTS_IXSM;
+  if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+    c.type_tucmd_mlhl |= ADVTXD_TUCMD_L4T_TCP;
+    c.mss_l4len = (uint32_t(m->tso_segsz) << ADVTXD_MSS_SHIFT) | (uint32_t(m->l4_len) << ADVTXD_L4LEN_SHIFT);
+    c.olinfo |= ADVTXD_POPTS_TXSM;
+    c.cmd |= ADVTXD_DCMD_TSE;
+  } else {
+    switch (ol & RTE_MBUF_F_TX_L4_MASK) {
+    case RTE_MBUF_F_TX_TCP_CKSUM:
+      c.type_tucmd_mlhl |= ADVTXD_TUCMD_L4T_TCP;
+      c.mss_l4len = uint32_t(sizeof(rte_tcp_hdr)) << ADVTXD_L4LEN_SHIFT;
+      c.olinfo |= ADVTXD_POPTS_TXSM;
+      break;
+    case RTE_MBUF_F_TX_UDP_CKSUM:
+      c.type_tucmd_mlhl |= ADVTXD_TUCMD_L4T_UDP;
+      c.mss_l4len = uint32_t(sizeof(rte_udp_hdr)) << ADVTXD_L4LEN_SHIFT;
+      c.olinfo |= ADVTXD_POPTS_TXSM;
+      break;
+    case RTE_MBUF_F_TX_SCTP_CKSUM:
+      c.type_tucmd_mlhl |= ADVTXD_TUCMD_L4T_SCTP;
+      c.olinfo |= ADVTXD_POPTS_TXSM;
+      break;
+    default:
+      c.type_tucmd_mlhl |= ADVTXD_TUCMD_L4T_RSV;
+      break;
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<TxQueue *>(txq);
+  if (unlikely(!q.gate.enter()))
+    return 0;
+  const DirtyLog *dl = q.dirty_log;
+  if (q.nb_free < q.free_thresh)
+    cleanup(q);
+
+  uint16_t tail = q.tx_tail;
+  uint16_t nb_tx = 0;
+  uint16_t last_eop = UINT16_MAX;
+  uint64_t bytes = 0;
+  for (; nb_tx < nb_pkts; nb_tx++) {
+    rte_mbuf *m = pkts[nb_tx];
+    uint64_t ol = m->ol_flags;
+    bool use_ctx = (ol & kTxCtxFlags) != 0;
+    CtxFields cf;
+    int slot = -1;
+    bool new_ctx = false;
+    if (use_ctx) {
+      cf = ctx_fields(m, ol);
+      for (unsigned s = 0; s < kTxContextSlots; s++) {
+        const TxContextCache &c = q.ctx[(q.ctx_curr + s) % kTxContextSlots];
+        if (c.key && c.vlan_macip_lens == cf.vlan_macip_lens && c.type_tucmd_mlhl == cf.type_tucmd_mlhl &&
+            c.mss_l4len == cf.mss_l4len) {
+          slot = int((q.ctx_curr + s) % kTxContextSlots);
+          break;
+        }
+      }
+      if (slot < 0) {
+        slot = (q.ctx_curr + 1) % kTxContextSlots;
+        new_ctx = true;
+      }
+    }
+    uint16_t need = uint16_t(m->nb_segs + (new_ctx ? 1 : 0));
+    if (need > q.nb_free) {
+      cleanup(q);
+      if (need > q.nb_free)
+        break;
+    }
+    if (new_ctx) {
+      volatile auto *c = reinterpret_cast<volatile TxContextDesc *>(&q.ring[tail]);
+      c->vlan_macip_lens = rte_cpu_to_le_32(cf.vlan_macip_lens);
+      c->seqnum_seed = 0;
+      c->type_tucmd_mlhl = rte_cpu_to_le_32(cf.type_tucmd_mlhl);
+      c->mss_l4len_idx = rte_cpu_to_le_32(cf.mss_l4len | (uint32_t(slot) << ADVTXD_IDX_SHIFT));
+      q.ctx[slot] = TxContextCache{1, cf.vlan_macip_lens, cf.type_tucmd_mlhl, cf.mss_l4len};
+      q.ctx_curr = uint8_t(slot);
+      q.sw_ring[tail] = nullptr;
+      tail = next(q, tail);
+    } else if (use_ctx) {
+      q.ctx_curr = uint8_t(slot);
+    }
+
+    uint32_t paylen = m->pkt_len;
+    if (ol & RTE_MBUF_F_TX_TCP_SEG)
+      paylen -= m->l2_len + m->l3_len + m->l4_len;
+    uint32_t olinfo = paylen << ADVTXD_PAYLEN_SHIFT;
+    uint32_t cmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS;
+    if (use_ctx) {
+      olinfo |= cf.olinfo | ADVTXD_CC | (uint32_t(slot) << ADVTXD_IDX_SHIFT);
+      cmd |= cf.cmd;
+    }
+    rte_mbuf *seg = m;
+    uint16_t d = tail;
+    do {
+      d = tail;
+      volatile TxDesc *td = &q.ring[d];
+      td->read.buffer_addr = rte_cpu_to_le_64(rte_mbuf_data_iova(seg));
+      td->read.cmd_type_len = rte_cpu_to_le_32(cmd | seg->data_len);
+      td->read.olinfo_status = rte_cpu_to_le_32(olinfo);
+      q.sw_ring[d] = seg;
+      tail = next(q, tail);
+      seg = seg->next;
+    } while (seg);
+    q.ring[d].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_EOP);
+    q.nb_free = uint16_t(q.nb_free - need);
+    q.nb_used_since_rs = uint16_t(q.nb_used_since_rs + need);
+    if (q.nb_used_since_rs >= q.rs_thresh) {
+      q.ring[d].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
+      q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = d;
+      q.rs_count++;
+      q.nb_used_since_rs = 0;
+      last_eop = UINT16_MAX;
+    } else {
+      last_eop = d;
+    }
+    bytes += m->pkt_len;
+  }
+  if (nb_tx) {
+    /* every descriptor handed over is covered by an RS: the last packet of the burst asks too */
+    if (last_eop != UINT16_MAX) {
+      q.ring[last_eop].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
+      q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = last_eop;
+      q.rs_count++;
+      q.nb_used_since_rs = 0;
+    }
+    if (unlikely(dl)) /* the device writes DD back into the ring: log the ring's pages */
+      dl->mark(q.ring_iova, uint64_t(q.nb_desc) * kDescSize);
+    q.tx_tail = tail;
+    rte_io_wmb();
+    q.tail.ring(tail);
+    q.packets += nb_tx;
+    q.bytes += bytes;
+  }
+  q.gate.leave();
+  return nb_tx;
+}
+
+uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<TxQueue *>(txq);
+  for (uint16_t i = 0; i < nb_pkts; i++) {
+    rte_mbuf *m = pkts[i];
+    uint64_t ol = m->ol_flags;
+    if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+      if (m->tso_segsz == 0 || m->l4_len < sizeof(rte_tcp_hdr) ||
+          m->pkt_len - (m->l2_len + m->l3_len + m->l4_len) > kTxMaxTsoPayload) {
+        rte_errno = EINVAL;
+        return i;
+      }
+    } else if (m->nb_segs > kTxMaxSegs) {
+      rte_errno = EINVAL;
+      return i;
+    }
+    if (m->nb_segs >= q.nb_desc - 1) {
+      rte_errno = EINVAL;
+      return i;
+    }
+    if (ol & (RTE_MBUF_F_TX_OFFLOAD_MASK ^ kTxOffloadMask)) {
+      rte_errno = ENOTSUP;
+      return i;
+    }
+    for (rte_mbuf *s = m; s; s = s->next) {
+      if (s->data_len > kTxMaxBufLen || s->data_len == 0) {
+        rte_errno = EINVAL;
+        return i;
+      }
+    }
+#ifdef RTE_ETHDEV_DEBUG_TX
+    int rc = rte_validate_tx_offload(m);
+    if (rc != 0) {
+      rte_errno = -rc;
+      return i;
+    }
+#endif
+    int rc = rte_net_intel_cksum_prepare(m);
+    if (rc != 0) {
+      rte_errno = -rc;
+      return i;
+    }
+  }
+  return nb_pkts;
+}
+
+int tx_descriptor_status(void *txq, uint16_t offset) {
+  auto &q = *static_cast<TxQueue *>(txq);
+  if (offset >= q.nb_desc)
+    return -EINVAL;
+  if (offset < q.nb_free)
+    return RTE_ETH_TX_DESC_DONE;
+  /* in flight: done when the RS point covering it was written back */
+  uint16_t d = uint16_t((uint32_t(q.tx_tail) + offset) % q.nb_desc);
+  uint32_t dist_d = (uint32_t(d) + q.nb_desc - q.clean_from) % q.nb_desc;
+  for (uint16_t k = 0; k < q.rs_count; k++) {
+    uint16_t rs = q.rs_fifo[(q.rs_head + k) % q.nb_desc];
+    if ((uint32_t(rs) + q.nb_desc - q.clean_from) % q.nb_desc >= dist_d)
+      return (q.ring[rs].wb.status & rte_cpu_to_le_32(ADVTXD_STAT_DD)) ? RTE_ETH_TX_DESC_DONE
+                                                                        : RTE_ETH_TX_DESC_FULL;
+  }
+  return RTE_ETH_TX_DESC_FULL;
+}
+
+int tx_done_cleanup(void *txq, uint32_t free_cnt) {
+  auto &q = *static_cast<TxQueue *>(txq);
+  if (!q.gate.enter())
+    return 0;
+  unsigned n = cleanup(q);
+  q.gate.leave();
+  (void)free_cnt;
+  return int(n);
+}
+
+}  // namespace ixgbevf_lm::pmd

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Tx queue setup, release, start and stop (driver-internal re-creation included).
+ */
+#include <new>
+
+#include <rte_malloc.h>
+
+#include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_rxtx.h"
+
+namespace ixgbevf_lm::pmd {
+
+using namespace hw;
+
+namespace {
+constexpr uint64_t kGraceTimeoutUs = 100000;
+/* Prefetch, host and write-back thresholds of TXDCTL (write-back threshold 0: RS-driven). */
+constexpr uint32_t kTxPthresh = 32, kTxHthresh = 0, kTxWthresh = 0;
+
+bool wait_txdctl(const HwAccess &hw, unsigned q, bool set) {
+  uint64_t t0 = now_us();
+  for (;;) {
+    if (((rd32(hw, VFTXDCTL(q)) & TXDCTL_ENABLE) != 0) == set)
+      return true;
+    uint64_t t = now_us() - t0;
+    if (t > kQueueEnableTimeoutUs)
+      return false;
+    backoff(t);
+  }
+}
+}  // namespace
+
+void txq_free_mbufs(TxQueue &q) noexcept {
+  if (!q.sw_ring)
+    return;
+  for (unsigned i = 0; i < q.nb_desc; i++) {
+    if (q.sw_ring[i]) {
+      rte_pktmbuf_free_seg(q.sw_ring[i]);
+      q.sw_ring[i] = nullptr;
+    }
+  }
+}
+
+static void txq_reset_sw(TxQueue &q) {
+  for (unsigned d = 0; d < q.nb_desc; d++) {
+    q.ring[d].read.buffer_addr = 0;
+    q.ring[d].read.cmd_type_len = 0;
+    q.ring[d].read.olinfo_status = 0;
+  }
+  q.tx_tail = 0;
+  q.clean_from = 0;
+  q.nb_free = uint16_t(q.nb_desc - 1);
+  q.rs_head = q.rs_count = 0;
+  q.nb_used_since_rs = 0;
+  q.ctx_curr = 0;
+  for (auto &c : q.ctx)
+    c = TxContextCache{};
+}
+
+int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *conf) noexcept {
+  Adapter &ad = adapter_of(dev);
+  if (nb_desc % kRingDescAlign || nb_desc < kRingMinDescs || nb_desc > kRingMaxDescs) {
+    IXGBEVF_LM_LOG(ERR, "port %u txq %u: %u descriptors; need %u..%u, a multiple of %u", dev->data->port_id, qid,
+                   nb_desc, kRingMinDescs, kRingMaxDescs, kRingDescAlign);
+    return -EINVAL;
+  }
+  uint16_t rs = conf->tx_rs_thresh ? conf->tx_rs_thresh : kDefaultTxRsThresh;
+  uint16_t fr = conf->tx_free_thresh ? conf->tx_free_thresh : kDefaultTxFreeThresh;
+  if (rs >= nb_desc - 2 || fr >= nb_desc - 3) {
+    IXGBEVF_LM_LOG(ERR, "port %u txq %u: tx_rs_thresh %u / tx_free_thresh %u too large for %u descriptors",
+                   dev->data->port_id, qid, rs, fr, nb_desc);
+    return -EINVAL;
+  }
+  if (dev->data->tx_queues[qid])
+    txq_release(dev, qid);
+  void *mem = rte_zmalloc_socket("ixgbevf_lm_txq", sizeof(TxQueue), RTE_CACHE_LINE_SIZE, int(socket));
+  if (!mem)
+    return -ENOMEM;
+  auto *q = new (mem) TxQueue();
+  q->ad = &ad;
+  q->nb_desc = nb_desc;
+  q->rs_thresh = rs;
+  q->free_thresh = fr;
+  q->port_id = dev->data->port_id;
+  q->queue_id = qid;
+  q->socket_id = socket;
+  q->conf = *conf;
+  q->offloads = conf->offloads | dev->data->dev_conf.txmode.offloads;
+  q->deferred_start = conf->tx_deferred_start;
+  const rte_memzone *mz = rte_eth_dma_zone_reserve(dev, "tx_ring", qid, kRingMaxDescs * sizeof(TxDesc),
+                                                   kRingBaseAlign, int(socket));
+  q->sw_ring = static_cast<rte_mbuf **>(
+      rte_zmalloc_socket("ixgbevf_lm_tx_sw", sizeof(rte_mbuf *) * nb_desc, RTE_CACHE_LINE_SIZE, int(socket)));
+  q->rs_fifo = static_cast<uint16_t *>(
+      rte_zmalloc_socket("ixgbevf_lm_tx_rs", sizeof(uint16_t) * nb_desc, RTE_CACHE_LINE_SIZE, int(socket)));
+  if (!mz || !q->sw_ring || !q->rs_fifo) {
+    rte_free(q->sw_ring);
+    rte_free(q->rs_fifo);
+    if (mz)
+      rte_memzone_free(mz);
+    q->~TxQueue();
+    rte_free(mem);
+    return -ENOMEM;
+  }
+  q->mz = mz;
+  q->ring = static_cast<volatile TxDesc *>(mz->addr);
+  q->ring_iova = mz->iova;
+  q->tail.init(ad.hw, VFTDT(qid));
+  txq_reset_sw(*q);
+  dev->data->tx_queues[qid] = q;
+  return 0;
+}
+
+void txq_release(rte_eth_dev *dev, uint16_t qid) noexcept {
+  auto *q = static_cast<TxQueue *>(dev->data->tx_queues[qid]);
+  if (!q)
+    return;
+  q->gate.quiesce(kQueueStopped, kGraceTimeoutUs);
+  txq_free_mbufs(*q);
+  rte_free(q->sw_ring);
+  rte_free(q->rs_fifo);
+  rte_memzone_free(q->mz);
+  q->~TxQueue();
+  rte_free(q);
+  dev->data->tx_queues[qid] = nullptr;
+}
+
+int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
+  Adapter &ad = adapter_of(dev);
+  auto *q = static_cast<TxQueue *>(dev->data->tx_queues[qid]);
+  if (!q)
+    return -EINVAL;
+  const HwAccess &hw = ad.hw;
+  txq_free_mbufs(*q);
+  txq_reset_sw(*q);
+  wr32(hw, VFTDBAL(qid), uint32_t(q->ring_iova));
+  wr32(hw, VFTDBAH(qid), uint32_t(q->ring_iova >> 32));
+  wr32(hw, VFTDLEN(qid), q->nb_desc * kDescSize);
+  wr32(hw, VFTDH(qid), 0);
+  wr32(hw, VFTDT(qid), 0);
+  wr32(hw, VFTDWBAL(qid), 0);
+  wr32(hw, VFTDWBAH(qid), 0);
+  wr32(hw, VFTXDCTL(qid), TXDCTL_ENABLE | (kTxPthresh << TXDCTL_PTHRESH_SHIFT) |
+                              (kTxHthresh << TXDCTL_HTHRESH_SHIFT) | (kTxWthresh << TXDCTL_WTHRESH_SHIFT));
+  if (!wait_txdctl(hw, qid, true)) {
+    IXGBEVF_LM_LOG(ERR, "port %u txq %u: TXDCTL.ENABLE did not read back", q->port_id, qid);
+    return -EIO;
+  }
+  q->gate.state.store(kQueueRunning, std::memory_order_release);
+  dev->data->tx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STARTED;
+  return 0;
+}
+
+int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
+  Adapter &ad = adapter_of(dev);
+  auto *q = static_cast<TxQueue *>(dev->data->tx_queues[qid]);
+  if (!q)
+    return -EINVAL;
+  if (!q->gate.quiesce(kQueueStopped, kGraceTimeoutUs))
+    IXGBEVF_LM_LOG(WARNING, "port %u txq %u: a burst is still running", q->port_id, qid);
+  /* let the device finish what it fetched, bounded, then disable */
+  uint64_t t0 = now_us();
+  while (rd32(ad.hw, VFTDH(qid)) != rd32(ad.hw, VFTDT(qid)) && now_us() - t0 < kQueueEnableTimeoutUs)
+    backoff(now_us() - t0);
+  wr32(ad.hw, VFTXDCTL(qid), rd32(ad.hw, VFTXDCTL(qid)) & ~TXDCTL_ENABLE);
+  wait_txdctl(ad.hw, qid, false);
+  txq_free_mbufs(*q);
+  txq_reset_sw(*q);
+  dev->data->tx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STOPPED;
+  return 0;
+}
+
+}  // namespace ixgbevf_lm::pmd
