@@ -398,19 +398,14 @@ RTE_LOG_REGISTER(ixgbevf_lm_logtype_tx, pmd.net.ixgbevf_lm.tx, NOTICE);
 RTE_LOG_REGISTER(ixgbevf_lm_logtype_mbx, pmd.net.ixgbevf_lm.mbx, NOTICE);
 }
 
-static const struct rte_pci_id pci_id_ixgbevf_lm_map[] = {
-    {RTE_PCI_DEVICE(ixgbevf_lm::hw::kIntelVendorId, ixgbevf_lm::hw::DEV_ID_82599_VF)},
-    {RTE_PCI_DEVICE(ixgbevf_lm::hw::kIntelVendorId, ixgbevf_lm::hw::DEV_ID_X540_VF)},
-    {RTE_PCI_DEVICE(ixgbevf_lm::hw::kIntelVendorId, ixgbevf_lm::hw::DEV_ID_X550_VF)},
-    {RTE_PCI_DEVICE(ixgbevf_lm::hw::kIntelVendorId, ixgbevf_lm::hw::DEV_ID_X550EM_X_VF)},
-    {RTE_PCI_DEVICE(ixgbevf_lm::hw::kIntelVendorId, ixgbevf_lm::hw::DEV_ID_X550EM_A_VF)},
-    {.vendor_id = 0},
-};
+/* The PCI ID table and the PMD info strings are in ixgbevf_lm_pmdinfo.c: dpdk-pmdinfogen reads
+ * them by their unmangled C names. */
+extern "C" const struct rte_pci_id ixgbevf_lm_pci_ids[];
 
 static struct rte_pci_driver rte_ixgbevf_lm_pmd = {
     .probe = ixgbevf_lm::pmd::pci_probe,
     .remove = ixgbevf_lm::pmd::pci_remove,
-    .id_table = pci_id_ixgbevf_lm_map,
+    .id_table = ixgbevf_lm_pci_ids,
     .drv_flags = RTE_PCI_DRV_NEED_MAPPING,
 };
 
@@ -420,14 +415,8 @@ static struct rte_vdev_driver rte_ixgbevf_lm_sim_pmd = {
 };
 
 RTE_PMD_REGISTER_PCI(net_ixgbevf_lm, rte_ixgbevf_lm_pmd);
-RTE_PMD_REGISTER_PCI_TABLE(net_ixgbevf_lm, pci_id_ixgbevf_lm_map);
-RTE_PMD_REGISTER_KMOD_DEP(net_ixgbevf_lm, "* igb_uio | vfio-pci");
-RTE_PMD_REGISTER_PARAM_STRING(net_ixgbevf_lm, "mig_region=<path> dirty_log=off|bitmap|touch recover=auto|app");
 
 RTE_PMD_REGISTER_VDEV(net_ixgbevf_lm_sim, rte_ixgbevf_lm_sim_pmd);
-RTE_PMD_REGISTER_PARAM_STRING(net_ixgbevf_lm_sim,
-                              "pf=<name> vf=<index> mac=<xx:xx:xx:xx:xx:xx> uplink=none|loop|tap:<ifname> "
-                              "mig_region=<path> dirty_log=off|bitmap|touch recover=auto|app");
 
 /* Runs after RTE_PMD_REGISTER_PCI's constructor above (same priority, later in this file). */
 RTE_INIT(ixgbevf_lm_pci_takeover) { ixgbevf_lm::pmd::pci_takeover(&rte_ixgbevf_lm_pmd); }
