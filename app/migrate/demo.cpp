@@ -256,7 +256,6 @@ int cmd_demo(Args &args)
   /* ---- region over the memseg lists' VA reservations ---- */
   Ranges mr;
   rte_memseg_list_walk(msl_cb, &mr);
-  rte_memseg_walk(ms_cb, &mr);
   fit_ranges(mr.ranges);
   if (mr.ranges.empty()) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: no memseg list to cover\n");
@@ -272,9 +271,8 @@ int cmd_demo(Args &args)
   uint64_t covered = 0;
   for (auto &r : mr.ranges)
     covered += r.length;
-  std::fprintf(stderr, "region %s: %zu range(s) covering %.1f GiB of IOVA, %" PRIu64 " MiB allocated, %" PRIu64
-                       " bytes\n", path.c_str(), mr.ranges.size(), double(covered) / double(1ULL << 30),
-               mr.allocated >> 20, d.host->total_size());
+  std::fprintf(stderr, "region %s: %zu range(s) covering %.1f GiB of IOVA, %" PRIu64 " bytes\n",
+               path.c_str(), mr.ranges.size(), double(covered) / double(1ULL << 30), d.host->total_size());
 
   /* ---- the source host: a PF on the wire, then the guest's sim port ---- */
   model::PfConfig pfc;
@@ -340,6 +338,10 @@ int cmd_demo(Args &args)
 
   /* ---- the hypervisor ---- */
   auto slot = d.host->find_slot(kPortName);
+  for (auto end = Clock::now() + std::chrono::seconds(2); !slot && Clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    slot = d.host->find_slot(kPortName);
+  }
   if (!slot) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: the port did not claim a slot in %s: %s\n", path.c_str(),
                  slot.error().message.c_str());
@@ -352,6 +354,8 @@ int cmd_demo(Args &args)
   mo.slots = {slot.value()};
   mo.max_rounds = unsigned(o.rounds);
   mo.link_gbps = o.link_gbps;
+  mr.allocated = 0;  /* guest RAM now that the port and its pool exist */
+  rte_memseg_walk(ms_cb, &mr);
   mo.guest_ram_bytes = mr.allocated;
   mo.truth = truth;
   mo.ack_timeout = std::chrono::milliseconds(o.ack_timeout_ms);
