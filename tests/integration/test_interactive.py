@@ -98,6 +98,9 @@ def body():
         per_queue = sorted(k for k in xs if re.search(r"q_?0", k))
         check(per_queue, f"show port xstats 0 has no per-queue counters: {sorted(xs)}")
         print(f"show port xstats 0: {len(xs)} counters, per-queue: {per_queue}")
+        names = [n for n, _ in t.xstats_list(0)]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        check(not dups, f"show port xstats 0 lists names twice (ethdev's own and the driver's?): {dups}")
 
         # show port stats agree with the forward statistics
         t.cmd("clear port stats all")

@@ -28,10 +28,16 @@ def pmdinfo_tool():
     if len(sys.argv) > 3 and sys.argv[3]:
         candidates.append(os.path.join(sys.argv[3], "usertools", "dpdk-pmdinfo.py"))
     candidates.append(os.path.join(sys.argv[2], ".cache", "dpdk", "src", "usertools", "dpdk-pmdinfo.py"))
-    for c in candidates:
-        if os.path.isfile(c):
-            return [sys.executable, c]
-    skip("dpdk-pmdinfo.py not found (not on PATH, no DPDK source tree)")
+    script = next((c for c in candidates if os.path.isfile(c)), None)
+    if not script:
+        skip("dpdk-pmdinfo.py not found (not on PATH, no DPDK source tree)")
+    # The tool needs pyelftools: use the first interpreter that has it (Debian's python3-pyelftools
+    # lives in /usr/bin/python3's path, which a pyenv or venv python3 does not see).
+    for py in dict.fromkeys([sys.executable, shutil.which("python3"), "/usr/bin/python3"]):
+        if py and subprocess.run([py, "-c", "import elftools"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL).returncode == 0:
+            return [py, script]
+    skip("dpdk-pmdinfo.py cannot run here: no python3 with pyelftools (python3-pyelftools)")
 
 
 def body():
@@ -46,9 +52,6 @@ def body():
 
     # 2. dpdk-pmdinfo.py
     tool = pmdinfo_tool()
-    if subprocess.run(tool[:1] + (["-c", "import elftools"] if tool[0] == sys.executable else ["--help"]),
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
-        skip("dpdk-pmdinfo.py cannot run here (python3-pyelftools missing)")
     p = subprocess.run(tool + [pmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     check(p.returncode == 0, f"{' '.join(tool)} {pmd} failed: {p.stderr.decode(errors='replace')}")
     drivers = {d.get("name"): d for d in json.loads(p.stdout)}

@@ -184,9 +184,13 @@ class Testpmd:
         return {"rx": int(rx.group(1)), "rx_missed": int(rx.group(2)), "rx_bytes": int(rx.group(3)),
                 "tx": int(tx.group(1)), "tx_errors": int(tx.group(2)), "tx_bytes": int(tx.group(3))}
 
-    def xstats(self, port):
+    def xstats_list(self, port):
+        """[(name, value)] in the order testpmd lists them (duplicates kept)."""
         out = self.cmd(f"show port xstats {port}")
-        return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\S+):\s+(\d+)\s*$", out, re.M)}
+        return [(m.group(1), int(m.group(2))) for m in re.finditer(r"^\s*(\S+):\s+(\d+)\s*$", out, re.M)]
+
+    def xstats(self, port):
+        return dict(self.xstats_list(port))
 
     def port_info(self, port):
         out = self.cmd(f"show port info {port}")
