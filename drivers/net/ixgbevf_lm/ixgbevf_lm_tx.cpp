@@ -286,6 +286,8 @@ int tx_descriptor_status(void *txq, uint16_t offset) {
   /* in flight: done when the RS point covering it was written back */
   uint16_t d = uint16_t((uint32_t(q.tx_tail) + offset) % q.nb_desc);
   uint32_t dist_d = (uint32_t(d) + q.nb_desc - q.clean_from) % q.nb_desc;
+  if (dist_d >= uint32_t(q.nb_desc - 1 - q.nb_free))
+    return RTE_ETH_TX_DESC_DONE;  /* the slot kept free between tail and the oldest in flight */
   for (uint16_t k = 0; k < q.rs_count; k++) {
     uint16_t rs = q.rs_fifo[(q.rs_head + k) % q.nb_desc];
     if ((uint32_t(rs) + q.nb_desc - q.clean_from) % q.nb_desc >= dist_d)

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Control path end to end: what the PF model received and shows after each operation.
+ */
+#include <gtest/gtest.h>
+#include <rte_bus_vdev.h>
+
+#include "pmd_env.h"
+#include "rte_pmd_ixgbevf_lm.h"
+
+using namespace ixlm_test;
+using namespace ixgbevf_lm;
+using model::Registry;
+
+namespace {
+bool has_request(const std::vector<model::MailboxRecord> &log, unsigned vf, uint32_t id, uint32_t w1 = UINT32_MAX) {
+  for (const auto &r : log)
+    if (r.vf == vf && !r.request.empty() && (r.request[0] & 0xFFFF) == id &&
+        (w1 == UINT32_MAX || (r.request.size() > 1 && r.request[1] == w1)))
+      return true;
+  return false;
+}
+}  // namespace
+
+TEST(BringUp, ResetsNegotiatesNewestApiAndLearnsMacFromThePf) {
+  std::string pf = unique("bu");
+  SimPort p("pf=" + pf + ",vf=2,mac=02:00:00:00:01:02");
+  ASSERT_TRUE(p.ok()) << p.probe_rc;
+  auto m = Registry::instance().find(pf);
+  ASSERT_TRUE(m);
+  auto v = m->vf_view(2);
+  EXPECT_TRUE(v.attached);
+  EXPECT_TRUE(v.clear_to_send);
+  EXPECT_EQ(v.api, hw::MbxApi::v13);
+  auto log = m->mailbox_log();
+  EXPECT_TRUE(has_request(log, 2, hw::VF_RESET));
+  EXPECT_TRUE(has_request(log, 2, hw::VF_API_NEGOTIATE, uint32_t(hw::MbxApi::v13)));
+  EXPECT_TRUE(has_request(log, 2, hw::VF_GET_QUEUES));
+  rte_ether_addr mac;
+  ASSERT_EQ(rte_eth_macaddr_get(p.port, &mac), 0);
+  EXPECT_EQ(mac.addr_bytes[5], 0x02);
+  EXPECT_EQ(mac.addr_bytes[4], 0x01);
+  rte_eth_dev_info info;
+  ASSERT_EQ(rte_eth_dev_info_get(p.port, &info), 0);
+  EXPECT_STREQ(info.driver_name, "net_ixgbevf_lm_sim");
+  EXPECT_EQ(info.max_rx_queues, m->config().queues_per_vf);
+  EXPECT_EQ(info.max_rx_pktlen, 9728u);
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_mbx_api(p.port), int(hw::MbxApi::v13));
+  rte_eth_link link;
+  ASSERT_EQ(rte_eth_link_get_nowait(p.port, &link), 0);
+  EXPECT_EQ(link.link_status, RTE_ETH_LINK_UP);
+  EXPECT_EQ(link.link_speed, RTE_ETH_SPEED_NUM_10G);
+}
+
+TEST(BringUp, FallsBackToTheApiTheOlderPfAccepts) {
+  std::string pf = unique("old");
+  make_pf(pf, [](model::PfConfig &c) { c.max_api = hw::MbxApi::v11; });
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(Registry::instance().find(pf)->vf_view(0).api, hw::MbxApi::v11);
+  /* XCAST needs 1.2, promiscuous 1.3 */
+  EXPECT_EQ(rte_eth_promiscuous_enable(p.port), -ENOTSUP);
+  EXPECT_EQ(rte_eth_allmulticast_enable(p.port), -ENOTSUP);
+}
+
+TEST(BadDevargs, ProbeFailsForUnknownKeyBadMacVfOutOfRangeAndUplinkClash) {
+  std::string pf = unique("bad");
+  EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad0", ("pf=" + pf + ",vf=0,bogus=1").c_str()), 0);
+  EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad1", ("pf=" + pf + ",vf=0,mac=zz").c_str()), 0);
+  EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad2", ("pf=" + pf + ",vf=63").c_str()), 0);
+  SimPort ok("pf=" + pf + ",vf=0,uplink=none");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad3", ("pf=" + pf + ",vf=1,uplink=loop").c_str()), 0);
+  /* the same VF twice */
+  EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad4", ("pf=" + pf + ",vf=0").c_str()), 0);
+}
+
+TEST(Control, ReceiveModesMacsMulticastMtuAndVlansReachThePf) {
+  std::string pf = unique("ctl");
+  SimPort p("pf=" + pf + ",vf=1");
+  ASSERT_TRUE(p.ok());
+  auto m = Registry::instance().find(pf);
+  rte_mempool *mp = pool(unique("ctlmp"));
+  ASSERT_TRUE(mp);
+  rte_eth_conf c{};
+  c.rxmode.offloads = RTE_ETH_RX_OFFLOAD_VLAN_FILTER;
+  ASSERT_EQ(p.start(mp, 1, &c), 0);
+
+  ASSERT_EQ(rte_eth_promiscuous_enable(p.port), 0);
+  EXPECT_EQ(m->vf_view(1).xcast, hw::XcastMode::promisc);
+  ASSERT_EQ(rte_eth_allmulticast_enable(p.port), 0);
+  ASSERT_EQ(rte_eth_promiscuous_disable(p.port), 0);
+  EXPECT_EQ(m->vf_view(1).xcast, hw::XcastMode::allmulti);
+  ASSERT_EQ(rte_eth_allmulticast_disable(p.port), 0);
+  EXPECT_EQ(m->vf_view(1).xcast, hw::XcastMode::multi);
+
+  rte_ether_addr a1{{0x02, 0, 0, 0, 0x0a, 0x01}}, a2{{0x02, 0, 0, 0, 0x0a, 0x02}};
+  ASSERT_EQ(rte_eth_dev_mac_addr_add(p.port, &a1, 0), 0);
+  ASSERT_EQ(rte_eth_dev_mac_addr_add(p.port, &a2, 0), 0);
+  EXPECT_EQ(m->vf_view(1).macvlans.size(), 2u);
+  ASSERT_EQ(rte_eth_dev_mac_addr_remove(p.port, &a1), 0);
+  auto mv = m->vf_view(1).macvlans;
+  ASSERT_EQ(mv.size(), 1u);
+  EXPECT_EQ(mv[0][5], 0x02);
+
+  rte_ether_addr primary{{0x02, 0, 0, 0, 0x0b, 0x01}};
+  ASSERT_EQ(rte_eth_dev_default_mac_addr_set(p.port, &primary), 0);
+  EXPECT_EQ(m->vf_view(1).mac[4], 0x0b);
+
+  rte_ether_addr mc[2] = {{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x10}}, {{0x33, 0x33, 0x00, 0x00, 0x12, 0x34}}};
+  ASSERT_EQ(rte_eth_dev_set_mc_addr_list(p.port, mc, 2), 0);
+  auto h = m->vf_view(1).mc_hashes;
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0], uint16_t(((0x00 >> 4) | (0x10 << 4)) & 0xFFF));
+  EXPECT_EQ(h[1], uint16_t(((0x12 >> 4) | (0x34 << 4)) & 0xFFF));
+
+  ASSERT_EQ(rte_eth_dev_vlan_filter(p.port, 100, 1), 0);
+  ASSERT_EQ(rte_eth_dev_vlan_filter(p.port, 200, 1), 0);
+  ASSERT_EQ(rte_eth_dev_vlan_filter(p.port, 100, 0), 0);
+  EXPECT_EQ(m->vf_view(1).vlans, (std::set<uint16_t>{200}));
+
+  ASSERT_EQ(rte_eth_dev_set_mtu(p.port, 1600), 0);
+  EXPECT_EQ(m->vf_view(1).max_frame, 1600u + 18u);
+  EXPECT_EQ(m->vf_view(1).rx_queues_enabled, 1u);
+  EXPECT_EQ(m->vf_view(1).tx_queues_enabled, 1u);
+  rte_eth_dev_stop(p.port);
+  rte_eth_dev_close(p.port);
+  EXPECT_EQ(rte_mempool_avail_count(mp), mp->size);
+  rte_mempool_free(mp);
+}
+
+TEST(Control, PfRefusalsMapToEperm) {
+  std::string pf = unique("strict");
+  make_pf(pf, [](model::PfConfig &c) {
+    c.allow_vf_promisc = false;
+    c.allow_vf_set_mac = false;
+  });
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(rte_eth_promiscuous_enable(p.port), -EPERM);
+  EXPECT_EQ(rte_eth_promiscuous_get(p.port), 0);
+  rte_ether_addr other{{0x02, 0, 0, 0, 0x0c, 0x01}};
+  EXPECT_EQ(rte_eth_dev_default_mac_addr_set(p.port, &other), -EPERM);
+  EXPECT_GE(xstat(p.port, "mailbox_errors"), 2u);
+}
+
+TEST(Control, SilentPfGivesABoundedTimeoutNotAHang) {
+  std::string pf = unique("mute");
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  auto m = Registry::instance().find(pf);
+  model::Faults f;
+  f.mailbox_silent = true;
+  m->set_faults(f);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(rte_eth_allmulticast_enable(p.port), -ETIMEDOUT);
+  auto dt = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(dt, std::chrono::seconds(2));
+  EXPECT_EQ(xstat(p.port, "mailbox_timeouts"), 1u);
+  m->set_faults({});
+}
+
+TEST(Control, ResetReplaysTheConfiguration) {
+  std::string pf = unique("replay");
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  auto m = Registry::instance().find(pf);
+  rte_eth_conf c{};
+  c.rxmode.offloads = RTE_ETH_RX_OFFLOAD_VLAN_FILTER;
+  ASSERT_EQ(rte_eth_dev_configure(p.port, 1, 1, &c), 0);
+  rte_ether_addr a1{{0x02, 0, 0, 0, 0x0d, 0x01}};
+  ASSERT_EQ(rte_eth_dev_mac_addr_add(p.port, &a1, 0), 0);
+  ASSERT_EQ(rte_eth_dev_vlan_filter(p.port, 7, 1), 0);
+  ASSERT_EQ(rte_eth_allmulticast_enable(p.port), 0);
+  ASSERT_EQ(rte_eth_dev_reset(p.port), 0);
+  auto v = m->vf_view(0);
+  EXPECT_EQ(v.macvlans.size(), 1u);
+  EXPECT_EQ(v.vlans.count(7), 1u);
+  EXPECT_EQ(v.xcast, hw::XcastMode::allmulti);
+  EXPECT_EQ(xstat(p.port, "vf_resets"), 2u);
+}
+
+TEST(Control, RssOn82599QueriesThePfAndRefusesUpdates) {
+  std::string pf = unique("rss");
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  rte_mempool *mp = pool(unique("rssmp"));
+  ASSERT_EQ(p.start(mp, 2), 0);
+  uint8_t key[40] = {};
+  rte_eth_rss_conf conf{};
+  conf.rss_key = key;
+  conf.rss_key_len = sizeof key;
+  ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(p.port, &conf), 0);
+  EXPECT_EQ(key[0], 0x6d); /* the model PF's key */
+  rte_eth_rss_reta_entry64 reta[2] = {};
+  reta[0].mask = reta[1].mask = ~0ull;
+  ASSERT_EQ(rte_eth_dev_rss_reta_query(p.port, reta, 128), 0);
+  EXPECT_EQ(reta[0].reta[1], 1);
+  EXPECT_EQ(rte_eth_dev_rss_reta_update(p.port, reta, 128), -ENOTSUP);
+  conf.rss_hf = RTE_ETH_RSS_IPV4;
+  EXPECT_EQ(rte_eth_dev_rss_hash_update(p.port, &conf), -ENOTSUP);
+  rte_eth_dev_stop(p.port);
+  rte_eth_dev_close(p.port);
+  EXPECT_EQ(rte_mempool_avail_count(mp), mp->size);
+  rte_mempool_free(mp);
+}
+
+TEST(Control, RssOnX550ProgramsTheVfRegisters) {
+  std::string pf = unique("x550");
+  make_pf(pf, [](model::PfConfig &c) { c.mac_type = hw::MacType::vf_x550; });
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  rte_mempool *mp = pool(unique("x550mp"));
+  rte_eth_conf c{};
+  c.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+  c.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+  ASSERT_EQ(p.start(mp, 2, &c), 0);
+  rte_eth_rss_reta_entry64 reta{};
+  reta.mask = ~0ull;
+  for (auto &e : reta.reta)
+    e = 1;
+  ASSERT_EQ(rte_eth_dev_rss_reta_update(p.port, &reta, 64), 0);
+  rte_eth_rss_reta_entry64 back{};
+  back.mask = ~0ull;
+  ASSERT_EQ(rte_eth_dev_rss_reta_query(p.port, &back, 64), 0);
+  EXPECT_EQ(back.reta[5], 1);
+  rte_eth_rss_conf conf{};
+  ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(p.port, &conf), 0);
+  EXPECT_EQ(conf.rss_hf, RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+  rte_eth_dev_stop(p.port);
+  rte_eth_dev_close(p.port);
+  EXPECT_EQ(rte_mempool_avail_count(mp), mp->size);
+}
+
+TEST(Control, RegisterDumpAndPtypes) {
+  std::string pf = unique("regs");
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  rte_dev_reg_info info{};
+  ASSERT_EQ(rte_eth_dev_get_reg_info(p.port, &info), 0);
+  ASSERT_GT(info.length, 16u);
+  std::vector<uint32_t> buf(info.length);
+  info.data = buf.data();
+  ASSERT_EQ(rte_eth_dev_get_reg_info(p.port, &info), 0);
+  EXPECT_NE(buf[2] & hw::LINKS_UP, 0u); /* VFLINKS */
+  uint32_t pt[16];
+  EXPECT_GT(rte_eth_dev_get_supported_ptypes(p.port, RTE_PTYPE_ALL_MASK, pt, 16), 4);
+}

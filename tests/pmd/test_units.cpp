@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Pure pieces of the PMD: the PCI driver-list takeover, devargs parsing, multicast hashing, IDs.
+ */
+#include <sys/queue.h>
+
+#include <gtest/gtest.h>
+#include <bus_pci_driver.h>
+
+#include <ixgbevf_lm/hw/hw.h>
+
+#include "ixgbevf_lm_config.h"
+#include "ixgbevf_lm_devargs.h"
+#include "ixgbevf_lm_takeover.h"
+
+namespace ixgbevf_lm::pmd {
+uint16_t mc_hash(uint32_t filter_type, const rte_ether_addr &a);
+}
+extern "C" const struct rte_pci_id ixgbevf_lm_pci_ids[];
+
+using namespace ixgbevf_lm::pmd;
+
+namespace {
+
+struct FakeDrv {
+  int pad;
+  TAILQ_ENTRY(FakeDrv) next;
+  const char *name;
+};
+TAILQ_HEAD(FakeList, FakeDrv);
+struct FNext {
+  auto &operator()(FakeDrv *d) const { return d->next; }
+};
+struct FName {
+  const char *operator()(FakeDrv *d) const { return d->name; }
+};
+
+std::vector<std::string> names(FakeList &l) {
+  std::vector<std::string> v;
+  FakeDrv *d;
+  TAILQ_FOREACH(d, &l, next) v.push_back(d->name);
+  return v;
+}
+
+}  // namespace
+
+TEST(Takeover, MovesOurDriverAheadOfTheVictimWithoutTheListHead) {
+  FakeList l;
+  TAILQ_INIT(&l);
+  FakeDrv a{0, {}, "net_a"}, v{0, {}, "net_ixgbe_vf"}, b{0, {}, "net_b"}, ours{0, {}, "net_ixgbevf_lm"};
+  for (FakeDrv *d : {&a, &v, &b, &ours})
+    TAILQ_INSERT_TAIL(&l, d, next);
+  TakeoverList<FakeDrv, FNext, FName> t;
+  EXPECT_EQ(reinterpret_cast<void *>(t.find_head(&ours)), reinterpret_cast<void *>(&l));
+  ASSERT_TRUE(t.move_before(&ours, "net_ixgbe_vf"));
+  EXPECT_EQ(names(l), (std::vector<std::string>{"net_a", "net_ixgbevf_lm", "net_ixgbe_vf", "net_b"}));
+  /* the list stays consistent: tail insert and reverse walk */
+  FakeDrv c{0, {}, "net_c"};
+  TAILQ_INSERT_TAIL(&l, &c, next);
+  EXPECT_EQ(TAILQ_LAST(&l, FakeList), &c);
+  EXPECT_EQ(names(l).size(), 5u);
+}
+
+TEST(Takeover, VictimFirstInListAndAbsentVictim) {
+  FakeList l;
+  TAILQ_INIT(&l);
+  FakeDrv v{0, {}, "net_ixgbe_vf"}, ours{0, {}, "net_ixgbevf_lm"};
+  TAILQ_INSERT_TAIL(&l, &v, next);
+  TAILQ_INSERT_TAIL(&l, &ours, next);
+  TakeoverList<FakeDrv, FNext, FName> t;
+  EXPECT_FALSE(t.move_before(&ours, "net_other"));
+  ASSERT_TRUE(t.move_before(&ours, "net_ixgbe_vf"));
+  EXPECT_EQ(names(l), (std::vector<std::string>{"net_ixgbevf_lm", "net_ixgbe_vf"}));
+  EXPECT_EQ(TAILQ_LAST(&l, FakeList), &v);
+  /* once ahead, a second call changes nothing (we are no longer last) */
+  EXPECT_FALSE(t.move_before(&ours, "net_ixgbe_vf"));
+}
+
+TEST(Takeover, OnlyEntryIsItsOwnList) {
+  FakeList l;
+  TAILQ_INIT(&l);
+  FakeDrv ours{0, {}, "net_ixgbevf_lm"};
+  TAILQ_INSERT_TAIL(&l, &ours, next);
+  TakeoverList<FakeDrv, FNext, FName> t;
+  EXPECT_FALSE(t.move_before(&ours, "net_ixgbe_vf"));
+  EXPECT_EQ(names(l), (std::vector<std::string>{"net_ixgbevf_lm"}));
+}
+
+TEST(Devargs, ParsesEverySimKey) {
+  Devargs d;
+  std::string err;
+  ASSERT_EQ(parse_devargs_string("pf=p1,vf=3,mac=02:00:00:00:00:aa,uplink=tap:t0,dirty_log=bitmap,recover=app,"
+                                 "mig_region=/dev/shm/x",
+                                 true, &d, &err),
+            0)
+      << err;
+  EXPECT_EQ(d.pf, "p1");
+  EXPECT_EQ(d.vf, 3);
+  EXPECT_TRUE(d.has_mac);
+  EXPECT_EQ(d.mac[5], 0xaa);
+  EXPECT_EQ(d.uplink, "tap:t0");
+  EXPECT_EQ(d.dirty_log, DirtyLogMode::bitmap);
+  EXPECT_EQ(d.recover, RecoverMode::app);
+  EXPECT_EQ(d.mig_region, "/dev/shm/x");
+}
+
+TEST(Devargs, ErrorsNameTheKeyAndValue) {
+  Devargs d;
+  std::string err;
+  EXPECT_NE(parse_devargs_string("pf=p1,vf=0,colour=red", true, &d, &err), 0);
+  EXPECT_NE(err.find("colour=red"), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("pf=p1,vf=0,mac=02:00:00:00:00", true, &d, &err), 0);
+  EXPECT_NE(err.find("mac=02:00:00:00:00"), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("pf=p1,vf=0,mac=01:00:00:00:00:01", true, &d, &err), 0);
+  EXPECT_NE(err.find("mac="), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("pf=p1,vf=x", true, &d, &err), 0);
+  EXPECT_NE(err.find("vf=x"), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("pf=p1,vf=0,uplink=wifi", true, &d, &err), 0);
+  EXPECT_NE(err.find("uplink=wifi"), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("pf=p1,vf=0,dirty_log=maybe", true, &d, &err), 0);
+  EXPECT_NE(err.find("dirty_log=maybe"), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("vf=0", true, &d, &err), 0);
+  EXPECT_NE(err.find("pf="), std::string::npos) << err;
+  /* the PCI driver takes only the migration keys */
+  EXPECT_NE(parse_devargs_string("pf=p1", false, &d, &err), 0);
+  EXPECT_EQ(parse_devargs_string("recover=auto", false, &d, &err), 0) << err;
+}
+
+TEST(MulticastHash, MatchesThePfFilterTypes) {
+  rte_ether_addr a{{0x01, 0x00, 0x5e, 0x12, 0x34, 0x56}};
+  EXPECT_EQ(mc_hash(0, a), ((0x34 >> 4) | (0x56 << 4)) & 0xFFF);
+  EXPECT_EQ(mc_hash(1, a), ((0x34 >> 3) | (0x56 << 5)) & 0xFFF);
+  EXPECT_EQ(mc_hash(2, a), ((0x34 >> 2) | (0x56 << 6)) & 0xFFF);
+  EXPECT_EQ(mc_hash(3, a), (0x34 | (0x56 << 8)) & 0xFFF);
+}
+
+TEST(PciIds, TableMatchesTheHardwareDefinitions) {
+  size_t n = 0;
+  for (const rte_pci_id *p = ixgbevf_lm_pci_ids; p->vendor_id; p++, n++) {
+    EXPECT_EQ(p->vendor_id, ixgbevf_lm::hw::kIntelVendorId);
+    EXPECT_EQ(p->device_id, ixgbevf_lm::hw::kSupportedVfIds[n]);
+  }
+  EXPECT_EQ(n, std::size(ixgbevf_lm::hw::kSupportedVfIds));
+}
