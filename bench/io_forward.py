@@ -21,13 +21,13 @@ from testpmd import Failure, Testpmd, sim_vdev  # noqa: E402
 MAC0, MAC1 = "02:00:00:00:00:40", "02:00:00:00:00:41"
 
 
-def measure(name, pmd, vdevs, seconds, lcores, log):
+def measure(name, pmd, vdevs, seconds, lcores, log, bursts=1):
     app = ["--forward-mode=io", "--record-core-cycles", "--burst=32",
            f"--eth-peer=0,{MAC1}", f"--eth-peer=1,{MAC0}"]
     t = Testpmd(pmd, vdevs, app, tag=f"bench-{name}", lcores=lcores, mbufs=32768)
     try:
         t.start()
-        t.cmd("start tx_first")
+        t.cmd(f"start tx_first {bursts}" if bursts > 1 else "start tx_first")
         t.wait_rx([0, 1], 1000, timeout=20)  # warm: packets are circulating
         t.cmd("clear port stats all")
         t0 = time.monotonic()
