@@ -9,7 +9,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd import check, eal_mem_args, main, run_batch, testpmd_binary, unique_prefix  # noqa: E402
+from testpmd import check, cleanup_prefix, eal_mem_args, main, run_batch, testpmd_binary, unique_prefix  # noqa: E402
 
 # (devargs after the device name, the key the log must name, the refused value it should name)
 CASES = [
@@ -29,9 +29,11 @@ def body():
     for i, (args, key, value) in enumerate(CASES):
         pf = f"bad{os.getpid()}_{i}"
         vdev = "net_ixgbevf_lm_sim0," + args.format(pf=pf)
-        argv = [exe, "-l", "0", "--no-pci"] + eal_mem_args(unique_prefix(f"bad{i}"), 512) + \
+        prefix = unique_prefix(f"bad{i}")
+        argv = [exe, "-l", "0", "--no-pci"] + eal_mem_args(prefix, 512) + \
                ["-d", pmd, "--vdev", vdev, "--", "-i", "--total-num-mbufs=2048"]
         rc, out = run_batch(argv, timeout=60)
+        cleanup_prefix(prefix)
         has_port = re.search(r"Configuring Port \d+", out) is not None
         # lines from the driver or from EAL's probe, not testpmd's echo of its command line
         lines = [l for l in out.splitlines() if re.search(r"ixgbevf_lm|devarg|kvargs", l, re.I)]

@@ -50,6 +50,24 @@ def eal_mem_args(prefix, mem_mib=1024):
     return ["--no-huge", "-m", str(mem_mib), "--file-prefix", prefix]
 
 
+def cleanup_prefix(prefix):
+    """Remove what an exited DPDK process of this prefix may leave behind: its hugepage files (a
+    process that exits through rte_exit keeps them, and they hold hugepages) and its runtime dir."""
+    try:
+        with open("/proc/mounts") as f:
+            mounts = [l.split()[1] for l in f if l.split()[2:3] == ["hugetlbfs"]]
+    except OSError:
+        mounts = []
+    for m in mounts:
+        try:
+            for name in os.listdir(m):
+                if name.startswith(prefix + "map_"):
+                    os.unlink(os.path.join(m, name))
+        except OSError:
+            pass
+    shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+
+
 def testpmd_binary():
     exe = shutil.which("dpdk-testpmd")
     if not exe:
@@ -122,6 +140,7 @@ class Testpmd:
                 self.log += b"\n[harness: killed after quit timed out]\n"
         while self._read_some(0):
             pass
+        cleanup_prefix(self.prefix)
         return self.proc.returncode
 
     def dump(self, tail=None):
