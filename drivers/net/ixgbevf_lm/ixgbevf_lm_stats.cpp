@@ -26,21 +26,13 @@ uint64_t read36(const HwAccess &hw, uint32_t lsb, uint32_t msb) {
   return ((uint64_t(hi2 & 0xF) << 32) | lo) & kOctetMask;
 }
 
-/* Names and offsets of the driver's own counters. */
+/* The driver's own counters; ethdev already reports rx_mbuf_allocation_errors from stats.rx_nombuf. */
 struct DrvStat {
   const char *name;
   uint64_t (*get)(const Adapter &);
 };
 const DrvStat kDrvStats[] = {
     {"rx_multicast_packets", [](const Adapter &a) { return a.total.mprc - a.base.mprc; }},
-    {"rx_mbuf_allocation_errors",
-     [](const Adapter &a) {
-       uint64_t n = 0;
-       for (unsigned i = 0; i < a.dev->data->nb_rx_queues; i++)
-         if (auto *q = static_cast<const RxQueue *>(a.dev->data->rx_queues[i]))
-           n += q->mbuf_alloc_failed;
-       return n;
-     }},
     {"mailbox_requests", [](const Adapter &a) { return a.mbx.requests; }},
     {"mailbox_errors", [](const Adapter &a) { return a.mbx.nacks; }},
     {"mailbox_timeouts", [](const Adapter &a) { return a.mbx.timeouts; }},
