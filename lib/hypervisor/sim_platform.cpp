@@ -62,7 +62,15 @@ std::shared_ptr<model::PfModel> SimPlatform::source_pf(const model::PfConfig &cf
   }
   if (up)
     pf->set_uplink(std::move(up));
+  pf_uplinks_[cfg.name] = spec->to_string();
   return pf;
+}
+
+std::string SimPlatform::pf_uplink(const std::string &pf_name) const
+{
+  std::lock_guard g(mu_);
+  auto it = pf_uplinks_.find(pf_name);
+  return it == pf_uplinks_.end() ? std::string() : it->second;
 }
 
 bool SimPlatform::register_port(const std::string &port_name, std::shared_ptr<model::VfPort> port,

@@ -98,9 +98,10 @@ TEST(Devargs, ParsesEverySimKey) {
   EXPECT_TRUE(d.has_mac);
   EXPECT_EQ(d.mac[5], 0xaa);
   EXPECT_EQ(d.uplink, "tap:t0");
-  EXPECT_EQ(d.dirty_log, DirtyLogMode::bitmap);
-  EXPECT_EQ(d.recover, RecoverMode::app);
-  EXPECT_EQ(d.mig_region, "/dev/shm/x");
+  EXPECT_EQ(d.mig.dirty_log, mig::DirtyLogMode::bitmap);
+  EXPECT_EQ(d.mig.recover, mig::RecoverMode::app);
+  EXPECT_EQ(d.mig.region_path, "/dev/shm/x");
+  EXPECT_EQ(d.mig.effective_mode(), mig::DirtyLogMode::bitmap);
 }
 
 TEST(Devargs, ErrorsNameTheKeyAndValue) {
@@ -123,6 +124,26 @@ TEST(Devargs, ErrorsNameTheKeyAndValue) {
   /* the PCI driver takes only the migration keys */
   EXPECT_NE(parse_devargs_string("pf=p1", false, &d, &err), 0);
   EXPECT_EQ(parse_devargs_string("recover=auto", false, &d, &err), 0) << err;
+  EXPECT_NE(parse_devargs_string("mig_poll_us=0", false, &d, &err), 0);
+  EXPECT_NE(err.find("mig_poll_us=0"), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("dirty_log=bitmap", false, &d, &err), 0);
+  EXPECT_NE(err.find("mig_region"), std::string::npos) << err;
+}
+
+TEST(Devargs, MigrationKeysAndWireUplink) {
+  Devargs d;
+  std::string err;
+  ASSERT_EQ(parse_devargs_string("pf=p1,vf=0,uplink=wire:w1,mig_region=/dev/shm/r,dirty_addr=pa,mig_poll_us=50,"
+                                 "recover=app",
+                                 true, &d, &err),
+            0)
+      << err;
+  EXPECT_EQ(d.uplink, "wire:w1");
+  EXPECT_EQ(d.mig.dirty_addr, mig::DirtyAddr::pa);
+  EXPECT_EQ(d.mig.poll_us, 50u);
+  EXPECT_EQ(d.mig.recover, mig::RecoverMode::app);
+  EXPECT_EQ(parse_devargs_string("dirty_log=touch", false, &d, &err), 0) << err;
+  EXPECT_EQ(d.mig.effective_mode(), mig::DirtyLogMode::touch);
 }
 
 TEST(MulticastHash, MatchesThePfFilterTypes) {

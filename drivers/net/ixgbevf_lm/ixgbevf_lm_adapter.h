@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -17,6 +18,7 @@
 #include "ixgbevf_lm_devargs.h"
 #include "ixgbevf_lm_hw.h"
 #include "ixgbevf_lm_mbx.h"
+#include "ixgbevf_lm_migdev.h"
 
 namespace ixgbevf_lm::pmd {
 
@@ -65,6 +67,13 @@ struct Adapter {
   uint64_t link_checks = 0;
 
   std::unique_ptr<SimBinding, void (*)(SimBinding *)> sim{nullptr, nullptr};
+
+  /* Live migration (ixgbevf_lm_migdev.cpp): the device steps, the port's state machine (polled by
+   * the per-process control thread), and the platform hook the sim vdev sets before adapter_init
+   * (moves the VF on RESUMING; empty on PCI). migport is destroyed before migdev. */
+  std::function<void(Adapter &, uint32_t)> platform_switch;
+  std::unique_ptr<AdapterMigration> migdev;
+  std::unique_ptr<mig::MigrationPort> migport;
 };
 
 inline Adapter &adapter_of(rte_eth_dev *dev) { return *static_cast<Adapter *>(dev->data->dev_private); }
@@ -73,6 +82,11 @@ inline Adapter &adapter_of(rte_eth_dev *dev) { return *static_cast<Adapter *>(de
 int adapter_init(rte_eth_dev *dev) noexcept;
 void adapter_uninit(rte_eth_dev *dev) noexcept;
 extern const eth_dev_ops kEthDevOps;
+
+/* ixgbevf_lm_migdev.cpp: create the port's migration state (claims its region slot, registers with
+ * the control thread) / tear it down (first thing in dev_close). */
+int migration_attach(Adapter &ad) noexcept;
+void migration_detach(Adapter &ad) noexcept;
 
 /* ixgbevf_lm_vf.cpp */
 int vf_reset_and_negotiate(Adapter &ad) noexcept;    /* RST, RSTD, VF_RESET, API, GET_QUEUES */

@@ -11,6 +11,10 @@
 #include <rte_devargs.h>
 #include <rte_kvargs.h>
 
+#include <iterator>
+
+#include <ixgbevf_lm/hypervisor/uplink.h>
+
 #include "ixgbevf_lm_logs.h"
 
 namespace ixgbevf_lm::pmd {
@@ -84,51 +88,25 @@ int on_mac(const char *key, const char *v, void *arg) {
 
 int on_uplink(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  if (!strcmp(v, "none") || !strcmp(v, "loop")) {
-    c.out->uplink = v;
-    return 0;
+  std::string why;
+  if (!hv::parse_uplink_spec(v, &why)) {
+    fail(c, key, v, why.c_str());
+    return -1;
   }
-  if (!strncmp(v, "tap:", 4) && strlen(v) > 4 && strlen(v) - 4 < 16) {
-    c.out->uplink = v;
-    return 0;
-  }
-  fail(c, key, v, "expected none, loop or tap:<ifname> (ifname under 16 characters)");
-  return -1;
+  c.out->uplink = v;
+  return 0;
 }
 
-int on_mig_region(const char *key, const char *v, void *arg) {
+/* The migration keys: one parser, mig::parse_migration_devarg. */
+int on_migration(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  if (*v != '/') {
+  if (!strcmp(key, "mig_region") && *v != '/') {
     fail(c, key, v, "an absolute path is required");
     return -1;
   }
-  c.out->mig_region = v;
-  return 0;
-}
-
-int on_dirty_log(const char *key, const char *v, void *arg) {
-  auto &c = *static_cast<Ctx *>(arg);
-  if (!strcmp(v, "off"))
-    c.out->dirty_log = DirtyLogMode::off;
-  else if (!strcmp(v, "bitmap"))
-    c.out->dirty_log = DirtyLogMode::bitmap;
-  else if (!strcmp(v, "touch"))
-    c.out->dirty_log = DirtyLogMode::touch;
-  else {
-    fail(c, key, v, "expected off, bitmap or touch");
-    return -1;
-  }
-  return 0;
-}
-
-int on_recover(const char *key, const char *v, void *arg) {
-  auto &c = *static_cast<Ctx *>(arg);
-  if (!strcmp(v, "auto"))
-    c.out->recover = RecoverMode::auto_;
-  else if (!strcmp(v, "app"))
-    c.out->recover = RecoverMode::app;
-  else {
-    fail(c, key, v, "expected auto or app");
+  std::string why;
+  if (mig::parse_migration_devarg(key, v, c.out->mig, &why) != 0) {
+    *c.error = why;
     return -1;
   }
   return 0;
@@ -144,12 +122,16 @@ const Key kKeys[] = {
     {"vf", on_vf, true},
     {"mac", on_mac, true},
     {"uplink", on_uplink, true},
-    {"mig_region", on_mig_region, false},
-    {"dirty_log", on_dirty_log, false},
-    {"recover", on_recover, false},
+    {"mig_region", on_migration, false},
+    {"dirty_log", on_migration, false},
+    {"dirty_addr", on_migration, false},
+    {"mig_poll_us", on_migration, false},
+    {"recover", on_migration, false},
 };
-const char *const kSimKeys[] = {"pf", "vf", "mac", "uplink", "mig_region", "dirty_log", "recover", nullptr};
-const char *const kPciKeys[] = {"mig_region", "dirty_log", "recover", nullptr};
+static_assert(std::size(mig::kMigrationDevargKeys) == 5, "every migration key has a row in kKeys");
+const char *const kSimKeys[] = {"pf", "vf", "mac", "uplink", "mig_region", "dirty_log", "dirty_addr", "mig_poll_us",
+                                "recover", nullptr};
+const char *const kPciKeys[] = {"mig_region", "dirty_log", "dirty_addr", "mig_poll_us", "recover", nullptr};
 
 }  // namespace
 
@@ -200,6 +182,8 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
     }
     rte_kvargs_free(kv);
   }
+  if (mig::validate_migration_devargs(out->mig, error) != 0)
+    return -EINVAL;
   if (for_sim) {
     if (out->pf.empty()) {
       *error = "devarg pf=<name> is required";

@@ -7,12 +7,11 @@
 #include <cstdint>
 #include <string>
 
+#include "ixgbevf_lm_dirtylog.h"
+
 struct rte_devargs;
 
 namespace ixgbevf_lm::pmd {
-
-enum class DirtyLogMode { off, bitmap, touch };
-enum class RecoverMode { auto_, app };
 
 struct Devargs {
   /* sim only */
@@ -20,11 +19,10 @@ struct Devargs {
   int vf = -1;                    /* vf=<index> */
   bool has_mac = false;           /* mac=<xx:xx:xx:xx:xx:xx> */
   std::array<uint8_t, 6> mac{};
-  std::string uplink;             /* uplink=none|loop|tap:<ifname> ("" = not given) */
-  /* reserved for live migration (validated now, used by later issues) */
-  std::string mig_region;
-  DirtyLogMode dirty_log = DirtyLogMode::off;
-  RecoverMode recover = RecoverMode::auto_;
+  std::string uplink;             /* uplink=none|loop|tap:<ifname>|wire:<name> ("" = not given) */
+  /* live migration, both drivers: mig_region, dirty_log, dirty_addr, mig_poll_us, recover
+   * (parsed by mig::parse_migration_devarg, the one definition of these keys) */
+  mig::MigrationDevargs mig;
 };
 
 /* Parse; for_sim selects the key set. On error returns -EINVAL and logs one line naming the key. */

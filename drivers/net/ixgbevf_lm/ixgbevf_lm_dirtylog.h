@@ -9,7 +9,7 @@
  *   ... after DD was seen (acquire) for a descriptor:
  *   db.ring(desc_iova, desc_va, sizeof(desc)); // ring write-back
  *   db.frame(first_seg);                       // the bytes the device wrote, every segment
- *   // ~DirtyBurst publishes the queue's page count (single writer, relaxed)
+ *   db.finish();                              // publishes the page count; before gate.leave()
  *
  * DirtyBurst skips a page it marked last (one cursor for ring pages, one for buffers) and the
  * region's mark_dirty does a relaxed load and an atomic OR only when the bit is clear. No
@@ -192,10 +192,15 @@ struct alignas(64) DirtyLogger {
 class DirtyBurst {
  public:
   explicit DirtyBurst(DirtyLogger *l) noexcept : l_(l) {}
-  ~DirtyBurst()
+  ~DirtyBurst() { finish(); }
+  /* Publish the page count and let go of the logger. Call before the burst leaves its gate: once
+   * it left, the control path may retire the logger. */
+  void finish() noexcept
   {
     if (l_ != nullptr && n_ != 0)
       std::atomic_ref<uint64_t>(l_->pages).store(l_->pages + n_, std::memory_order_relaxed);
+    l_ = nullptr;
+    n_ = 0;
   }
   DirtyBurst(const DirtyBurst &) = delete;
   DirtyBurst &operator=(const DirtyBurst &) = delete;

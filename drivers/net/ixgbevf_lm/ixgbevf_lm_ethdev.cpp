@@ -116,6 +116,9 @@ void stop_queues(rte_eth_dev *dev) {
 
 int dev_start(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
+  std::unique_lock<std::recursive_mutex> mig_lk;
+  if (ad.migport)
+    mig_lk = ad.migport->lock_ops();
   if (ad.pf_reset_seen.load()) {
     IXGBEVF_LM_LOG(ERR, "port %u: the PF reset the VF; call rte_eth_dev_reset() first", dev->data->port_id);
     return -EIO;
@@ -151,11 +154,18 @@ int dev_start(rte_eth_dev *dev) noexcept {
   stats_sample(ad);
   ad.started = true;
   vf_link_update(dev, 0);
+  if (ad.migport)
+    ad.migport->on_dev_start();
   return 0;
 }
 
 int dev_stop(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
+  std::unique_lock<std::recursive_mutex> mig_lk;
+  if (ad.migport) {
+    mig_lk = ad.migport->lock_ops();
+    ad.migport->on_dev_stop();
+  }
   stop_queues(dev);
   ad.started = false;
   dev->data->dev_started = 0;
@@ -170,6 +180,7 @@ int dev_close(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   if (ad.closed)
     return 0;
+  migration_detach(ad);  /* first: the control thread must not act on a port being closed */
   if (ad.started)
     dev_stop(dev);
   for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
@@ -367,11 +378,12 @@ int adapter_init(rte_eth_dev *dev) noexcept {
   rte_ether_addr_copy(&ad.perm_addr, &dev->data->mac_addrs[0]);
   vf_link_update(dev, 0);
   vf_service_start(ad);
-  return 0;
+  return migration_attach(ad);
 }
 
 void adapter_uninit(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
+  migration_detach(ad);
   vf_service_stop(ad);
   if (!ad.closed) {
     /* leave the VF quiet: function reset stops everything it might still DMA */

@@ -1,19 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The PMD's half of live migration: mig::MigrationDevice implemented on the Adapter and its queues
- * (gates, Tx drain, queue disable, Rx delivery, posted-buffer logging, rebuild on a reset VF).
- *
- * Integration with the rest of the PMD (to do when this file joins meson.build):
- *  - RxQueue/TxQueue: `const DirtyLog *dirty_log` becomes `mig::DirtyLogger *dirty_logger`
- *    (ixgbevf_lm_dirty.h then just includes ixgbevf_lm_dirtylog.h); the bursts open a
- *    `mig::DirtyBurst db(q.dirty_logger)` after gate.enter() and call db.ring()/db.frame() where
- *    they now call dl->mark(); the Tx clean marks the descriptors with DD it cleaned.
- *  - Adapter: `std::unique_ptr<AdapterMigration> mig` created at probe (after devargs: the keys of
- *    mig::kMigrationDevargKeys go through mig::parse_migration_devarg), registered with
- *    MigrationController, removed first thing in dev_close.
- *  - service_alarm: raise RTE_ETH_EVENT_INTR_RESET on RSTI only when recover=app (the control
- *    thread reads pf_reset_seen / migration_phase through poll_pf_event()).
- *  - dev_start: mig->port().on_dev_start() after the queues started.
- *  - xstats: append MigrationPort::xstat_name/xstat_value.
+ * (gates, Tx drain, queue disable, Rx delivery, posted-buffer logging, rebuild on a reset VF), and
+ * the attach/detach of a port's migration state (see doc/design/migration-driver.md).
  */
 #include <cinttypes>
 #include <cstdio>
@@ -38,13 +26,16 @@ namespace {
 RxQueue *rxq(rte_eth_dev *dev, unsigned q) { return static_cast<RxQueue *>(dev->data->rx_queues[q]); }
 TxQueue *txq(rte_eth_dev *dev, unsigned q) { return static_cast<TxQueue *>(dev->data->tx_queues[q]); }
 
-/* Grace period on one gate without changing its state: the burst stores in_burst = 1, fences, then
- * reads the state and the logger pointer; we stored the pointer, fence, and see in_burst == 0, so
- * every burst we did not see inside has seen the new pointer. */
+/* Grace period on one gate without changing its state: the burst makes its sequence odd, fences,
+ * then reads the state and the logger pointer; we stored those, fence, and see the sequence even or
+ * moved past the odd value first seen, so every burst we did not see inside has seen the change. */
 bool gate_grace(QueueGate &g, const Deadline &d)
 {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  return mig::wait_until(d, [&] { return g.in_burst.load(std::memory_order_acquire) == 0; });
+  const uint32_t first = g.seq.load(std::memory_order_acquire);
+  if ((first & 1u) == 0)
+    return true;
+  return mig::wait_until(d, [&] { return g.seq.load(std::memory_order_acquire) != first; });
 }
 
 bool gate_close(QueueGate &g, const Deadline &d)
@@ -226,6 +217,45 @@ void AdapterMigration::platform_switch(uint32_t seq)
     platform_hook_(ad_, seq);
 }
 
+int migration_attach(Adapter &ad) noexcept
+{
+  try {
+    ad.migdev = std::make_unique<AdapterMigration>(ad);
+    if (ad.platform_switch)
+      ad.migdev->set_platform_hook(ad.platform_switch);
+    std::string why;
+    ad.migport = mig::MigrationPort::create(*ad.migdev, ad.devargs.mig, &why);
+    if (!ad.migport) {
+      IXGBEVF_LM_LOG(ERR, "port %u: %s", ad.dev->data->port_id, why.c_str());
+      ad.migdev.reset();
+      return -EINVAL;
+    }
+    if (int rc = mig::MigrationController::instance().add(ad.migport.get(), ad.devargs.mig.poll_us, &why); rc != 0) {
+      IXGBEVF_LM_LOG(ERR, "port %u: %s", ad.dev->data->port_id, why.c_str());
+      ad.migport.reset();
+      ad.migdev.reset();
+      return rc;
+    }
+    return 0;
+  } catch (const std::exception &e) {
+    IXGBEVF_LM_LOG(ERR, "port %u: migration set-up: %s", ad.dev->data->port_id, e.what());
+    ad.migport.reset();
+    ad.migdev.reset();
+    return -ENOMEM;
+  }
+}
+
+void migration_detach(Adapter &ad) noexcept
+{
+  if (ad.migport) {
+    /* The control thread polls no more once remove() returned; the port's destructor stops
+     * logging (grace period) and releases the slot. */
+    mig::MigrationController::instance().remove(ad.migport.get());
+    ad.migport.reset();
+  }
+  ad.migdev.reset();
+}
+
 int AdapterMigration::rebuild(const MigrationBudgets &b, bool open, std::string *why)
 {
   (void)b;
@@ -319,7 +349,8 @@ mig::PfEvent AdapterMigration::poll_pf_event()
 
 void AdapterMigration::raise_intr_reset()
 {
-  rte_eth_dev_callback_process(ad_.dev, RTE_ETH_EVENT_INTR_RESET, nullptr);
+  /* recover=app: the service alarm delivered RTE_ETH_EVENT_INTR_RESET on the interrupt thread when
+   * it saw RSTI (once per reset, as DPDK's ixgbe VF driver does); nothing more to raise here. */
 }
 
 }  // namespace ixgbevf_lm::pmd

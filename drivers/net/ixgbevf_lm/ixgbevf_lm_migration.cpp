@@ -476,10 +476,14 @@ void MigrationPort::poll()
     if (quiesce_by_region_)
       break; /* the rebuild comes with RESUMING (or the abort finds the same VF) */
     if (args_.recover == RecoverMode::app) {
-      dev_.set_link_reported(false);
-      state_.store(RTE_PMD_IXGBEVF_LM_MIG_ERROR, std::memory_order_release);
-      MIG_LOG(NOTICE, "port %u: VF reset by the PF; recover=app: raising RTE_ETH_EVENT_INTR_RESET", dev_.port_id());
-      dev_.raise_intr_reset();
+      /* Once per reset: the application's rte_eth_dev_reset() clears the indication. */
+      if (state_.load(std::memory_order_relaxed) != RTE_PMD_IXGBEVF_LM_MIG_ERROR) {
+        dev_.set_link_reported(false);
+        state_.store(RTE_PMD_IXGBEVF_LM_MIG_ERROR, std::memory_order_release);
+        MIG_LOG(NOTICE, "port %u: VF reset by the PF; recover=app: RTE_ETH_EVENT_INTR_RESET for the application",
+                dev_.port_id());
+        dev_.raise_intr_reset();
+      }
       break;
     }
     {
@@ -505,6 +509,8 @@ void MigrationPort::poll()
 void MigrationPort::on_dev_start()
 {
   std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  if (state_.load(std::memory_order_relaxed) == RTE_PMD_IXGBEVF_LM_MIG_ERROR && !quiesced_)
+    state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release); /* recover=app: reset done */
   if (mode() == DirtyLogMode::touch && !slot_.valid()) {
     /* touch without a region: the hypervisor tracks through KVM, logging is always on. */
     stop_logging();

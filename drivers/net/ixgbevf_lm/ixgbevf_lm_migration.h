@@ -147,6 +147,8 @@ class MigrationPort {
   /* Driver hooks. */
   void on_dev_start();               /* queues were (re)created: re-publish loggers if logging */
   void on_dev_stop();
+  /* Serialises an ethdev operation that touches the queues (start, stop) with the migration steps. */
+  std::unique_lock<std::recursive_mutex> lock_ops() { return std::unique_lock<std::recursive_mutex>(op_lock_); }
 
   /* Public API (any thread). */
   int api_quiesce(uint32_t timeout_us);

@@ -96,7 +96,8 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<RxQueue *>(rxq);
   if (unlikely(!q.gate.enter()))
     return 0;
-  const DirtyLog *dl = q.dirty_log;
+  /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
+  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
   uint16_t idx = q.rx_tail;
   uint16_t nb_rx = 0;
   uint16_t hold = q.nb_hold;
@@ -120,9 +121,11 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     rte_mbuf *m = q.sw_ring[idx];
     q.sw_ring[idx] = nullptr;
     hold++;
-    if (unlikely(dl)) {
-      dl->mark(q.ring_iova + uint64_t(idx) * kDescSize, kDescSize);
-      dl->mark(rte_mbuf_data_iova_default(m), len);
+    if (unlikely(db.active())) {
+      /* The descriptor's write-back, and the bytes the device wrote: from the address programmed
+       * in the descriptor (rx_refill: buf_iova + headroom) over the written length. */
+      db.ring(q.ring_iova + uint64_t(idx) * kDescSize, const_cast<RxDesc *>(&q.ring[idx]), kDescSize);
+      db.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, len);
     }
     idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
     rte_prefetch0(q.sw_ring[idx]);
@@ -158,6 +161,7 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   q.bytes += bytes;
   if (q.nb_hold >= q.rx_free_thresh)
     refill(q);
+  db.finish();
   q.gate.leave();
   return nb_rx;
 }

@@ -16,16 +16,23 @@ namespace ixgbevf_lm::pmd {
 
 using namespace hw;
 
-bool QueueGate::quiesce(uint32_t new_state, uint64_t timeout_us) {
-  state.store(new_state, std::memory_order_relaxed);
+bool QueueGate::grace(uint64_t timeout_us) const {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  uint64_t t0 = now_us();
-  while (in_burst.load(std::memory_order_acquire)) {
+  const uint32_t first = seq.load(std::memory_order_acquire);
+  if ((first & 1u) == 0)
+    return true;
+  const uint64_t t0 = now_us();
+  while (seq.load(std::memory_order_acquire) == first) {
     if (now_us() - t0 > timeout_us)
       return false;
     rte_pause();
   }
   return true;
+}
+
+bool QueueGate::quiesce(uint32_t new_state, uint64_t timeout_us) {
+  state.store(new_state, std::memory_order_relaxed);
+  return grace(timeout_us);
 }
 
 namespace {

@@ -14,7 +14,7 @@
 
 #include <ixgbevf_lm/hw/hw.h>
 
-#include "ixgbevf_lm_dirty.h"
+#include "ixgbevf_lm_dirtylog.h"
 #include "ixgbevf_lm_hw.h"
 
 namespace ixgbevf_lm::pmd {
@@ -41,21 +41,30 @@ enum QueueState : uint32_t {
   kQueuePaused = 2,    /* driver-internal reconfiguration (reset, migration): bursts return 0 */
 };
 
-/* Burst guard: marks the queue as in a burst and checks the state once. A control thread that set
- * the state to anything but running waits with wait_quiescent() until no burst is in flight. */
+/* Burst guard: a per-queue sequence counter, odd while an lcore is inside a burst (incremented on
+ * enter and on leave by the queue's one lcore: a relaxed load and store, no atomic RMW), and the
+ * state word, read once per burst. A control thread that changed the state or a logger pointer
+ * waits for a grace period with grace(): it is over when the counter is even (no burst) or differs
+ * from the odd value first seen (that burst left; a later one sees the change). An lcore calling
+ * burst back to back therefore never holds a grace period up. */
 struct QueueGate {
   std::atomic<uint32_t> state{kQueueStopped};
-  std::atomic<uint32_t> in_burst{0};
+  std::atomic<uint32_t> seq{0};
 
   bool enter() {
-    in_burst.store(1, std::memory_order_relaxed);
+    const uint32_t s = seq.load(std::memory_order_relaxed);
+    seq.store(s + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (state.load(std::memory_order_relaxed) == kQueueRunning)
       return true;
-    in_burst.store(0, std::memory_order_release);
+    seq.store(s + 2, std::memory_order_release);
     return false;
   }
-  void leave() { in_burst.store(0, std::memory_order_release); }
+  void leave() { seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  bool in_burst() const { return (seq.load(std::memory_order_acquire) & 1u) != 0; }
+  /* Control path: wait (bounded by deadline_us on now_us()) until every burst that was in flight
+   * when called has left. The caller published its change before calling. */
+  bool grace(uint64_t timeout_us) const;
   /* Control path: set a non-running state and wait (bounded) for the grace period. */
   bool quiesce(uint32_t new_state, uint64_t timeout_us);
 };
@@ -65,7 +74,7 @@ struct RxQueue {
   QueueGate gate;
   volatile hw::RxDesc *ring = nullptr;
   rte_mbuf **sw_ring = nullptr;
-  const DirtyLog *dirty_log = nullptr;      /* nullptr unless migration logs dirty pages */
+  mig::DirtyLogger *dirty_logger = nullptr; /* nullptr unless migration logs dirty pages */
   uint64_t mbuf_initializer = 0;            /* rearm_data of a fresh mbuf */
   uint16_t nb_desc = 0;
   uint16_t rx_tail = 0;                      /* next descriptor to look at */
@@ -108,7 +117,7 @@ struct TxQueue {
   volatile hw::TxDesc *ring = nullptr;
   rte_mbuf **sw_ring = nullptr;              /* mbuf segment per descriptor (nullptr for contexts) */
   uint16_t *rs_fifo = nullptr;               /* descriptors that carry RS, oldest first */
-  const DirtyLog *dirty_log = nullptr;
+  mig::DirtyLogger *dirty_logger = nullptr; /* read once per burst */
   uint16_t nb_desc = 0;
   uint16_t tx_tail = 0;                      /* next descriptor to fill */
   uint16_t nb_free = 0;

@@ -16,15 +16,11 @@
 #include <ethdev_vdev.h>
 #include <rte_memory.h>
 
+#include <ixgbevf_lm/hypervisor/sim_platform.h>
+#include <ixgbevf_lm/hypervisor/uplink.h>
+
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
-
-/* The uplink factories live in the model's network attachments, which may be built without some
- * of them: reference them weakly and report a missing one as a probe error. */
-namespace ixgbevf_lm::model {
-std::unique_ptr<Uplink> make_loopback_uplink() __attribute__((weak));
-std::unique_ptr<Uplink> make_tap_uplink(const std::string &ifname, std::string *why) __attribute__((weak));
-}  // namespace ixgbevf_lm::model
 
 namespace ixgbevf_lm::pmd {
 
@@ -108,31 +104,20 @@ void mem_event_cb(rte_mem_event type, const void *addr, size_t len, void *arg) {
   }
 }
 
-/* ---------------- PF models created by this driver ---------------- */
+/* ---------------- PF models ---------------- */
 
+/* Serialises the find-or-create of a PF by concurrent probes. */
 std::mutex pf_mu;
-std::map<std::string, std::string> &uplink_of_pf() {
-  static std::map<std::string, std::string> m;
-  return m;
-}
 
-int make_uplink(const std::string &spec, std::unique_ptr<model::Uplink> *out, std::string *why) {
-  if (spec == "none" || spec.empty())
-    return 0;
-  if (spec == "loop") {
-    if (!model::make_loopback_uplink) {
-      *why = "this model build has no loopback uplink";
-      return -ENOTSUP;
-    }
-    *out = model::make_loopback_uplink();
-    return 0;
-  }
-  if (!model::make_tap_uplink) {
-    *why = "this model build has no TAP uplink";
-    return -ENOTSUP;
-  }
-  *out = model::make_tap_uplink(spec.substr(4), why);
-  return *out ? 0 : -EIO;
+/* RESUMING on the sim: hv::SimPlatform moves this port's VfPort to a fresh VF of the destination PF
+ * (on PCI the VM wakes up on the destination's VF and there is nothing to do). */
+void sim_platform_switch(Adapter &ad, uint32_t seq) {
+  if (!ad.sim)
+    return;
+  std::string why;
+  if (!hv::SimPlatform::instance().switch_to_destination(ad.sim->name, seq, &why))
+    IXGBEVF_LM_LOG(ERR, "port %u: sim platform could not move %s to its destination: %s", ad.dev->data->port_id,
+                   ad.sim->name.c_str(), why.c_str());
 }
 
 uint32_t sim_read(void *ctx, uint32_t off) { return static_cast<model::VfPort *>(ctx)->read32(off); }
@@ -141,6 +126,14 @@ void sim_write(void *ctx, uint32_t off, uint32_t v) { static_cast<model::VfPort 
 void delete_binding(SimBinding *b) { delete b; }
 
 }  // namespace
+
+SimBinding::~SimBinding() {
+  /* detach first: the platform removes a destination PF it created once no VF is attached */
+  if (port)
+    port->detach();
+  if (!name.empty())
+    hv::SimPlatform::instance().unregister_port(name);
+}
 
 int sim_register_guest_memory() noexcept {
   GuestMemory &g = guest();
@@ -179,33 +172,33 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
     return -ENOTSUP;
   }
   try {
+    /* The PF: an existing one (another port, or the host created it with SimPlatform::source_pf)
+     * keeps its uplink; a new one is created on uplink= (default none). */
+    auto &platform = hv::SimPlatform::instance();
     std::shared_ptr<model::PfModel> pf;
+    std::string uplink;
     {
       std::lock_guard lk(pf_mu);
-      auto &reg = model::Registry::instance();
-      pf = reg.find(da.pf);
+      pf = model::Registry::instance().find(da.pf);
       if (pf) {
-        auto it = uplink_of_pf().find(da.pf);
-        std::string have = it == uplink_of_pf().end() ? std::string() : it->second;
-        if (!da.uplink.empty() && da.uplink != have) {
+        uplink = platform.pf_uplink(da.pf);
+        if (!da.uplink.empty() && da.uplink != uplink) {
           IXGBEVF_LM_LOG(ERR, "%s: invalid devarg uplink=%s: PF '%s' exists with uplink %s", name,
-                         da.uplink.c_str(), da.pf.c_str(), have.empty() ? "(not set by this driver)" : have.c_str());
+                         da.uplink.c_str(), da.pf.c_str(), uplink.empty() ? "(not set by this driver)" : uplink.c_str());
           return -EINVAL;
         }
+        if (uplink.empty())
+          uplink = "none";
       } else {
+        uplink = da.uplink.empty() ? std::string("none") : da.uplink;
         model::PfConfig cfg;
         cfg.name = da.pf;
-        std::unique_ptr<model::Uplink> up;
         std::string why;
-        int rc = make_uplink(da.uplink, &up, &why);
-        if (rc) {
-          IXGBEVF_LM_LOG(ERR, "%s: invalid devarg uplink=%s: %s", name, da.uplink.c_str(), why.c_str());
-          return rc;
+        pf = platform.source_pf(cfg, uplink, &why);
+        if (!pf) {
+          IXGBEVF_LM_LOG(ERR, "%s: invalid devarg uplink=%s: %s", name, uplink.c_str(), why.c_str());
+          return -EINVAL;
         }
-        pf = reg.get_or_create(cfg);
-        if (up)
-          pf->set_uplink(std::move(up));
-        uplink_of_pf()[da.pf] = da.uplink.empty() ? "none" : da.uplink;
       }
     }
     if (unsigned(da.vf) >= pf->config().num_vfs) {
@@ -221,12 +214,20 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
 
     std::unique_ptr<SimBinding, void (*)(SimBinding *)> b(new SimBinding, delete_binding);
     b->pf = pf;
-    b->port = std::make_unique<model::VfPort>(model::Registry::instance().guest_memory());
+    b->port = std::make_shared<model::VfPort>(model::Registry::instance().guest_memory());
     std::string why;
     if (!b->port->attach(pf, unsigned(da.vf), &why)) {
       IXGBEVF_LM_LOG(ERR, "%s: invalid devarg vf=%d: %s", name, da.vf, why.c_str());
       return -EBUSY;
     }
+    model::MacAddr admin_mac{};
+    if (da.has_mac)
+      std::copy(da.mac.begin(), da.mac.end(), admin_mac.begin());
+    if (!platform.register_port(name, b->port, da.pf, uplink, admin_mac, &why)) {
+      IXGBEVF_LM_LOG(ERR, "%s: sim platform: %s", name, why.c_str());
+      return -EBUSY;
+    }
+    b->name = name;
 
     rte_eth_dev *dev = rte_eth_vdev_allocate(vdev, sizeof(Adapter));
     if (!dev)
@@ -239,6 +240,7 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
     ad->hw.write = sim_write;
     ad->hw.ctx = b->port.get();
     ad->sim = std::move(b);
+    ad->platform_switch = sim_platform_switch;
     rc = adapter_init(dev);
     if (rc) {
       adapter_uninit(dev);

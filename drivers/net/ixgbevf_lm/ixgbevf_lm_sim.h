@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <ixgbevf_lm/model/pf_model.h>
 
@@ -12,8 +13,10 @@ struct rte_vdev_device;
 namespace ixgbevf_lm::pmd {
 
 struct SimBinding {
-  std::shared_ptr<model::PfModel> pf;
-  std::unique_ptr<model::VfPort> port;
+  std::shared_ptr<model::PfModel> pf;       /* the PF the port was probed on */
+  std::shared_ptr<model::VfPort> port;      /* shared with hv::SimPlatform, which re-binds it on RESUMING */
+  std::string name;                         /* vdev name, registered with hv::SimPlatform */
+  ~SimBinding();                            /* unregisters from the platform, detaches the VF */
 };
 
 int sim_probe(rte_vdev_device *vdev) noexcept;

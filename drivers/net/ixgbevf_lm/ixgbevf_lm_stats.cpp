@@ -42,8 +42,12 @@ const DrvStat kDrvStats[] = {
 constexpr unsigned kNumDrv = sizeof(kDrvStats) / sizeof(kDrvStats[0]);
 constexpr unsigned kPerQueue = 2;  /* packets, bytes */
 
+unsigned n_mig(const rte_eth_dev *dev) {
+  return static_cast<const Adapter *>(dev->data->dev_private)->migport ? mig::MigrationPort::xstats_count() : 0;
+}
+
 unsigned count(const rte_eth_dev *dev) {
-  return kNumDrv + kPerQueue * (dev->data->nb_rx_queues + dev->data->nb_tx_queues);
+  return kNumDrv + kPerQueue * (dev->data->nb_rx_queues + dev->data->nb_tx_queues) + n_mig(dev);
 }
 
 }  // namespace
@@ -138,6 +142,8 @@ int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned n) no
     snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_packets", i);
     snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_bytes", i);
   }
+  for (unsigned i = 0; i < n_mig(dev); i++)
+    snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", mig::MigrationPort::xstat_name(i));
   return int(k);
 }
 
@@ -163,6 +169,8 @@ int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) noexcept {
     xs[k].id = k, xs[k].value = q ? q->packets : 0, k++;
     xs[k].id = k, xs[k].value = q ? q->bytes : 0, k++;
   }
+  for (unsigned i = 0; i < n_mig(dev); i++)
+    xs[k].id = k, xs[k].value = ad.migport->xstat_value(i), k++;
   return int(k);
 }
 

@@ -56,13 +56,29 @@ void free_range(TxQueue &q, uint16_t upto) {
   q.nb_free = uint16_t(q.nb_free + count);
 }
 
-/* Clean every RS point the device has written back. Returns descriptors freed. */
-unsigned cleanup(TxQueue &q) {
+/* Log the ring pages of descriptors [from, to] (inclusive, may wrap): the device wrote them back. */
+void log_cleaned(const TxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t to) {
+  const auto mark = [&](uint16_t a, uint16_t b) {
+    db.ring(q.ring_iova + uint64_t(a) * kDescSize, const_cast<TxDesc *>(&q.ring[a]), uint64_t(b - a + 1) * kDescSize);
+  };
+  if (from <= to) {
+    mark(from, to);
+  } else {
+    mark(from, uint16_t(q.nb_desc - 1));
+    mark(0, to);
+  }
+}
+
+/* Clean every RS point the device has written back (DD seen, acquire). Returns descriptors freed. */
+unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
   unsigned freed = 0;
   while (q.rs_count) {
     uint16_t rs = q.rs_fifo[q.rs_head];
     if (!(q.ring[rs].wb.status & rte_cpu_to_le_32(ADVTXD_STAT_DD)))
       break;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (unlikely(db.active()))
+      log_cleaned(q, db, q.clean_from, rs);
     uint16_t before = q.nb_free;
     free_range(q, rs);
     freed += q.nb_free - before;
@@ -127,9 +143,10 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<TxQueue *>(txq);
   if (unlikely(!q.gate.enter()))
     return 0;
-  const DirtyLog *dl = q.dirty_log;
+  /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
+  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
   if (q.nb_free < q.free_thresh)
-    cleanup(q);
+    cleanup(q, db);
 
   uint16_t tail = q.tx_tail;
   uint16_t nb_tx = 0;
@@ -159,7 +176,7 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     }
     uint16_t need = uint16_t(m->nb_segs + (new_ctx ? 1 : 0));
     if (need > q.nb_free) {
-      cleanup(q);
+      cleanup(q, db);
       if (need > q.nb_free)
         break;
     }
@@ -220,14 +237,13 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
       q.rs_count++;
       q.nb_used_since_rs = 0;
     }
-    if (unlikely(dl)) /* the device writes DD back into the ring: log the ring's pages */
-      dl->mark(q.ring_iova, uint64_t(q.nb_desc) * kDescSize);
     q.tx_tail = tail;
     rte_io_wmb();
     q.tail.ring(tail);
     q.packets += nb_tx;
     q.bytes += bytes;
   }
+  db.finish();
   q.gate.leave();
   return nb_tx;
 }
@@ -301,7 +317,9 @@ int tx_done_cleanup(void *txq, uint32_t free_cnt) {
   auto &q = *static_cast<TxQueue *>(txq);
   if (!q.gate.enter())
     return 0;
-  unsigned n = cleanup(q);
+  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
+  unsigned n = cleanup(q, db);
+  db.finish();
   q.gate.leave();
   (void)free_cnt;
   return int(n);

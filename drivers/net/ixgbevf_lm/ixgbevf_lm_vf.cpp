@@ -154,10 +154,16 @@ void service_alarm(void *arg) {
   PfEvents ev;
   if (ad.mbx.poll_pf_message(&ev)) {
     if (ev.reset && !ad.pf_reset_seen.exchange(true)) {
-      IXGBEVF_LM_LOG(WARNING, "port %u: the PF is resetting this VF (RSTI); the port needs dev_reset",
-                     dev->data->port_id);
       vf_link_update(dev, 0);
-      rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_RESET, nullptr);
+      if (ad.devargs.mig.recover == mig::RecoverMode::app) {
+        /* as DPDK's ixgbe VF driver: the application calls rte_eth_dev_reset() */
+        IXGBEVF_LM_LOG(WARNING, "port %u: the PF is resetting this VF (RSTI); recover=app: the port needs dev_reset",
+                       dev->data->port_id);
+        rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_RESET, nullptr);
+      } else {
+        /* recover=auto: the migration control thread rebuilds the port (pf_reset_seen) */
+        IXGBEVF_LM_LOG(WARNING, "port %u: the PF is resetting this VF (RSTI); recovering", dev->data->port_id);
+      }
     }
     if (ev.migration) {
       ad.migration_phase.store(ev.migration_phase);

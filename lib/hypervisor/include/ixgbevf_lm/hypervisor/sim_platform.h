@@ -72,6 +72,11 @@ class SimPlatform {
    * Wire/loop/none uplinks are connected now; a TAP is taken over only at the switch. */
   bool prepare_destinations(std::string *why = nullptr) noexcept;
 
+  /* The uplink spec a PF was connected to by source_pf (or as a destination); "" when the platform
+   * did not connect it. The vdev records this spec for its port, so a PF the host created on
+   * `wire:<name>` keeps its wire across migrations whatever the vdev's own devargs say. */
+  std::string pf_uplink(const std::string &pf_name) const;
+
   std::vector<SimPortInfo> ports() const;
   bool port_info(const std::string &port_name, SimPortInfo *out) const;
 
@@ -93,6 +98,8 @@ class SimPlatform {
   std::map<std::string, Port> ports_;
   /* PFs this platform created, each with whether it owns its uplink yet (TAP taken over). */
   std::map<std::string, bool> created_;
+  /* Uplink of every PF source_pf connected. */
+  std::map<std::string, std::string> pf_uplinks_;
 };
 
 }  // namespace ixgbevf_lm::hv
