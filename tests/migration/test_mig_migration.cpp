@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Live migration of the ixgbevf_lm PMD end to end on the sim platform: quiesce and cancel on the
+ * same VF, restore of the configuration on the destination, a silent destination PF, a PF reset
+ * (recover=auto and recover=app), and 50 migrations in a row with every mbuf back in its pool.
+ */
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <rte_ether.h>
+
+#include "mig_rig.h"
+
+namespace mig_test {
+namespace {
+
+region::State reported_state(region::Host &h, int slot)
+{
+  auto st = h.slot_status(uint32_t(slot));
+  return st ? st->report.state : region::State::unknown;
+}
+
+bool link_up(uint16_t port)
+{
+  rte_eth_link l{};
+  return rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
+}
+
+std::atomic<int> g_events[RTE_PMD_IXGBEVF_LM_MIG_EV_MAX];
+void count_event(uint16_t, enum rte_pmd_ixgbevf_lm_mig_event ev, void *) { g_events[ev].fetch_add(1); }
+
+/* ---- 3. quiesce with traffic in flight, then cancel: same VF, no reset ---- */
+
+TEST(MigQuiesce, RegionStopCopyThenAbortResumesOnSameVfWithoutReset)
+{
+  RigConfig c;
+  c.fps = 40000;
+  Rig rig(c);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 100));
+  if (migration_api_linked()) {
+    for (int e = 0; e < RTE_PMD_IXGBEVF_LM_MIG_EV_MAX; ++e) {
+      g_events[e] = 0;
+      EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_callback(rig.port->id, rte_pmd_ixgbevf_lm_mig_event(e), count_event,
+                                                      nullptr), 0);
+    }
+  }
+  auto pf = rig.port->current_pf();
+  const unsigned vf = rig.port->current_vf();
+  const size_t resets = vf_resets(*pf, vf);
+
+  hv::Migrator m(*rig.region->host, rig.options(2));
+  hv::MigrationFigures f;
+  std::string why;
+  ASSERT_TRUE(m.start_logging(f, &why)) << why;
+  ASSERT_TRUE(m.pre_copy(f, &why)) << why;
+  ASSERT_TRUE(m.stop_copy(f, &why)) << why;
+  EXPECT_EQ(reported_state(*rig.region->host, rig.slot), region::State::stop_copy);
+  if (migration_api_linked()) {
+    EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(rig.port->id), RTE_PMD_IXGBEVF_LM_MIG_QUIESCED);
+  }
+  /* quiesced: the device sends nothing more (observed over a window after the ack) */
+  const uint64_t out0 = pf->stats().frames_to_uplink;
+  EXPECT_FALSE(wait_for([&] { return pf->stats().frames_to_uplink > out0 + 2; }, 50ms))
+      << "frames still leave the VF after the STOP_COPY ack";
+  ASSERT_TRUE(m.finish(hv::Outcome::source_abort, f, &why)) << why;
+  EXPECT_EQ(f.missed_dirty_pages, 0u);
+
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 100)) << "forwarding did not resume after SOURCE_ABORT";
+  EXPECT_EQ(rig.port->current_pf(), pf) << "the port moved to another PF on a cancel";
+  EXPECT_EQ(rig.port->current_vf(), vf);
+  EXPECT_EQ(vf_resets(*pf, vf), resets) << "the driver reset the VF on a cancelled migration";
+  EXPECT_TRUE(link_up(rig.port->id));
+  if (migration_api_linked()) {
+    EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(rig.port->id), RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+    EXPECT_GE(g_events[RTE_PMD_IXGBEVF_LM_MIG_EV_BEFORE_QUIESCE].load(), 1);
+    EXPECT_GE(g_events[RTE_PMD_IXGBEVF_LM_MIG_EV_ABORT].load(), 1);
+    for (int e = 0; e < RTE_PMD_IXGBEVF_LM_MIG_EV_MAX; ++e)
+      rte_pmd_ixgbevf_lm_migration_callback(rig.port->id, rte_pmd_ixgbevf_lm_mig_event(e), nullptr, nullptr);
+  }
+}
+
+TEST(MigQuiesce, PublicApiQuiesceResumeWithTrafficInFlight)
+{
+  ASSERT_TRUE(migration_api_linked()) << "rte_pmd_ixgbevf_lm_quiesce/_resume not in the PMD yet";
+  RigConfig c;
+  c.fps = 40000;
+  Rig rig(c, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 100));
+  auto pf = rig.port->current_pf();
+  const unsigned vf = rig.port->current_vf();
+  const size_t resets = vf_resets(*pf, vf);
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE("cycle " + std::to_string(i));
+    ASSERT_EQ(rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 500000), 0);
+    EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(rig.port->id), RTE_PMD_IXGBEVF_LM_MIG_QUIESCED);
+    EXPECT_EQ(rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 500000), -EBUSY);
+    ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(rig.port->id), 0);
+    EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(rig.port->id), RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
+    ASSERT_TRUE(traffic_flows(*rig.traffic, 50)) << "forwarding did not resume after rte_pmd_ixgbevf_lm_resume";
+  }
+  EXPECT_EQ(vf_resets(*pf, vf), resets) << "quiesce/resume on the same VF reset it";
+  EXPECT_EQ(rig.port->current_vf(), vf);
+  EXPECT_LT(rig.refl->max_call_ns.load(), 50'000'000u) << "a burst call blocked during quiesce";
+}
+
+/* ---- 4. destination restore of each configuration item ---- */
+
+std::string view_str(const model::VfView &v)
+{
+  std::ostringstream o;
+  auto mac = [&](const model::MacAddr &m) {
+    char b[20];
+    std::snprintf(b, sizeof b, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return std::string(b);
+  };
+  auto macs = v.macvlans;
+  std::sort(macs.begin(), macs.end());
+  auto mcs = v.mc_hashes;
+  std::sort(mcs.begin(), mcs.end());
+  o << "cts=" << v.clear_to_send << " api=" << int(v.api) << " mac=" << mac(v.mac) << " macvlans=[";
+  for (auto &m : macs)
+    o << mac(m) << " ";
+  o << "] mc=[";
+  for (auto h : mcs)
+    o << h << " ";
+  o << "] vlans=[";
+  for (auto x : v.vlans)
+    o << x << " ";
+  o << "] xcast=" << int(v.xcast) << " max_frame=" << v.max_frame << " rxq=" << v.rx_queues_enabled
+    << " txq=" << v.tx_queues_enabled;
+  return o.str();
+}
+
+struct RestoreCase {
+  const char *name;
+  bool promisc;
+  bool allmulti;
+};
+
+class MigRestore : public ::testing::TestWithParam<RestoreCase> {};
+
+TEST_P(MigRestore, DestinationPfViewEqualsSource)
+{
+  const RestoreCase rc = GetParam();
+  TestRegion reg;
+  ASSERT_TRUE(reg.ok());
+  Pool pool;
+  pool.mp = make_pool(unique("mp"), 8191);
+  const std::string wire = unique("mwire");
+  const model::MacAddr mac{0x02, 0, 0, 0, 0x02, 0x20};
+  Port p(unique("mpf"), 0, mac, wire, reg.path);
+  ASSERT_TRUE(p.ok());
+  rte_eth_dev_info di{};
+  ASSERT_EQ(rte_eth_dev_info_get(p.id, &di), 0);
+  const uint16_t nq = std::min<uint16_t>(2, std::min(di.max_rx_queues, di.max_tx_queues));
+  rte_eth_conf conf{};
+  conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_VLAN_FILTER & di.rx_offload_capa;
+  const bool rss = nq > 1 && di.flow_type_rss_offloads != 0;
+  if (rss) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & di.flow_type_rss_offloads;
+  }
+  ASSERT_EQ(rte_eth_dev_configure(p.id, nq, nq, &conf), 0);
+  for (uint16_t q = 0; q < nq; ++q) {
+    ASSERT_EQ(rte_eth_rx_queue_setup(p.id, q, 512, SOCKET_ID_ANY, nullptr, pool.mp), 0);
+    ASSERT_EQ(rte_eth_tx_queue_setup(p.id, q, 512, SOCKET_ID_ANY, nullptr), 0);
+  }
+  ASSERT_EQ(rte_eth_dev_set_mtu(p.id, 3000), 0);
+  ASSERT_EQ(rte_eth_dev_start(p.id), 0);
+  p.started = true;
+  rte_ether_addr extra[2] = {{{0x02, 0, 0, 0, 0x33, 0x01}}, {{0x02, 0, 0, 0, 0x33, 0x02}}};
+  for (auto &a : extra)
+    EXPECT_EQ(rte_eth_dev_mac_addr_add(p.id, &a, 0), 0);
+  rte_ether_addr mc[3] = {{{0x01, 0x00, 0x5e, 0, 0, 1}}, {{0x01, 0x00, 0x5e, 0, 1, 2}}, {{0x33, 0x33, 0, 0, 0, 1}}};
+  EXPECT_EQ(rte_eth_dev_set_mc_addr_list(p.id, mc, 3), 0);
+  if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_VLAN_FILTER) {
+    EXPECT_EQ(rte_eth_dev_vlan_filter(p.id, 100, 1), 0);
+    EXPECT_EQ(rte_eth_dev_vlan_filter(p.id, 2001, 1), 0);
+  }
+  if (rc.promisc) {
+    EXPECT_EQ(rte_eth_promiscuous_enable(p.id), 0);
+  }
+  if (rc.allmulti) {
+    EXPECT_EQ(rte_eth_allmulticast_enable(p.id), 0);
+  }
+  uint8_t key_before[64] = {}, key_after[64] = {};
+  rte_eth_rss_conf rss_before{.rss_key = key_before, .rss_key_len = sizeof key_before};
+  rte_eth_rss_conf rss_after{.rss_key = key_after, .rss_key_len = sizeof key_after};
+  const bool rss_readable = rss && rte_eth_dev_rss_hash_conf_get(p.id, &rss_before) == 0;
+
+  const int slot = reg.slot_of(p.name);
+  ASSERT_GE(slot, 0) << "no slot claimed";
+  Reflector refl(p.id, nq);
+  auto traffic = make_traffic(wire, mac, 10000, 128);
+  ASSERT_TRUE(traffic_flows(*traffic, 50));
+
+  auto src_pf = p.current_pf();
+  const model::VfView before = src_pf->vf_view(p.current_vf());
+  hv::Migrator m(*reg.host, migrator_options(uint32_t(slot), 2));
+  hv::MigrationFigures f;
+  std::string why;
+  ASSERT_TRUE(m.migrate(hv::Outcome::destination, &f, &why)) << why;
+  EXPECT_EQ(f.missed_dirty_pages, 0u);
+  auto dst_pf = p.current_pf();
+  ASSERT_TRUE(dst_pf);
+  EXPECT_NE(dst_pf, src_pf) << "the port did not move to a destination PF";
+  const model::VfView after = dst_pf->vf_view(p.current_vf());
+  EXPECT_TRUE(after.attached);
+  EXPECT_EQ(view_str(after), view_str(before)) << "destination PF's view of the VF differs from the source's";
+  EXPECT_EQ(after.macvlans.size(), 2u);
+  EXPECT_EQ(after.max_frame, 3000u + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN);
+  if (rss_readable) {
+    ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(p.id, &rss_after), 0);
+    EXPECT_EQ(rss_after.rss_hf, rss_before.rss_hf);
+    EXPECT_EQ(0, std::memcmp(key_before, key_after, sizeof key_before)) << "RSS key not restored";
+  }
+  uint16_t mtu = 0;
+  EXPECT_EQ(rte_eth_dev_get_mtu(p.id, &mtu), 0);
+  EXPECT_EQ(mtu, 3000);
+  EXPECT_TRUE(traffic_flows(*traffic, 50)) << "no traffic on the destination";
+  traffic->stop();
+  refl.halt();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, MigRestore,
+                         ::testing::Values(RestoreCase{"promisc", true, false}, RestoreCase{"allmulti", false, true},
+                                           RestoreCase{"plain", false, false}),
+                         [](const auto &i) { return std::string(i.param.name); });
+
+/* ---- 5. destination PF silent, then answering ---- */
+
+TEST(MigRecovery, SilentDestinationPfLinkDownThenRecoversAppNeverBlocked)
+{
+  Rig rig(RigConfig{});
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 50));
+  region::Host &h = *rig.region->host;
+  hv::SimPortInfo info;
+  ASSERT_TRUE(hv::SimPlatform::instance().port_info(rig.port->name, &info)) << "port not on the sim platform";
+  std::string why;
+  ASSERT_TRUE(hv::SimPlatform::instance().prepare_destinations(&why)) << why;
+  const std::string dst_name = hv::SimPlatform::destination_name(info.pf_name, info.switches + 1);
+  auto dst = model::Registry::instance().find(dst_name);
+  ASSERT_TRUE(dst) << "destination " << dst_name << " not prepared";
+  model::Faults silent;
+  silent.mailbox_silent = true;
+  dst->set_faults(silent);
+
+  hv::Migrator m(h, rig.options(1));
+  hv::MigrationFigures f;
+  ASSERT_TRUE(m.start_logging(f, &why)) << why;
+  ASSERT_TRUE(m.pre_copy(f, &why)) << why;
+  ASSERT_TRUE(m.stop_copy(f, &why)) << why;
+  auto g = h.request_state(uint32_t(rig.slot), region::State::resuming);
+  ASSERT_TRUE(g) << g.error().message;
+  /* the rebuild cannot complete: bounded retries, then ERROR and link down */
+  ASSERT_TRUE(wait_for([&] { return reported_state(h, rig.slot) == region::State::error; }, 10000ms))
+      << "driver did not report ERROR with a silent destination PF (reported "
+      << region::state_name(reported_state(h, rig.slot)) << ")";
+  EXPECT_FALSE(link_up(rig.port->id)) << "link reported up while the PF does not answer";
+  if (migration_api_linked()) {
+    EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(rig.port->id), RTE_PMD_IXGBEVF_LM_MIG_RECOVERING);
+  }
+  const uint64_t calls = rig.refl->calls.load();
+  EXPECT_TRUE(wait_for([&] { return rig.refl->calls.load() > calls + 1000; }, 2000ms))
+      << "the application's bursts stopped returning";
+
+  dst->set_faults(model::Faults{});
+  ASSERT_TRUE(wait_for([&] {
+    auto st = h.slot_status(uint32_t(rig.slot));
+    return st && st->report.state == region::State::resuming &&
+           region::generation_reached(st->report.acked_generation, g.value());
+  }, 10000ms)) << "no RESUMING ack after the destination PF answered (reported "
+               << region::state_name(reported_state(h, rig.slot)) << ")";
+  auto r = h.request_state(uint32_t(rig.slot), region::State::running, region::ResumeKind::destination);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(h.wait_ack(uint32_t(rig.slot), r.value(), 3000ms));
+  EXPECT_TRUE(wait_for([&] { return link_up(rig.port->id); }, 3000ms));
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 50)) << "no traffic after the destination PF answered";
+  EXPECT_EQ(rig.port->current_pf(), dst);
+  EXPECT_LT(rig.refl->max_call_ns.load(), 50'000'000u) << "a burst call blocked (ns)";
+}
+
+/* ---- 6. PF reset on the same host ---- */
+
+TEST(MigRecovery, PfResetRecoverAutoRecoversByItself)
+{
+  Rig rig(RigConfig{}, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 50));
+  auto pf = rig.port->current_pf();
+  const unsigned vf = rig.port->current_vf();
+  const size_t resets = vf_resets(*pf, vf);
+  pf->pf_reset();
+  EXPECT_TRUE(wait_for([&] { return vf_resets(*pf, vf) > resets; }, 5000ms)) << "the driver never reset the VF";
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 100, 5000ms)) << "no traffic after the PF reset";
+  EXPECT_TRUE(link_up(rig.port->id));
+  if (migration_api_linked()) {
+    rte_pmd_ixgbevf_lm_mig_stats st{};
+    ASSERT_EQ(rte_pmd_ixgbevf_lm_migration_stats(rig.port->id, &st), 0);
+    EXPECT_GE(st.recoveries, 1u);
+  }
+}
+
+TEST(MigRecovery, PfResetWithSilentPfLinkDownThenRecovers)
+{
+  Rig rig(RigConfig{}, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 50));
+  auto pf = rig.port->current_pf();
+  model::Faults silent;
+  silent.mailbox_silent = true;
+  pf->set_faults(silent);
+  pf->pf_reset();
+  EXPECT_TRUE(wait_for([&] { return !link_up(rig.port->id); }, 5000ms)) << "link stayed up with a silent PF";
+  const uint64_t calls = rig.refl->calls.load();
+  EXPECT_TRUE(wait_for([&] { return rig.refl->calls.load() > calls + 1000; }, 2000ms))
+      << "the application's bursts stopped returning";
+  pf->set_faults(model::Faults{});
+  EXPECT_TRUE(wait_for([&] { return link_up(rig.port->id); }, 8000ms)) << "link did not come back";
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 100, 5000ms)) << "no traffic after the PF answered again";
+  EXPECT_LT(rig.refl->max_call_ns.load(), 50'000'000u) << "a burst call blocked (ns)";
+}
+
+std::atomic<int> g_intr_reset{0};
+int on_intr_reset(uint16_t, rte_eth_event_type ev, void *, void *)
+{
+  if (ev == RTE_ETH_EVENT_INTR_RESET)
+    g_intr_reset.fetch_add(1);
+  return 0;
+}
+
+TEST(MigRecovery, PfResetRecoverAppRaisesIntrResetAndDevResetWorks)
+{
+  RigConfig c;
+  c.extra_devargs = "recover=app";
+  Rig rig(c, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 50));
+  g_intr_reset = 0;
+  ASSERT_EQ(rte_eth_dev_callback_register(rig.port->id, RTE_ETH_EVENT_INTR_RESET, on_intr_reset, nullptr), 0);
+  auto pf = rig.port->current_pf();
+  pf->pf_reset();
+  EXPECT_TRUE(wait_for([] { return g_intr_reset.load() > 0; }, 5000ms)) << "no RTE_ETH_EVENT_INTR_RESET";
+  rig.refl.reset();  /* the application stops its lcores before the reset */
+  ASSERT_EQ(rte_eth_dev_reset(rig.port->id), 0);
+  rig.port->started = false;
+  rte_eth_conf conf{};
+  ASSERT_EQ(rig.port->start(rig.pool.mp, 1, 256, &conf), 0);
+  rig.refl = std::make_unique<Reflector>(rig.port->id, 1);
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 100, 5000ms)) << "no traffic after rte_eth_dev_reset + reconfigure";
+  rte_eth_dev_callback_unregister(rig.port->id, RTE_ETH_EVENT_INTR_RESET, on_intr_reset, nullptr);
+}
+
+/* ---- 7. 50 migrations under traffic ---- */
+
+TEST(MigRepeat, FiftyMigrationsUnderTrafficNoMissedPageEveryMbufBack)
+{
+  RigConfig c;
+  c.fps = 20000;
+  c.pool_size = 4095;
+  Rig rig(c);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 50));
+  rte_mempool *mp = rig.pool.mp;
+  auto first_pf = rig.port->current_pf();
+  uint64_t written = 0;
+  double worst_down = 0;
+  for (int i = 1; i <= 50; ++i) {
+    SCOPED_TRACE("migration " + std::to_string(i));
+    hv::Migrator m(*rig.region->host, rig.options(1));
+    hv::MigrationFigures f;
+    std::string why;
+    ASSERT_TRUE(m.migrate(hv::Outcome::destination, &f, &why)) << why;
+    ASSERT_TRUE(f.verified);
+    ASSERT_EQ(f.missed_dirty_pages, 0u);
+    written += f.dma_pages_written;
+    worst_down = std::max(worst_down, f.downtime_ms);
+    ASSERT_TRUE(traffic_flows(*rig.traffic, 20)) << "no traffic after the migration";
+  }
+  EXPECT_NE(rig.port->current_pf(), first_pf);
+  EXPECT_GT(written, 0u);
+  std::printf("50 migrations: %" PRIu64 " DMA pages written, worst driver downtime %.3f ms\n", written, worst_down);
+  if (migration_api_linked()) {
+    rte_pmd_ixgbevf_lm_mig_stats st{};
+    ASSERT_EQ(rte_pmd_ixgbevf_lm_migration_stats(rig.port->id, &st), 0);
+    EXPECT_EQ(st.migrations_done, 50u);
+  }
+  const unsigned size = mp->size;
+  rig.teardown();
+  EXPECT_EQ(rte_mempool_avail_count(mp), size) << "mbufs not back in the pool after stop/close";
+}
+
+}  // namespace
+}  // namespace mig_test
