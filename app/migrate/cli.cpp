@@ -98,7 +98,7 @@ void print_usage(FILE *f)
   std::fputs(
       "usage: ixgbevf-lm-migrate <command> [options]\n"
       "\n"
-      "  demo   [--rounds N] [--migrations M] [--link-gbps G] [--rate FPS] [--json]\n"
+      "  demo   [--rounds N] [--migrations M] [--link-gbps G] [--rate FPS] [--json] [--driver-log]\n"
       "         self-contained: its own EAL, a sim port reflecting traffic from the model's traffic\n"
       "         endpoint, verified against the model's ground truth. Without --migrations: N rounds,\n"
       "         stop-copy, verification, then the port runs on (cancel path).\n"

@@ -56,6 +56,7 @@ struct DemoOptions {
   double link_gbps = 10;
   uint64_t rate = 20000;
   bool json = false;
+  bool driver_log = false;   /* --driver-log: the driver's migration log (per-phase breakdown) on stderr */
   uint64_t ack_timeout_ms = 2000;
 };
 
@@ -83,12 +84,16 @@ bool hugepages_available(uint64_t need_mb)
 struct Ranges {
   std::vector<region::RangeSpec> ranges;
   uint64_t allocated = 0;
+  bool all_lists = false;
 };
 
+/* The guest's RAM: the memseg lists that hold memory. The EAL reserves far more VA than it backs
+ * (128 GiB over several lists); covering only the lists in use keeps the bitmap the size a VMM's
+ * would be for this much RAM, so a fetch-and-clear costs what it would cost there. */
 int msl_cb(const rte_memseg_list *msl, void *arg)
 {
   auto *r = static_cast<Ranges *>(arg);
-  if (msl->base_va != nullptr && msl->len != 0)
+  if (msl->base_va != nullptr && msl->len != 0 && (msl->memseg_arr.count > 0 || r->all_lists))
     r->ranges.push_back({reinterpret_cast<uint64_t>(msl->base_va), msl->len});
   return 0;
 }
@@ -192,6 +197,10 @@ int cmd_demo(Args &args)
       o.json = true;
       continue;
     }
+    if (n == "--driver-log") {
+      o.driver_log = true;
+      continue;
+    }
     if (!args.value(n, &iv, &val, &why))
       return usage_error(why);
     if (n == "--rounds") {
@@ -221,6 +230,13 @@ int cmd_demo(Args &args)
   const std::string prefix = "ixlm-migrate-" + std::to_string(getpid());
   std::vector<std::string> ea = {"ixgbevf-lm-migrate", "--file-prefix=" + prefix, "--in-memory", "--iova-mode=va",
                                  "--no-pci", "--log-level=" + std::to_string(RTE_LOG_WARNING)};
+  if (o.driver_log) {  /* the global level gates every type: open it, then close all but the driver's mig log */
+    ea.push_back("--log-level=" + std::to_string(RTE_LOG_INFO));
+    ea.push_back("--log-level=lib.*:warning");
+    ea.push_back("--log-level=pmd.*:warning");
+    ea.push_back("--log-level=user.*:warning");
+    ea.push_back("--log-level=pmd.net.ixgbevf_lm.mig:info");
+  }
   if (std::thread::hardware_concurrency() >= 2)
     ea.push_back("-l0-1");
   else
@@ -256,6 +272,10 @@ int cmd_demo(Args &args)
   /* ---- region over the memseg lists' VA reservations ---- */
   Ranges mr;
   rte_memseg_list_walk(msl_cb, &mr);
+  if (mr.ranges.empty()) {
+    mr.all_lists = true;
+    rte_memseg_list_walk(msl_cb, &mr);
+  }
   fit_ranges(mr.ranges);
   if (mr.ranges.empty()) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: no memseg list to cover\n");

@@ -104,6 +104,7 @@ bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool wa
   const auto deadline = Clock::now() + opts_.ack_timeout;
   for (size_t i = 0; i < slots_.size(); ++i) {
     const uint32_t slot = slots_[i];
+    bool saw_error = false;
     for (;;) {
       auto st = host_.slot_status(slot);
       if (!st) {
@@ -111,6 +112,20 @@ bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool wa
         return false;
       }
       const region::Report rep = st->report;
+      /* RESUMING: a driver whose destination PF does not answer yet acks ERROR, keeps retrying in
+       * the background and re-acks RESUMING when the rebuild succeeds: wait for that within the
+       * bound. Any other ERROR is final. */
+      if (rep.state == State::error && expect == State::resuming &&
+          region::generation_reached(rep.acked_generation, gens[i]) && Clock::now() < deadline) {
+        if (!saw_error) {
+          saw_error = true;
+          say(std::string(what) + ": slot " + std::to_string(slot) + " ('" + st->identity +
+              "') reported ERROR (" + (st->error_msg.empty() ? "no message" : st->error_msg) +
+              "); waiting for its retry");
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+        continue;
+      }
       if (rep.state == State::error && region::generation_reached(rep.acked_generation, gens[i])) {
         set(why, std::string(what) + ": slot " + std::to_string(slot) + " ('" + st->identity +
                      "') reported ERROR: " + (st->error_msg.empty() ? "(no message)" : st->error_msg) + " (" +

@@ -121,10 +121,17 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     }
     IXGBEVF_LM_LOG(WARNING, "port %u: quiesce: %s", port_id(), res.what.c_str());
   };
+  auto t = mig::MigClock::now();
+  auto step = [&](unsigned i) {
+    const auto now = mig::MigClock::now();
+    res.step_ns[i] = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(now - t).count());
+    t = now;
+  };
   /* 1. Tx stops accepting frames: bursts return 0, the application keeps its mbufs. */
   for (unsigned q = 0; q < n_tx_queues(); ++q)
     if (TxQueue *t = txq(dev, q); t && !gate_close(t->gate, Deadline(b.grace)))
       timed_out(fmt("tx queue %u: an lcore stayed in tx burst", q));
+  step(0);
   /* 2. The device sends what it holds. */
   for (unsigned q = 0; q < n_tx_queues(); ++q) {
     if (txq(dev, q) == nullptr)
@@ -133,6 +140,7 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
       timed_out(fmt("tx queue %u: TDH %u != TDT %u after %lld us", q, rd32(hw, VFTDH(q)), rd32(hw, VFTDT(q)),
                     static_cast<long long>(b.tx_drain.count())));
   }
+  step(1);
   /* 3. Disable every queue and see ENABLE clear. */
   for (unsigned q = 0; q < n_tx_queues(); ++q) {
     if (txq(dev, q) == nullptr)
@@ -148,6 +156,7 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     if (!wait_reg(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, Deadline(b.queue_disable)))
       timed_out(fmt("rx queue %u: RXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
   }
+  step(2);
   /* 4. Rx bursts deliver what completed (bounded), then stop. What is left is counted as dropped. */
   for (unsigned q = 0; q < n_rx_queues(); ++q) {
     RxQueue *r = rxq(dev, q);
@@ -159,6 +168,7 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     };
     if (r->gate.state.load() == kQueueRunning)
       (void)mig::wait_until(Deadline(b.rx_deliver), [&] { return !completed_left(); });
+    step(3);
     if (!gate_close(r->gate, Deadline(b.grace)))
       timed_out(fmt("rx queue %u: an lcore stayed in rx burst", q));
     /* Count the completed frames nobody took. */
@@ -171,6 +181,7 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
         ++res.frames_dropped;
       i = uint16_t(i + 1 == r->nb_desc ? 0 : i + 1);
     }
+    step(4);
   }
   return res;
 }

@@ -82,6 +82,9 @@ struct QuiesceResult {
   int rc = 0;                 /* 0 or -ETIMEDOUT */
   std::string what;           /* the step that ran out of time */
   uint64_t frames_dropped = 0;/* completed Rx frames the application did not take in time */
+  /* Time per step, for the breakdown in the log: tx gates, tx drain, queue disable, rx delivery,
+   * rx gates. */
+  uint64_t step_ns[5] = {};
 };
 
 /* Events the device found in its mailbox / registers (polled by the control thread). */
