@@ -107,9 +107,13 @@ TEST(MigQuiesce, PublicApiQuiesceResumeWithTrafficInFlight)
   auto pf = rig.port->current_pf();
   const unsigned vf = rig.port->current_vf();
   const size_t resets = vf_resets(*pf, vf);
+  int timeouts = 0;
   for (int i = 0; i < 5; ++i) {
     SCOPED_TRACE("cycle " + std::to_string(i));
-    ASSERT_EQ(rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 500000), 0);
+    /* -ETIMEDOUT: quiesced anyway, a bounded wait ran out (logged); counted below */
+    const int q = rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 500000);
+    ASSERT_TRUE(q == 0 || q == -ETIMEDOUT) << q;
+    timeouts += q == -ETIMEDOUT;
     EXPECT_EQ(rte_pmd_ixgbevf_lm_migration_state(rig.port->id), RTE_PMD_IXGBEVF_LM_MIG_QUIESCED);
     EXPECT_EQ(rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 500000), -EBUSY);
     ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(rig.port->id), 0);
@@ -117,6 +121,9 @@ TEST(MigQuiesce, PublicApiQuiesceResumeWithTrafficInFlight)
     ASSERT_TRUE(traffic_flows(*rig.traffic, 50)) << "forwarding did not resume after rte_pmd_ixgbevf_lm_resume";
   }
   EXPECT_EQ(vf_resets(*pf, vf), resets) << "quiesce/resume on the same VF reset it";
+  RecordProperty("quiesce_timeouts", timeouts);
+  if (timeouts)
+    std::printf("note: %d of 5 quiesces ran out of a bounded wait (-ETIMEDOUT)\n", timeouts);
   EXPECT_EQ(rig.port->current_vf(), vf);
   EXPECT_LT(rig.refl->max_call_ns.load(), kBurstBoundNs) << "a burst call blocked during quiesce";
 }
@@ -398,6 +405,11 @@ TEST(MigRepeat, FiftyMigrationsUnderTrafficNoMissedPageEveryMbufBack)
     ASSERT_TRUE(traffic_flows(*rig.traffic, 20)) << "no traffic after the migration";
   }
   EXPECT_NE(rig.port->current_pf(), first_pf);
+  rte_eth_stats es{};
+  ASSERT_EQ(rte_eth_stats_get(rig.port->id, &es), 0);
+  EXPECT_LT(es.ipackets, 1ULL << 32) << "Rx packet count jumped: a VF switch taken for a 32-bit counter wrap";
+  EXPECT_LT(es.opackets, 1ULL << 32) << "Tx packet count jumped: a VF switch taken for a 32-bit counter wrap";
+  EXPECT_GE(es.ipackets, rig.refl->rx.load()) << "the port counted fewer frames than the application received";
   EXPECT_GT(written, 0u);
   std::printf("50 migrations: %" PRIu64 " DMA pages written, worst driver downtime %.3f ms\n", written, worst_down);
   if (migration_api_linked()) {
