@@ -117,6 +117,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build-mig"))
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--lcores", default="0-1")
+    ap.add_argument("--reps", type=int, default=3, help="off/bitmap/touch interleaved this many times; medians")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
@@ -126,7 +127,23 @@ def main():
         if not os.path.isfile(f):
             sys.exit(f"missing {f} (build first, or pass --build)")
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if a.json else (lambda s: print(s, flush=True))
-    rows = [measure(m, pmd, region_lib, a.seconds, a.lcores, log) for m in ("off", "bitmap", "touch")]
+    # Interleaved (off, bitmap, touch, off, ...) so that a noisy machine's drift hits every mode alike;
+    # each mode's figure is the median of its repetitions.
+    modes = ("off", "bitmap", "touch")
+    samples = {m: [] for m in modes}
+    for rep in range(a.reps):
+        for m in modes:
+            samples[m].append(measure(m, pmd, region_lib, a.seconds, a.lcores, log))
+    def median(v):
+        v = sorted(x for x in v if x is not None)
+        return v[len(v) // 2] if v else None
+    rows = []
+    for m in modes:
+        r = dict(samples[m][0])
+        r["mpps"] = median([x["mpps"] for x in samples[m]])
+        r["cycles_per_packet"] = median([x["cycles_per_packet"] for x in samples[m]])
+        r["samples_cycles_per_packet"] = [x["cycles_per_packet"] for x in samples[m]]
+        rows.append(r)
     ov, ov_cmd = over_report(a.build)
     base = rows[0]["cycles_per_packet"]
     for r in rows:
@@ -146,7 +163,8 @@ def main():
     if a.no_write:
         return
     fmt = lambda v, p=1: "n/a" if v is None else f"{v:.{p}f}"  # noqa: E731
-    table = "\n".join(f"| `{r['dirty_log']}` | {r['mpps']:.3f} | {fmt(r['cycles_per_packet'])} | {fmt(r['vs_off'], 3)} |"
+    table = "\n".join(f"| `{r['dirty_log']}` | {r['mpps']:.3f} | {fmt(r['cycles_per_packet'])} | {fmt(r['vs_off'], 3)} | "
+                      + ", ".join(fmt(x) for x in r["samples_cycles_per_packet"]) + " |"
                       for r in rows)
     ov_text = (f"over-report ratio {ov.get('over_report_ratio')} (pages reported / pages the model DMA-wrote, "
                f"{ov.get('rounds')} rounds), from `{ov_cmd}`" if ov else f"over-report ratio: not measured ({ov_cmd})")
@@ -156,8 +174,12 @@ Produced by `bench/dirty_log_bench.py {' '.join(sys.argv[1:])}` on {datetime.dat
 Machine: {machine()}. testpmd io forwarding between two sim VFs on one PF, logging on for the whole
 window (bitmap: the host requested logging through the region before the window started).
 
-| dirty_log | Mpps | cycles/packet (testpmd) | vs off |
-|---|---:|---:|---:|
+Modes interleaved (off, bitmap, touch) {a.reps} times, {a.seconds:g} s each; figures are medians, the
+last column every sample. The machine has 2 cores shared with the model's threads: noisy, read the
+samples' spread before a difference of a few per cent.
+
+| dirty_log | Mpps | cycles/packet (testpmd) | vs off | samples (cycles/packet) |
+|---|---:|---:|---:|---|
 {table}
 
 {ov_text}.
