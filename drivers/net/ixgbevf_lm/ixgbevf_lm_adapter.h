@@ -72,6 +72,7 @@ struct Adapter {
    * the per-process control thread), and the platform hook the sim vdev sets before adapter_init
    * (moves the VF on RESUMING; empty on PCI). migport is destroyed before migdev. */
   std::function<void(Adapter &, uint32_t)> platform_switch;
+  std::function<void(Adapter &)> platform_prepare;
   std::unique_ptr<AdapterMigration> migdev;
   std::unique_ptr<mig::MigrationPort> migport;
 };

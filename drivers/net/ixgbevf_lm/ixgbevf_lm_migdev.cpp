@@ -224,8 +224,20 @@ int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why
 
 void AdapterMigration::platform_switch(uint32_t seq)
 {
-  if (platform_hook_)
-    platform_hook_(ad_, seq);
+  if (!platform_hook_)
+    return;
+  /* The counters of the VF we leave are sampled last now; the service alarm must not sample the new
+   * VF's (reset) counters against the old VF's values, which would look like a wrap. */
+  stats_sample(ad_);
+  std::lock_guard<std::mutex> g(ad_.stats_mu);
+  platform_hook_(ad_, seq);
+  ad_.last_raw = HwCounterRaw{};
+}
+
+void AdapterMigration::platform_prepare()
+{
+  if (prepare_hook_)
+    prepare_hook_(ad_);
 }
 
 int migration_attach(Adapter &ad) noexcept
@@ -234,6 +246,8 @@ int migration_attach(Adapter &ad) noexcept
     ad.migdev = std::make_unique<AdapterMigration>(ad);
     if (ad.platform_switch)
       ad.migdev->set_platform_hook(ad.platform_switch);
+    if (ad.platform_prepare)
+      ad.migdev->set_prepare_hook(ad.platform_prepare);
     std::string why;
     ad.migport = mig::MigrationPort::create(*ad.migdev, ad.devargs.mig, &why);
     if (!ad.migport) {
@@ -282,10 +296,20 @@ int AdapterMigration::rebuild(const MigrationBudgets &b, bool open, std::string 
     *why = "VF reset / mailbox negotiation: " + std::string(rte_strerror(-rc));
     return rc;
   }
+  stats_rebase(ad_);  /* a new (or reset) VF: its counters start over, the totals go on */
   rc = replay_config(ad_);
   if (rc != 0) {
     *why = "configuration replay: " + std::string(rte_strerror(-rc));
     return rc;
+  }
+  /* The address the port uses survives the move even when nobody set it (a PF that assigns none
+   * gives every new VF a random one): the application and its peers keep addressing it. */
+  if (!ad_.cfg.mac_set && !rte_is_same_ether_addr(&dev->data->mac_addrs[0], &ad_.perm_addr)) {
+    const rte_ether_addr cur = dev->data->mac_addrs[0];
+    if ((rc = cfg_set_mac(ad_, cur)) != 0) {
+      *why = "restoring MAC address: " + std::string(rte_strerror(-rc));
+      return rc;
+    }
   }
   if (!ad_.started)
     return 0;

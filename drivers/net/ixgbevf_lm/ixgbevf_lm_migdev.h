@@ -20,6 +20,7 @@ class AdapterMigration final : public mig::MigrationDevice {
 
   /* Sim vdev: SimPlatform::switch_to_destination for this port; PCI: none. */
   void set_platform_hook(std::function<void(Adapter &, uint32_t)> h) { platform_hook_ = std::move(h); }
+  void set_prepare_hook(std::function<void(Adapter &)> h) { prepare_hook_ = std::move(h); }
 
   uint16_t port_id() const override;
   std::string identity() const override;
@@ -33,6 +34,7 @@ class AdapterMigration final : public mig::MigrationDevice {
   mig::QuiesceResult quiesce(const mig::MigrationBudgets &b) override;
   int resume_same_vf(const mig::MigrationBudgets &b, std::string *why) override;
   void platform_switch(uint32_t migration_seq) override;
+  void platform_prepare() override;
   int rebuild(const mig::MigrationBudgets &b, bool open_gates, std::string *why) override;
   void open_gates() override;
   bool wait_link(const mig::Deadline &d) override;
@@ -45,6 +47,7 @@ class AdapterMigration final : public mig::MigrationDevice {
 
   Adapter &ad_;
   std::function<void(Adapter &, uint32_t)> platform_hook_;
+  std::function<void(Adapter &)> prepare_hook_;
 };
 
 }  // namespace ixgbevf_lm::pmd

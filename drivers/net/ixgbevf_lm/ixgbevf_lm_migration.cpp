@@ -387,6 +387,7 @@ void MigrationPort::handle_request(const region::Request &r)
     if (!quiesced_)
       state_.store(logging_.load() ? RTE_PMD_IXGBEVF_LM_MIG_LOGGING : RTE_PMD_IXGBEVF_LM_MIG_RUNNING);
     ack(r, State::pre_copy);
+    dev_.platform_prepare();
     return;
   case State::stop_copy:
     if (!quiesced_)

@@ -112,6 +112,9 @@ class MigrationDevice {
   virtual int resume_same_vf(const MigrationBudgets &b, std::string *why) = 0;
   /* Platform hook before a rebuild on the destination (sim: switch the VfPort; PCI: nothing). */
   virtual void platform_switch(uint32_t migration_seq) = 0;
+  /* Platform hook during pre-copy, after the ack (sim: have the destination PF ready, as a real
+   * destination host is before the VM arrives; PCI: nothing). */
+  virtual void platform_prepare() {}
   /* Full rebuild on a (reset) VF: reset, negotiate, queues, replay, free old mbufs, fresh rings,
    * enable queues. Leaves the gates closed when open_gates is false. */
   virtual int rebuild(const MigrationBudgets &b, bool open_gates, std::string *why) = 0;

@@ -123,6 +123,13 @@ void sim_platform_switch(Adapter &ad, uint32_t seq) {
 uint32_t sim_read(void *ctx, uint32_t off) { return static_cast<model::VfPort *>(ctx)->read32(off); }
 void sim_write(void *ctx, uint32_t off, uint32_t v) { static_cast<model::VfPort *>(ctx)->write32(off, v); }
 
+/* PRE_COPY on the sim: the destination PF exists before the VM arrives (idempotent). */
+void sim_platform_prepare(Adapter &ad) {
+  std::string why;
+  if (!hv::SimPlatform::instance().prepare_destinations(&why))
+    IXGBEVF_LM_LOG(WARNING, "port %u: destination not prepared in advance: %s", ad.dev->data->port_id, why.c_str());
+}
+
 void delete_binding(SimBinding *b) { delete b; }
 
 }  // namespace
@@ -241,6 +248,7 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
     ad->hw.ctx = b->port.get();
     ad->sim = std::move(b);
     ad->platform_switch = sim_platform_switch;
+    ad->platform_prepare = sim_platform_prepare;
     rc = adapter_init(dev);
     if (rc) {
       adapter_uninit(dev);
