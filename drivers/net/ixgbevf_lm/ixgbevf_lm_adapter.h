@@ -56,6 +56,9 @@ struct Adapter {
   bool closed = false;
   std::atomic<bool> pf_reset_seen{false};
   std::atomic<uint32_t> migration_phase{0};
+  /* Set while a rebuild failed and is being retried: the link stays reported down whatever VFLINKS
+   * says (the PF does not answer yet). */
+  std::atomic<bool> link_held_down{false};
   bool alarm_armed = false;
 
   /* statistics */

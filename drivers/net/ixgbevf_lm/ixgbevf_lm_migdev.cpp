@@ -283,6 +283,14 @@ void migration_detach(Adapter &ad) noexcept
 
 int AdapterMigration::rebuild(const MigrationBudgets &b, bool open, std::string *why)
 {
+  /* A failed attempt holds the link reported down until an attempt succeeds. */
+  const int rc = rebuild_once(b, open, why);
+  ad_.link_held_down.store(rc != 0);
+  return rc;
+}
+
+int AdapterMigration::rebuild_once(const MigrationBudgets &b, bool open, std::string *why)
+{
   (void)b;
   rte_eth_dev *dev = ad_.dev;
   for (unsigned q = 0; q < n_rx_queues(); ++q)

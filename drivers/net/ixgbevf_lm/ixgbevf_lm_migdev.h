@@ -43,6 +43,7 @@ class AdapterMigration final : public mig::MigrationDevice {
   void raise_intr_reset() override;
 
  private:
+  int rebuild_once(const mig::MigrationBudgets &b, bool open_gates, std::string *why);
   static bool wait_reg_eq(const HwAccess &hw, uint32_t a, uint32_t b, const mig::Deadline &d);
 
   Adapter &ad_;

@@ -123,7 +123,7 @@ int vf_link_update(rte_eth_dev *dev, int) noexcept {
   ad.link_checks++;
   rte_eth_link link{};
   uint32_t links = rd32(ad.hw, VFLINKS);
-  bool up = links != 0xFFFFFFFFu && (links & LINKS_UP) && !ad.pf_reset_seen.load();
+  bool up = links != 0xFFFFFFFFu && (links & LINKS_UP) && !ad.pf_reset_seen.load() && !ad.link_held_down.load();
   if (up) {
     uint32_t sp = links & LINKS_SPEED_82599_MASK;
     bool non_std = has_vf_rss_registers(ad.mac_type) && (links & LINKS_SPEED_NON_STD);
