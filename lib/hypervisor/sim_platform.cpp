@@ -4,6 +4,9 @@
 #include <ixgbevf_lm/hypervisor/sim_platform.h>
 
 #include <exception>
+#include <optional>
+
+#include <ixgbevf_lm/model/tap.h>
 
 namespace ixgbevf_lm::hv {
 
@@ -212,9 +215,13 @@ bool SimPlatform::switch_to_destination(const std::string &port_name, uint32_t m
       set(why, "sim port '" + port_name + "' is already on '" + src_name + "'");
       return true;
     }
-    /* A TAP interface can be held by one PF only: the source lets go before the destination opens it. */
-    if (p.uplink.kind == UplinkKind::tap)
+    /* A TAP interface can be held by one PF only: the source lets go before the destination opens
+     * it, and the hand-over keeps the (persistent) interface from being removed in between. */
+    std::optional<model::TapHandover> handover;
+    if (p.uplink.kind == UplinkKind::tap) {
+      handover.emplace(p.uplink.name);
       src->set_uplink(nullptr);
+    }
     auto dst = destination_pf(src->config(), p.uplink, seq, true, why);
     if (!dst) {
       if (p.uplink.kind == UplinkKind::tap) {  /* give the TAP back to the source */

@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 
+#include <ixgbevf_lm/model/tap.h>
+
 namespace ixgbevf_lm::hv {
 
 namespace {
@@ -102,8 +104,15 @@ std::unique_ptr<model::Uplink> make_uplink(const UplinkSpec &spec, std::string *
   case UplinkKind::loop: return model::make_loopback_uplink();
   case UplinkKind::wire: return model::make_wire_uplink(wire_by_name(spec.name));
   case UplinkKind::tap: {
+    /* Persistent, so that a PF switch is a pause for the kernel (same ifindex, addresses and
+     * permanent neighbours); removed when the last PF model of this process lets it go, if this
+     * process created it. */
+    model::TapOptions opts;
+    opts.persist = true;
+    opts.bring_up = true;
+    opts.remove_when_last_closed = true;
     std::string err;
-    auto u = model::make_tap_uplink(spec.name, &err);
+    auto u = model::make_tap_uplink(spec.name, opts, &err);
     if (!u)
       set(why, "uplink 'tap:" + spec.name + "': " + (err.empty() ? std::string("cannot open") : err));
     return u;

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include <fcntl.h>
@@ -62,8 +64,28 @@ class Fd {
   int fd_ = -1;
 };
 
-/* Opens /dev/net/tun and attaches it to ifname (creating the TAP when it does not exist). */
-Fd open_tap(const std::string &ifname, std::string *why) {
+/* Persistent TAPs this process holds through remove_when_last_closed uplinks: how many uplinks
+ * hold each name, how many hand-overs are open, and whether this process created the interface
+ * (then the last one to let go removes it). Never destroyed: uplinks close during static
+ * destruction (PF models in static registries) at process exit. */
+struct PersistEntry {
+  unsigned open = 0;
+  unsigned handovers = 0;
+  bool created = false;
+};
+struct PersistTable {
+  std::mutex mu;
+  std::map<std::string, PersistEntry> by_name;
+};
+PersistTable &persist_table() {
+  static PersistTable *t = new PersistTable;
+  return *t;
+}
+
+/* Opens /dev/net/tun and attaches it to ifname (creating the TAP when it does not exist). With
+ * created, reports whether this call created the interface: a first attempt with IFF_TUN_EXCL
+ * fails with EBUSY when the name exists in this network namespace. */
+Fd open_tap(const std::string &ifname, std::string *why, bool *created = nullptr) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
     set_why(why, "TAP interface name '" + ifname + "' is empty or longer than " +
                      std::to_string(IFNAMSIZ - 1) + " characters");
@@ -84,6 +106,15 @@ Fd open_tap(const std::string &ifname, std::string *why) {
   std::memset(&ifr, 0, sizeof ifr);
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
   std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  if (created) {
+    struct ifreq excl = ifr;
+    excl.ifr_flags |= IFF_TUN_EXCL;
+    if (::ioctl(fd.get(), TUNSETIFF, &excl) == 0) {
+      *created = true;
+      return fd;
+    }
+    *created = false;  /* EBUSY: it exists; any other error fails again, with its reason, below */
+  }
   if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
     const int e = errno;
     if (e == EPERM || e == EACCES)
@@ -125,8 +156,30 @@ bool bring_up(const std::string &ifname, std::string *why) {
 
 class TapUplink final : public Uplink {
  public:
-  TapUplink(Fd fd, std::string ifname, bool persist)
-      : fd_(std::move(fd)), ifname_(std::move(ifname)), persist_(persist) {}
+  TapUplink(Fd fd, std::string ifname, bool persist, bool tracked)
+      : fd_(std::move(fd)), ifname_(std::move(ifname)), persist_(persist), tracked_(tracked) {}
+
+  /* A tracked uplink that is the last holder of an interface this process created, with no
+   * hand-over open, clears persistence on its own descriptor before closing it: the kernel then
+   * deletes the interface, in whichever network namespace it is now. */
+  ~TapUplink() override {
+    if (!tracked_)
+      return;
+    PersistTable &t = persist_table();
+    std::lock_guard g(t.mu);
+    auto it = t.by_name.find(ifname_);
+    if (it != t.by_name.end()) {
+      PersistEntry &e = it->second;
+      if (e.open > 0)
+        --e.open;
+      if (e.open == 0 && e.handovers == 0) {
+        if (e.created)
+          (void)::ioctl(fd_.get(), TUNSETPERSIST, 0);
+        t.by_name.erase(it);
+      }
+    }
+    fd_.reset();  /* under the lock: a hand-over's destination opens only after this */
+  }
 
   void transmit(std::span<const uint8_t> frame) override {
     if (frame.empty() || frame.size() > detail::kMaxWireFrame) {
@@ -170,6 +223,7 @@ class TapUplink final : public Uplink {
   Fd fd_;
   std::string ifname_;
   bool persist_;
+  bool tracked_;  /* counted in persist_table() (persist + remove_when_last_closed) */
   /* One frame plus room to notice an oversize one (the kernel truncates reads to the buffer). */
   uint8_t buf_[detail::kMaxWireFrame + 1];
   std::atomic<uint64_t> tx_{0}, tx_errors_{0}, rx_{0}, oversize_{0};
@@ -178,16 +232,77 @@ class TapUplink final : public Uplink {
 }  // namespace
 
 std::unique_ptr<Uplink> make_tap_uplink(const std::string &ifname, const TapOptions &opts, std::string *why) {
-  Fd fd = open_tap(ifname, why);
+  const bool tracked = opts.persist && opts.remove_when_last_closed;
+  if (!tracked) {
+    Fd fd = open_tap(ifname, why);
+    if (!fd)
+      return nullptr;
+    if (opts.persist && ::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) {
+      set_why(why, "TUNSETPERSIST " + ifname + ": " + errno_text(errno));
+      return nullptr;
+    }
+    if (opts.bring_up && !bring_up(ifname, why))
+      return nullptr;
+    return std::make_unique<TapUplink>(std::move(fd), ifname, opts.persist, false);
+  }
+  PersistTable &t = persist_table();
+  std::lock_guard g(t.mu);
+  bool created = false;
+  Fd fd = open_tap(ifname, why, &created);
   if (!fd)
     return nullptr;
-  if (opts.persist && ::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) {
+  if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) {
     set_why(why, "TUNSETPERSIST " + ifname + ": " + errno_text(errno));
+    if (created)
+      (void)::ioctl(fd.get(), TUNSETPERSIST, 0);
     return nullptr;
   }
-  if (opts.bring_up && !bring_up(ifname, why))
+  PersistEntry &e = t.by_name[ifname];
+  if (created)
+    e.created = true;
+  else if (e.open == 0 && e.handovers == 0)
+    e.created = false;  /* someone else's interface (a stale entry cannot exist, but be explicit) */
+  if (opts.bring_up && !bring_up(ifname, why)) {
+    if (e.open == 0 && e.handovers == 0) {
+      if (e.created)
+        (void)::ioctl(fd.get(), TUNSETPERSIST, 0);
+      t.by_name.erase(ifname);
+    }
     return nullptr;
-  return std::make_unique<TapUplink>(std::move(fd), ifname, opts.persist);
+  }
+  ++e.open;
+  return std::make_unique<TapUplink>(std::move(fd), ifname, true, true);
+}
+
+TapHandover::TapHandover(std::string ifname) : ifname_(std::move(ifname)) {
+  PersistTable &t = persist_table();
+  std::lock_guard g(t.mu);
+  auto it = t.by_name.find(ifname_);
+  if (it != t.by_name.end())
+    ++it->second.handovers;
+  else
+    ifname_.clear();  /* no tracked uplink holds it: nothing to keep */
+}
+
+TapHandover::~TapHandover() {
+  if (ifname_.empty())
+    return;
+  PersistTable &t = persist_table();
+  std::lock_guard g(t.mu);
+  auto it = t.by_name.find(ifname_);
+  if (it == t.by_name.end())
+    return;
+  PersistEntry &e = it->second;
+  if (e.handovers > 0)
+    --e.handovers;
+  if (e.open != 0 || e.handovers != 0)
+    return;
+  if (e.created) {  /* the hand-over ended with nobody holding it: remove what this process created */
+    std::string ignored;
+    if (Fd fd = open_tap(ifname_, &ignored))
+      (void)::ioctl(fd.get(), TUNSETPERSIST, 0);
+  }
+  t.by_name.erase(it);
 }
 
 std::unique_ptr<Uplink> make_tap_uplink(const std::string &ifname, std::string *why) {

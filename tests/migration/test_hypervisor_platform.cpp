@@ -4,8 +4,18 @@
  */
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <ixgbevf_lm/hw/mailbox.h>
 #include <ixgbevf_lm/hypervisor/sim_platform.h>
+#include <ixgbevf_lm/model/tap.h>
 
 using namespace ixgbevf_lm;
 using hv::SimPlatform;
@@ -40,6 +50,46 @@ struct Vm {
     return p;
   }
 };
+
+/* Why a TAP test cannot run here, or "" when it can. */
+std::string tap_unavailable()
+{
+  if (::geteuid() != 0)
+    return "needs root (CAP_NET_ADMIN) to create TAP interfaces";
+  const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return std::string("cannot open /dev/net/tun: ") + std::strerror(errno);
+  ::close(fd);
+  return {};
+}
+
+#define SKIP_WITHOUT_TAP()                       \
+  do {                                           \
+    const std::string why_skip = tap_unavailable(); \
+    if (!why_skip.empty())                       \
+      GTEST_SKIP() << why_skip;                  \
+  } while (0)
+
+std::string tap_name(const char *tag)
+{
+  return "ixhv" + std::to_string(::getpid() % 1000000) + tag;
+}
+
+/* The kernel's hardware address of an interface (a re-created TAP would get a new random one). */
+std::string hw_address(const std::string &ifname)
+{
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return {};
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::memcpy(ifr.ifr_name, ifname.data(), std::min(ifname.size(), size_t(IFNAMSIZ - 1)));
+  std::string out;
+  if (::ioctl(s, SIOCGIFHWADDR, &ifr) == 0)
+    out.assign(ifr.ifr_hwaddr.sa_data, ifr.ifr_hwaddr.sa_data + 6);
+  ::close(s);
+  return out;
+}
 
 }  // namespace
 
@@ -150,4 +200,65 @@ TEST(HypervisorPlatform, DestinationNameKeepsTheBase)
 {
   EXPECT_EQ(SimPlatform::destination_name("host0", 1), "host0@1");
   EXPECT_EQ(SimPlatform::destination_name("host0@4", 5), "host0@5");
+}
+
+TEST(HypervisorPlatform, TapSwitchHandsTheSameInterfaceOverAndRemovesItAtClose)
+{
+  SKIP_WITHOUT_TAP();
+  const std::string tap = tap_name("h");
+  Vm vm;
+  auto port = vm.add("sim_a", "hvp_tap1", 0, kMac0, "tap:" + tap);
+  const unsigned idx = ::if_nametoindex(tap.c_str());
+  ASSERT_NE(idx, 0u) << "the source PF created " << tap;
+  const std::string mac = hw_address(tap);
+  ASSERT_EQ(mac.size(), 6u);
+  std::string why;
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(vm.platform.switch_to_destination("sim_a", 0, &why)) << "switch " << i << ": " << why;
+    EXPECT_EQ(port->pf()->config().name, "hvp_tap1@" + std::to_string(i));
+    EXPECT_EQ(::if_nametoindex(tap.c_str()), idx) << "switch " << i << ": a pause, not a new link";
+    EXPECT_EQ(hw_address(tap), mac) << "switch " << i;
+  }
+  /* vdev close: detach, then unregister; the last PF holding the TAP this process created goes */
+  port->detach();
+  vm.platform.unregister_port("sim_a");
+  EXPECT_EQ(model::Registry::instance().find("hvp_tap1@3"), nullptr);
+  EXPECT_EQ(::if_nametoindex(tap.c_str()), 0u) << tap << " left behind after the port closed";
+}
+
+TEST(HypervisorPlatform, TapNeverSwitchedIsRemovedWithItsSourcePf)
+{
+  SKIP_WITHOUT_TAP();
+  const std::string tap = tap_name("s");
+  Vm vm;
+  auto port = vm.add("sim_a", "hvp_tap2", 0, kMac0, "tap:" + tap);
+  ASSERT_NE(::if_nametoindex(tap.c_str()), 0u);
+  port->detach();
+  vm.platform.unregister_port("sim_a");
+  model::Registry::instance().remove("hvp_tap2");  /* what process exit does to the registry */
+  port.reset();
+  EXPECT_EQ(::if_nametoindex(tap.c_str()), 0u) << tap << " left behind after its PF went away";
+}
+
+TEST(HypervisorPlatform, TapSomeoneElseCreatedIsHandedOverAndLeftInPlace)
+{
+  SKIP_WITHOUT_TAP();
+  const std::string tap = tap_name("o");
+  std::string why;
+  {
+    model::TapOptions opts;
+    opts.persist = true;  /* like `ip tuntap add`: persistent, not ours to remove */
+    ASSERT_NE(model::make_tap_uplink(tap, opts, &why), nullptr) << why;
+  }
+  const unsigned idx = ::if_nametoindex(tap.c_str());
+  ASSERT_NE(idx, 0u);
+  Vm vm;
+  auto port = vm.add("sim_a", "hvp_tap3", 0, kMac0, "tap:" + tap);
+  ASSERT_TRUE(vm.platform.switch_to_destination("sim_a", 0, &why)) << why;
+  EXPECT_EQ(::if_nametoindex(tap.c_str()), idx);
+  port->detach();
+  vm.platform.unregister_port("sim_a");
+  EXPECT_EQ(::if_nametoindex(tap.c_str()), idx) << "an interface this process did not create stays";
+  EXPECT_TRUE(model::remove_tap_interface(tap, &why)) << why;
+  EXPECT_EQ(::if_nametoindex(tap.c_str()), 0u);
 }

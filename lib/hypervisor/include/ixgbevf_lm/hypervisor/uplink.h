@@ -4,7 +4,11 @@
  *
  *   none            no uplink (frames to the outside are dropped)
  *   loop            frames sent out come back in
- *   tap:<ifname>    a Linux TAP interface (created if missing)
+ *   tap:<ifname>    a Linux TAP interface (created if missing), opened persistent: a PF switch
+ *                   hands it from the source PF to the destination (model::TapHandover) and the
+ *                   kernel sees a pause (same ifindex, addresses); an interface this process
+ *                   created is removed when the last PF model holding it lets go (port close,
+ *                   process exit); one created by someone else (`ip tuntap add`) is left alone
  *   wire:<name>     a model::Wire shared by everything in the process that names it
  */
 #pragma once
