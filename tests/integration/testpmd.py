@@ -87,7 +87,8 @@ def sim_vdev(index, pf, vf, mac=None, uplink=None):
 class Testpmd:
     """An interactive dpdk-testpmd. Use as a context manager: the process is always reaped."""
 
-    def __init__(self, pmd_so, vdevs, app_args=(), tag="t", lcores="0-1", mbufs=16384, extra_eal=()):
+    def __init__(self, pmd_so, vdevs, app_args=(), tag="t", lcores="0-1", mbufs=16384, extra_eal=(), wrapper=()):
+        """wrapper: a command line testpmd runs under, e.g. ("ip", "netns", "exec", ns)."""
         self.prefix = unique_prefix(tag)
         eal = ["-l", lcores, "--no-pci", "--log-level", "pmd.net.ixgbevf_lm*:info"]
         eal += eal_mem_args(self.prefix)
@@ -98,7 +99,7 @@ class Testpmd:
         eal += list(extra_eal)
         app = ["-i", f"--total-num-mbufs={mbufs}"] + list(app_args)
         # stdbuf: testpmd prints with stdio, which a pipe would block-buffer behind the prompt.
-        self.argv = [testpmd_binary()] + eal + ["--"] + app
+        self.argv = list(wrapper) + [testpmd_binary()] + eal + ["--"] + app
         self.log = bytearray()
         self._pending = bytearray()
         self.proc = None
