@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <rte_ether.h>
 
+#include "ixgbevf_lm_rxtx.h"
 #include "mig_rig.h"
 
 namespace mig_test {
@@ -376,6 +377,112 @@ TEST(MigRecovery, PfResetRecoverAppRaisesIntrResetAndDevResetWorks)
   rig.refl = std::make_unique<Reflector>(rig.port->id, 1);
   EXPECT_TRUE(traffic_flows(*rig.traffic, 100, 5000ms)) << "no traffic after rte_eth_dev_reset + reconfigure";
   rte_eth_dev_callback_unregister(rig.port->id, RTE_ETH_EVENT_INTR_RESET, on_intr_reset, nullptr);
+}
+
+/* ---- 6b. a quiesce that runs out of time ---- */
+
+/* The Tx frames the device will never send (descriptor fetch stalled: TDH never reaches TDT). */
+void fill_stalled_tx(Rig &rig, unsigned n)
+{
+  auto pf = rig.port->current_pf();
+  model::Faults stall;
+  stall.desc_fetch_stall = true;
+  pf->set_faults(stall);
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf *m = rte_pktmbuf_alloc(rig.pool.mp);
+    ASSERT_NE(m, nullptr);
+    char *p = rte_pktmbuf_append(m, 64);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 0, 64);
+    std::memcpy(p, "\x02\x00\x00\x00\xee\x01", 6);
+    ASSERT_EQ(rte_eth_tx_burst(rig.port->id, 0, &m, 1), 1);
+  }
+}
+
+/* An lcore kept inside rx burst: the test thread enters the queue's gate as a burst does (no other
+ * lcore polls the port in these tests: the gate's counter has one writer). */
+ixgbevf_lm::pmd::QueueGate &rx_gate(uint16_t port)
+{
+  return static_cast<ixgbevf_lm::pmd::RxQueue *>(rte_eth_devices[port].data->rx_queues[0])->gate;
+}
+
+TEST(MigQuiesce, StopCopyThatRunsOutOfTimeIsStillAcknowledgedWithTheErrorInTheSlot)
+{
+  RigConfig c;
+  c.traffic = false;
+  c.reflector = false;
+  c.extra_devargs = "quiesce_timeout_us=20000";
+  Rig rig(c);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  region::Host &h = *rig.region->host;
+  const uint32_t slot = uint32_t(rig.slot);
+  auto g = h.request_state(slot, region::State::pre_copy);
+  ASSERT_TRUE(g);
+  ASSERT_TRUE(h.wait_ack(slot, g.value(), 3000ms)) << slot_error(h, rig.slot);
+
+  fill_stalled_tx(rig, 8);
+  ASSERT_TRUE(rx_gate(rig.port->id).enter()) << "rx queue not running";
+  g = h.request_state(slot, region::State::stop_copy);
+  ASSERT_TRUE(g);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto st = h.wait_ack(slot, g.value(), 3000ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  rx_gate(rig.port->id).leave();
+  ASSERT_TRUE(st) << "STOP_COPY not acknowledged" << slot_error(h, rig.slot);
+  EXPECT_EQ(st->report.state, region::State::stop_copy);
+  EXPECT_EQ(st->last_error, -ETIMEDOUT);
+  EXPECT_NE(st->error_msg.find("TDH"), std::string::npos) << st->error_msg;
+  /* 20 ms of budget in all; a loaded 2-CPU machine may add tens of ms of scheduling. */
+  EXPECT_LT(took, 1000ms) << "the quiesce did not keep to quiesce_timeout_us";
+  if (migration_api_linked()) {
+    rte_pmd_ixgbevf_lm_mig_stats ms{};
+    ASSERT_EQ(rte_pmd_ixgbevf_lm_migration_stats(rig.port->id, &ms), 0);
+    EXPECT_GE(ms.timeouts, 1u);
+  }
+
+  /* Cancelled: the port resumes on the same VF and carries traffic again. */
+  rig.port->current_pf()->set_faults(model::Faults{});
+  g = h.abort_to_running(slot);
+  ASSERT_TRUE(g);
+  st = h.wait_ack(slot, g.value(), 3000ms);
+  ASSERT_TRUE(st) << slot_error(h, rig.slot);
+  EXPECT_EQ(st->report.state, region::State::running) << slot_error(h, rig.slot);
+  rig.refl = std::make_unique<Reflector>(rig.port->id, 1);
+  rig.start_traffic();
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 50, 5000ms)) << "no traffic after the cancelled quiesce";
+}
+
+TEST(MigQuiesce, ApiQuiesceBudgetsEveryStepFromTheCallersTimeout)
+{
+  if (!migration_api_linked())
+    GTEST_SKIP() << "migration API not linked";
+  RigConfig c;
+  c.traffic = false;
+  c.reflector = false;
+  Rig rig(c);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  fill_stalled_tx(rig, 8);
+  /* 200 ms: the Tx drain share is 20 ms (a tenth), four times the region default's 5 ms. */
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 200000), -ETIMEDOUT);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 20ms) << "the Tx drain did not wait its share of the caller's timeout";
+  EXPECT_LT(took, 1000ms);
+  rig.port->current_pf()->set_faults(model::Faults{});
+  ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(rig.port->id), 0);
+  /* A short timeout bounds the whole quiesce, whatever times out. */
+  fill_stalled_tx(rig, 8);
+  ASSERT_TRUE(rx_gate(rig.port->id).enter());
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 2000), -ETIMEDOUT);
+  took = std::chrono::steady_clock::now() - t0;
+  rx_gate(rig.port->id).leave();
+  EXPECT_LT(took, 500ms) << "a 2 ms quiesce took far longer";
+  rig.port->current_pf()->set_faults(model::Faults{});
+  ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(rig.port->id), 0);
+  rig.refl = std::make_unique<Reflector>(rig.port->id, 1);
+  rig.start_traffic();
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 50, 5000ms)) << "no traffic after API quiesce/resume";
 }
 
 /* ---- 7. 50 migrations under traffic ---- */

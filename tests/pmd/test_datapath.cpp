@@ -235,8 +235,15 @@ TEST_F(Pair, StoppedQueueReceivesNothingAndRestartsClean) {
   start();
   auto f = udp_frame(mac_b, mac_a, 64);
   ASSERT_EQ(rte_eth_dev_rx_queue_stop(b->port, 0), 0);
+  auto model = ixgbevf_lm::model::Registry::instance().find(pf);
+  ASSERT_TRUE(model);
+  const uint64_t drops = model->stats().rx_no_descriptor_drops;
   rte_mbuf *m = to_mbuf(mp, f);
   ASSERT_EQ(rte_eth_tx_burst(a->port, 0, &m, 1), 1);
+  /* The model's thread switches the frame to b some time after the tail write: wait until it
+   * dropped it at b's disabled queue, so that the restart below cannot receive it. */
+  ASSERT_TRUE(wait_for([&] { return model->stats().rx_no_descriptor_drops > drops; }))
+      << "the frame sent to the stopped queue never reached the model's switch";
   rte_mbuf *r[4];
   EXPECT_EQ(rte_eth_rx_burst(b->port, 0, r, 4), 0);
   ASSERT_EQ(rte_eth_dev_rx_queue_start(b->port, 0), 0);

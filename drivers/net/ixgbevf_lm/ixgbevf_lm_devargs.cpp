@@ -127,11 +127,13 @@ const Key kKeys[] = {
     {"dirty_addr", on_migration, false},
     {"mig_poll_us", on_migration, false},
     {"recover", on_migration, false},
+    {"quiesce_timeout_us", on_migration, false},
 };
-static_assert(std::size(mig::kMigrationDevargKeys) == 5, "every migration key has a row in kKeys");
+static_assert(std::size(mig::kMigrationDevargKeys) == 6, "every migration key has a row in kKeys");
 const char *const kSimKeys[] = {"pf", "vf", "mac", "uplink", "mig_region", "dirty_log", "dirty_addr", "mig_poll_us",
-                                "recover", nullptr};
-const char *const kPciKeys[] = {"mig_region", "dirty_log", "dirty_addr", "mig_poll_us", "recover", nullptr};
+                                "recover", "quiesce_timeout_us", nullptr};
+const char *const kPciKeys[] = {"mig_region", "dirty_log", "dirty_addr", "mig_poll_us", "recover",
+                                "quiesce_timeout_us", nullptr};
 
 }  // namespace
 

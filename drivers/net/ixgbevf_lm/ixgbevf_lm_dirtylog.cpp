@@ -76,6 +76,14 @@ int parse_migration_devarg(std::string_view key, std::string_view value, Migrati
     out.poll_us = v;
     return 0;
   }
+  if (key == "quiesce_timeout_us") {
+    uint32_t v = 0;
+    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || v < 100 || v > 2000000)
+      return refuse(key, value, "an integer 100..2000000 (microseconds)", why);
+    out.quiesce_timeout_us = v;
+    return 0;
+  }
   if (key == "recover") {
     if (value == "auto")
       out.recover = RecoverMode::automatic;

@@ -44,6 +44,7 @@ struct MigrationDevargs {
   bool dirty_log_given = false;            /* dirty_log= appeared (else: bitmap iff a region) */
   DirtyAddr dirty_addr = DirtyAddr::iova;  /* dirty_addr=iova|pa */
   uint32_t poll_us = 100;                  /* mig_poll_us=<1..100000> */
+  uint32_t quiesce_timeout_us = 50000;     /* quiesce_timeout_us=<100..2000000>: region/PF-triggered quiesce */
   RecoverMode recover = RecoverMode::automatic;  /* recover=auto|app */
 
   /* The effective logging mode after all keys were seen. */
@@ -57,9 +58,10 @@ struct MigrationDevargs {
 
 /* The devarg keys handled here, for the probe's list of valid keys. */
 inline constexpr const char *kMigrationDevargKeys[] = {"mig_region", "dirty_log", "dirty_addr", "mig_poll_us",
-                                                       "recover"};
+                                                       "recover", "quiesce_timeout_us"};
 inline constexpr const char *kMigrationParamString =
-    "mig_region=<path> dirty_log=off|bitmap|touch dirty_addr=iova|pa mig_poll_us=<1-100000> recover=auto|app";
+    "mig_region=<path> dirty_log=off|bitmap|touch dirty_addr=iova|pa mig_poll_us=<1-100000> recover=auto|app "
+    "quiesce_timeout_us=<100-2000000>";
 /* Returns 0, or -EINVAL with *why naming the key and the refused value. Unknown key: -ENOENT. */
 int parse_migration_devarg(std::string_view key, std::string_view value, MigrationDevargs &out, std::string *why);
 /* Cross-key checks once every key was parsed (bitmap needs a region). */

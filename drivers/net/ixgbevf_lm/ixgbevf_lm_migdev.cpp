@@ -114,29 +114,36 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
   QuiesceResult res;
   rte_eth_dev *dev = ad_.dev;
   const HwAccess &hw = ad_.hw;
+  /* Every step gets its own budget, held to what is left of the whole: a step that times out
+   * shortens the next ones, never the acknowledgement. */
+  const Deadline total(b.quiesce);
+  auto within = [&](std::chrono::microseconds step) { return Deadline(std::min(step, total.left())); };
   auto timed_out = [&](std::string what) {
+    IXGBEVF_LM_LOG(WARNING, "port %u: quiesce: %s", port_id(), what.c_str());
     if (res.rc == 0) {
       res.rc = -ETIMEDOUT;
       res.what = std::move(what);
     }
-    IXGBEVF_LM_LOG(WARNING, "port %u: quiesce: %s", port_id(), res.what.c_str());
   };
   auto t = mig::MigClock::now();
   auto step = [&](unsigned i) {
     const auto now = mig::MigClock::now();
-    res.step_ns[i] = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(now - t).count());
+    res.step_ns[i] += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(now - t).count());
     t = now;
   };
   /* 1. Tx stops accepting frames: bursts return 0, the application keeps its mbufs. */
   for (unsigned q = 0; q < n_tx_queues(); ++q)
-    if (TxQueue *t = txq(dev, q); t && !gate_close(t->gate, Deadline(b.grace)))
+    if (TxQueue *t = txq(dev, q); t && !gate_close(t->gate, within(b.grace))) {
+      res.lcore_inside = true;
       timed_out(fmt("tx queue %u: an lcore stayed in tx burst", q));
+    }
   step(0);
   /* 2. The device sends what it holds. */
   for (unsigned q = 0; q < n_tx_queues(); ++q) {
     if (txq(dev, q) == nullptr)
       continue;
-    if (!wait_reg_eq(hw, VFTDH(q), VFTDT(q), Deadline(b.tx_drain)))
+    const Deadline d = within(b.tx_drain);
+    if (!wait_reg_eq(hw, VFTDH(q), VFTDT(q), d))
       timed_out(fmt("tx queue %u: TDH %u != TDT %u after %lld us", q, rd32(hw, VFTDH(q)), rd32(hw, VFTDT(q)),
                     static_cast<long long>(b.tx_drain.count())));
   }
@@ -146,14 +153,14 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     if (txq(dev, q) == nullptr)
       continue;
     wr32(hw, VFTXDCTL(q), rd32(hw, VFTXDCTL(q)) & ~TXDCTL_ENABLE);
-    if (!wait_reg(hw, VFTXDCTL(q), TXDCTL_ENABLE, false, Deadline(b.queue_disable)))
+    if (!wait_reg(hw, VFTXDCTL(q), TXDCTL_ENABLE, false, within(b.queue_disable)))
       timed_out(fmt("tx queue %u: TXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
   }
   for (unsigned q = 0; q < n_rx_queues(); ++q) {
     if (rxq(dev, q) == nullptr)
       continue;
     wr32(hw, VFRXDCTL(q), rd32(hw, VFRXDCTL(q)) & ~RXDCTL_ENABLE);
-    if (!wait_reg(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, Deadline(b.queue_disable)))
+    if (!wait_reg(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, within(b.queue_disable)))
       timed_out(fmt("rx queue %u: RXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
   }
   step(2);
@@ -167,11 +174,13 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
       return (r->ring[tail].wb.status_error & rte_cpu_to_le_32(RXD_STAT_DD)) != 0;
     };
     if (r->gate.state.load() == kQueueRunning)
-      (void)mig::wait_until(Deadline(b.rx_deliver), [&] { return !completed_left(); });
+      (void)mig::wait_until(within(b.rx_deliver), [&] { return !completed_left(); });
     step(3);
-    if (!gate_close(r->gate, Deadline(b.grace)))
+    if (!gate_close(r->gate, within(b.grace))) {
+      res.lcore_inside = true;
       timed_out(fmt("rx queue %u: an lcore stayed in rx burst", q));
-    /* Count the completed frames nobody took. */
+    }
+    /* Count the completed frames nobody took (an lcore still inside may take some yet). */
     uint16_t i = r->rx_tail;
     for (unsigned n = 0; n + 1 < r->nb_desc; ++n) {
       const uint32_t st = rte_le_to_cpu_32(r->ring[i].wb.status_error);
@@ -193,8 +202,12 @@ bool AdapterMigration::wait_reg_eq(const HwAccess &hw, uint32_t a, uint32_t b, c
 
 int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why)
 {
-  (void)b;
   rte_eth_dev *dev = ad_.dev;
+  /* The rings are reprogrammed below: not under an lcore still inside a burst (see rebuild_once). */
+  if (!grace_period(Deadline(b.grace))) {
+    *why = "an lcore is still inside a burst";
+    return -EBUSY;
+  }
   /* Rx: reprogram and refill (completed frames left in the ring are dropped, counted at quiesce). */
   for (unsigned q = 0; q < n_rx_queues(); ++q) {
     RxQueue *r = rxq(dev, q);
@@ -291,14 +304,20 @@ int AdapterMigration::rebuild(const MigrationBudgets &b, bool open, std::string 
 
 int AdapterMigration::rebuild_once(const MigrationBudgets &b, bool open, std::string *why)
 {
-  (void)b;
   rte_eth_dev *dev = ad_.dev;
+  /* The rings are freed and rebuilt below: never under an lcore that is still inside a burst (a
+   * quiesce whose grace period ran out lets the port go on, not this). The attempt fails instead
+   * and is retried. */
   for (unsigned q = 0; q < n_rx_queues(); ++q)
-    if (RxQueue *r = rxq(dev, q))
-      (void)gate_close(r->gate, Deadline(b.grace));
+    if (RxQueue *r = rxq(dev, q); r && !gate_close(r->gate, Deadline(b.grace))) {
+      *why = fmt("rx queue %u: an lcore is still inside rx burst", q);
+      return -EBUSY;
+    }
   for (unsigned q = 0; q < n_tx_queues(); ++q)
-    if (TxQueue *t = txq(dev, q))
-      (void)gate_close(t->gate, Deadline(b.grace));
+    if (TxQueue *t = txq(dev, q); t && !gate_close(t->gate, Deadline(b.grace))) {
+      *why = fmt("tx queue %u: an lcore is still inside tx burst", q);
+      return -EBUSY;
+    }
   int rc = vf_reset_and_negotiate(ad_);
   if (rc != 0) {
     *why = "VF reset / mailbox negotiation: " + std::string(rte_strerror(-rc));

@@ -55,6 +55,7 @@ std::unique_ptr<MigrationPort> MigrationPort::create(MigrationDevice &dev, const
   if (validate_migration_devargs(args, why) != 0)
     return nullptr;
   std::unique_ptr<MigrationPort> p(new MigrationPort(dev, args));
+  p->budgets_.set_quiesce_timeout(std::chrono::microseconds{args.quiesce_timeout_us});
   if (!args.region_path.empty()) {
     p->region_ = RegionAttachment::acquire(args.region_path, why);
     if (!p->region_)
@@ -543,11 +544,7 @@ int MigrationPort::api_quiesce(uint32_t timeout_us)
   if (quiesced_)
     return -EBUSY;
   const MigrationBudgets saved = budgets_;
-  const std::chrono::microseconds cap{timeout_us};
-  budgets_.tx_drain = std::min(budgets_.tx_drain, cap);
-  budgets_.queue_disable = std::min(budgets_.queue_disable, cap);
-  budgets_.rx_deliver = std::min(budgets_.rx_deliver, cap);
-  budgets_.grace = std::min(budgets_.grace, cap);
+  budgets_.set_quiesce_timeout(std::chrono::microseconds{timeout_us});  /* every step from the caller's bound */
   const int rc = do_quiesce("API");
   budgets_ = saved;
   return rc;

@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -64,8 +65,12 @@ bool wait_until(const Deadline &d, F &&cond)
   }
 }
 
-/* Bounds of the steps (each one a named reason). */
+/* Bounds of the steps (each one a named reason). The quiesce steps derive from one total
+ * (set_quiesce_timeout): the devarg quiesce_timeout_us for the region and the PF message, the
+ * caller's timeout_us for rte_pmd_ixgbevf_lm_quiesce. The device's quiesce also holds every step to
+ * what is left of the total, so a quiesce ends within it (plus scheduling) whatever times out. */
 struct MigrationBudgets {
+  std::chrono::microseconds quiesce{50000};     /* the whole quiesce */
   std::chrono::microseconds grace{20000};       /* an lcore leaves a burst: bursts are microseconds */
   std::chrono::microseconds tx_drain{5000};     /* device sends what it holds: a full 4096 ring at 1G */
   std::chrono::microseconds queue_disable{2000};/* RXDCTL/TXDCTL.ENABLE clears after the current frame */
@@ -75,6 +80,20 @@ struct MigrationBudgets {
   unsigned rebuild_attempts = 3;                /* before reporting link down and retrying in background */
   std::chrono::microseconds retry_backoff{10000};
   std::chrono::microseconds retry_backoff_max{500000};
+
+  /* Per-step budgets as shares of total (50 ms gives the figures above): a grace period 2/5, the
+   * Tx drain 1/10, a queue disable 1/25, the Rx delivery 1/25; each at least 1 us. */
+  void set_quiesce_timeout(std::chrono::microseconds total)
+  {
+    const auto share = [&](long num, long den) {
+      return std::chrono::microseconds(std::max<long>(1, static_cast<long>(total.count()) * num / den));
+    };
+    quiesce = share(1, 1);
+    grace = share(2, 5);
+    tx_drain = share(1, 10);
+    queue_disable = share(1, 25);
+    rx_deliver = share(1, 25);
+  }
 };
 
 /* What quiesce did, for the slot and the log. */
@@ -82,6 +101,7 @@ struct QuiesceResult {
   int rc = 0;                 /* 0 or -ETIMEDOUT */
   std::string what;           /* the step that ran out of time */
   uint64_t frames_dropped = 0;/* completed Rx frames the application did not take in time */
+  bool lcore_inside = false;  /* a grace period ran out: an lcore may still be inside a burst */
   /* Time per step, for the breakdown in the log: tx gates, tx drain, queue disable, rx delivery,
    * rx gates. */
   uint64_t step_ns[5] = {};
