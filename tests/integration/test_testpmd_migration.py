@@ -244,7 +244,7 @@ def body():
             last_rx_after = [e for _, e in res["gaps"] if e > ends[-1] + 0.05]
             lost = res["sent"] - res["received"]
             for i, (r, _) in enumerate(records):
-                gap = "no gap > 5 ms" if worst[i] is None else f"{worst[i]:.1f} ms"
+                gap = "<= 5 ms" if worst[i] is None else f"{worst[i]:.1f} ms"
                 print(f"migration {i + 1}: driver downtime {r.get('downtime_ms')} ms, "
                       f"longest gap of the kernel's frames through the TAP {gap}")
             print(f"probe: {res['sent']} frames sent, {res['received']} returned ({lost} lost), "
