@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -161,8 +162,13 @@ struct Demo {
     }
     if (host)
       (void)host->unlink();
-    if (eal)
+    if (eal) {
+      /* the EAL leaves its runtime directory behind even with --in-memory */
+      const std::string runtime_dir = rte_eal_get_runtime_dir();
       rte_eal_cleanup();
+      std::error_code ec;
+      std::filesystem::remove_all(runtime_dir, ec);
+    }
   }
 };
 
@@ -228,8 +234,10 @@ int cmd_demo(Args &args)
   Demo d;
   /* ---- EAL ---- */
   const std::string prefix = "ixlm-migrate-" + std::to_string(getpid());
-  std::vector<std::string> ea = {"ixgbevf-lm-migrate", "--file-prefix=" + prefix, "--in-memory", "--iova-mode=va",
-                                 "--no-pci", "--log-level=" + std::to_string(RTE_LOG_WARNING)};
+  /* --in-memory refuses --no-huge's legacy memory: without hugepages, only skip the shared config. */
+  const bool huge = hugepages_available(512);
+  std::vector<std::string> ea = {"ixgbevf-lm-migrate", "--file-prefix=" + prefix, huge ? "--in-memory" : "--no-shconf",
+                                 "--iova-mode=va", "--no-pci", "--log-level=" + std::to_string(RTE_LOG_WARNING)};
   if (o.driver_log) {  /* the global level gates every type: open it, then close all but the driver's mig log */
     ea.push_back("--log-level=" + std::to_string(RTE_LOG_INFO));
     ea.push_back("--log-level=lib.*:warning");
@@ -241,7 +249,7 @@ int cmd_demo(Args &args)
     ea.push_back("-l0-1");
   else
     ea.push_back("--lcores=0-1@0");
-  if (!hugepages_available(512)) {
+  if (!huge) {
     ea.push_back("--no-huge");
     ea.push_back("-m1024");
   }
