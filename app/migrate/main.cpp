@@ -134,6 +134,9 @@ int cmd_run(Args &args)
 {
   std::string path, why, n, iv, val;
   uint64_t migrations = 1, interval_ms = 1000, rounds = 4, ack_ms = 2000;
+  /* What round 1 copies. The host of a real VM knows its RAM; the region's ranges here may span a
+   * whole address window (0:128T), far more than the guest has. */
+  uint64_t guest_ram = 1ULL << 30;
   double gbps = 10;
   bool json = false;
   while (args.next(&n, &iv)) {
@@ -160,6 +163,9 @@ int cmd_run(Args &args)
     } else if (n == "--link-gbps") {
       if (!parse_double(val, 0.001, 1e6, &gbps))
         return usage_error("--link-gbps '" + val + "': expected a positive number");
+    } else if (n == "--guest-ram") {
+      if (!parse_size(val, &guest_ram) || guest_ram == 0)
+        return usage_error("--guest-ram '" + val + "': expected a size such as 512M or 4G");
     } else {
       return usage_error("run: unknown option '" + n + "'");
     }
@@ -186,6 +192,7 @@ int cmd_run(Args &args)
     hv::MigratorOptions o;
     o.max_rounds = unsigned(rounds);
     o.link_gbps = gbps;
+    o.guest_ram_bytes = guest_ram;
     o.ack_timeout = std::chrono::milliseconds(ack_ms);
     o.progress = [m](const std::string &l) { std::fprintf(stderr, "[migration %" PRIu64 "] %s\n", m, l.c_str()); };
     hv::Migrator mig(*h, o);
