@@ -111,6 +111,9 @@ struct PfModel::Impl {
   uint64_t now_us() const;
   bool do_work(bool single_unit);
   void thread_main();
+  /* Earliest time (now_us clock) at which timed work falls due: a mailbox reply, a reset
+   * completion, link up; UINT64_MAX when none is pending. */
+  uint64_t next_due_us() const;
   void reset_vf_function(VfState &vf);  /* VFLR-like: registers, queues, mailbox, CTS */
   void ping_all_vfs();
 };
@@ -120,6 +123,8 @@ uint32_t vf_register_read(VfState &vf, uint32_t offset);
 void vf_register_write(VfState &vf, uint32_t offset, uint32_t value);
 void vf_registers_reset(VfState &vf);        /* reset values, queues disabled (caller holds mu) */
 void vf_disable_queues(VfState &vf);         /* caller holds mu */
+/* Forget what the PF configured for the VF through the mailbox (API, filters, xcast, max frame). */
+void vf_clear_pf_filters(VfState &vf);
 uint32_t links_value(const PfModel::Impl &pf);
 void publish_counters(VfState &vf);
 

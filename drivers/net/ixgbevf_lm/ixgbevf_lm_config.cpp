@@ -176,6 +176,11 @@ int cfg_set_max_frame(Adapter &ad, uint32_t max_frame) noexcept {
 
 /* The order matters: the address first (the PF's filters follow it), then the extra filters, the
  * multicast table, VLANs, the receive mode, the frame size and RSS. */
+namespace {
+/* What a VF that never sent SET_LPE receives: the 802.3 maximum with CRC (no VLAN tag). */
+constexpr uint32_t kStandardMaxFrame = 1518;
+}  // namespace
+
 int replay_config(Adapter &ad) noexcept {
   SwConfig &c = ad.cfg;
   int first_err = 0;
@@ -202,7 +207,8 @@ int replay_config(Adapter &ad) noexcept {
   }
   if ((c.promisc || c.allmulti) && api_at_least(ad, c.promisc ? MbxApi::v13 : MbxApi::v12))
     note(send_xcast(ad, xcast_for(c.promisc, c.allmulti)), "the receive mode");
-  {
+  /* A reset VF takes standard frames (1518 bytes): SET_LPE only for a larger maximum. */
+  if (c.max_frame != kStandardMaxFrame) {
     uint32_t msg[2] = {VF_SET_LPE, c.max_frame};
     note(send(ad, msg, 2, "SET_LPE"), "the frame size");
   }

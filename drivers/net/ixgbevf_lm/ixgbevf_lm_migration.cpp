@@ -15,6 +15,7 @@
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_pause.h>
 
 RTE_LOG_REGISTER(ixgbevf_lm_mig_logtype, pmd.net.ixgbevf_lm.mig, NOTICE);
 
@@ -24,6 +25,11 @@ RTE_LOG_REGISTER(ixgbevf_lm_mig_logtype, pmd.net.ixgbevf_lm.mig, NOTICE);
 namespace ixgbevf_lm::pmd::mig {
 
 namespace {
+
+/* How long the control thread watches the request word after a STOP_COPY or RESUMING ack: the
+ * host's final fetch and switch (STOP_COPY -> RESUMING) or nothing (RESUMING -> RUNNING) lie
+ * between; beyond that it falls back to the poll period. */
+constexpr std::chrono::microseconds kExpectNextRequest{2000};
 
 uint64_t ns_since(MigClock::time_point t0)
 {
@@ -394,6 +400,7 @@ void MigrationPort::handle_request(const region::Request &r)
     if (!quiesced_)
       quiesce_by_region_ = true, (void)do_quiesce("region STOP_COPY");
     ack(r, State::stop_copy);
+    expect_until_.store(MigClock::now() + kExpectNextRequest, std::memory_order_relaxed);
     return;
   case State::stop:
     ack(r, State::stop);
@@ -408,6 +415,7 @@ void MigrationPort::handle_request(const region::Request &r)
     if (do_rebuild("RESUMING", false) == 0) {
       state_.store(RTE_PMD_IXGBEVF_LM_MIG_RESTORED, std::memory_order_release);
       ack(r, State::resuming);
+      expect_until_.store(MigClock::now() + kExpectNextRequest, std::memory_order_relaxed);
     } else {
       have_pending_req_ = true;
       pending_req_ = r;
@@ -643,6 +651,35 @@ void *control_thread_main(void *arg)
 
 }  // namespace
 
+namespace {
+
+/* While a port expects the host's next request soon, watch the request words (one acquire load per
+ * port and look, yielding the CPU between looks) instead of sleeping a poll period: true when a
+ * request came (poll now), false when no port expects one or the window closed. */
+bool watch_requests(MigrationController::Impl &im)
+{
+  for (unsigned i = 0;; ++i) {
+    bool expecting = false;
+    {
+      std::lock_guard<std::mutex> lk(im.lock);
+      const auto now = MigClock::now();
+      for (auto &[p, us] : im.ports) {
+        if (p->request_pending())
+          return true;
+        expecting |= now < p->expect_request_until();
+      }
+    }
+    if (!expecting || im.stop.load(std::memory_order_acquire))
+      return false;
+    if (i < 16)
+      rte_pause();
+    else
+      std::this_thread::yield();
+  }
+}
+
+}  // namespace
+
 void MigrationController::poll_once()
 {
   Impl &im = impl();
@@ -655,6 +692,8 @@ void MigrationController::poll_once()
     }
     if (!is_thread)
       return;
+    if (watch_requests(im))
+      continue;
     const uint32_t us = im.period_us.load(std::memory_order_relaxed);
     timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
     clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);

@@ -191,6 +191,13 @@ class MigrationPort {
   const MigrationBudgets &budgets() const { return budgets_; }
   MigrationBudgets &budgets() { return budgets_; }
 
+  /* After acknowledging STOP_COPY or RESUMING the host's next request follows within about a
+   * millisecond: until this time the control thread watches the request word instead of sleeping
+   * a poll period (0: not expecting). */
+  MigClock::time_point expect_request_until() const { return expect_until_.load(std::memory_order_relaxed); }
+  /* The host posted a request this port has not handled yet (one acquire load). */
+  bool request_pending() const { return slot_.valid() && slot_.poll_request().generation != handled_gen_; }
+
   /* xstats appended by the PMD. */
   static unsigned xstats_count();
   static const char *xstat_name(unsigned i);
@@ -222,7 +229,8 @@ class MigrationPort {
   mutable std::recursive_mutex op_lock_;   /* one migration step at a time (thread, API, ops) */
   std::atomic<rte_pmd_ixgbevf_lm_mig_state> state_{RTE_PMD_IXGBEVF_LM_MIG_RUNNING};
   std::atomic<bool> logging_{false};
-  uint32_t handled_gen_ = 0;
+  uint32_t handled_gen_ = 0;                /* written by the control thread only (and create) */
+  std::atomic<MigClock::time_point> expect_until_{MigClock::time_point{}};
   bool quiesced_ = false;
   bool pending_run_destination_ = false;   /* RUNNING(DESTINATION) arrived while recovering */
   region::Request pending_req_{};
@@ -258,9 +266,10 @@ class MigrationController {
   /* Call fn on every port under the controller's lock (telemetry). */
   void for_each(const std::function<void(MigrationPort &)> &fn);
 
+  struct Impl;
+
  private:
   MigrationController() = default;
-  struct Impl;
   Impl &impl();
 };
 
