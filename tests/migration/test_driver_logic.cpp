@@ -467,3 +467,25 @@ TEST(migration, ClosingAPortWhileLoggingReleasesItsSlotAndLeavesTheBitmap)
   EXPECT_EQ(dirty(h), (std::set<uint64_t>{f->dev.posted_iova}));  // still readable, consistent
   f->port = nullptr;
 }
+
+TEST(migration, QuiesceTimeoutDevargBoundsEveryQuiesceStep)
+{
+  MigrationDevargs a;
+  std::string why;
+  EXPECT_EQ(parse_migration_devarg("quiesce_timeout_us", "20000", a, &why), 0) << why;
+  EXPECT_EQ(a.quiesce_timeout_us, 20000u);
+  EXPECT_EQ(parse_migration_devarg("quiesce_timeout_us", "50", a, &why), -EINVAL);
+  EXPECT_NE(why.find("quiesce_timeout_us"), std::string::npos) << why;
+  EXPECT_EQ(parse_migration_devarg("quiesce_timeout_us", "1ms", a, &why), -EINVAL);
+  MigrationBudgets b;
+  b.set_quiesce_timeout(std::chrono::microseconds(50000));  /* the default: the historical step budgets */
+  EXPECT_EQ(b.quiesce.count(), 50000);
+  EXPECT_EQ(b.grace.count(), 20000);
+  EXPECT_EQ(b.tx_drain.count(), 5000);
+  EXPECT_EQ(b.queue_disable.count(), 2000);
+  EXPECT_EQ(b.rx_deliver.count(), 2000);
+  b.set_quiesce_timeout(std::chrono::microseconds(200000));  /* a caller's longer bound lengthens the drain */
+  EXPECT_EQ(b.tx_drain.count(), 20000);
+  b.set_quiesce_timeout(std::chrono::microseconds(0));
+  EXPECT_GE(b.grace.count(), 1);
+}
