@@ -326,13 +326,14 @@ int MigrationPort::do_rebuild(const char *trigger, bool open_gates)
     slot_.set_last_restart_ns(ns);
     slot_.clear_error();
   }
+  const auto tl = MigClock::now();
   const bool link = dev_.wait_link(Deadline(budgets_.link));
   dev_.set_link_reported(link);
   if (!link)
     MIG_LOG(WARNING, "port %u: no link %lld us after the rebuild; reported down until it comes", dev_.port_id(),
             static_cast<long long>(budgets_.link.count()));
-  MIG_LOG(NOTICE, "port %u: rebuilt on a reset VF (%s) in %.3f ms", dev_.port_id(), trigger,
-          static_cast<double>(ns) / 1e6);
+  MIG_LOG(NOTICE, "port %u: rebuilt on a reset VF (%s) in %.3f ms, link seen %.3f ms later", dev_.port_id(), trigger,
+          static_cast<double>(ns) / 1e6, static_cast<double>(ns_since(tl)) / 1e6);
   return 0;
 }
 
@@ -410,8 +411,10 @@ void MigrationPort::handle_request(const region::Request &r)
     const bool retry = have_pending_req_ && state_.load() == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING;
     have_pending_req_ = false;
     pending_run_destination_ = false;
+    const auto ts = MigClock::now();
     if (!retry)
       dev_.platform_switch(++migration_seq_);
+    MIG_LOG(INFO, "port %u: platform switch %.3f ms", dev_.port_id(), static_cast<double>(ns_since(ts)) / 1e6);
     if (do_rebuild("RESUMING", false) == 0) {
       state_.store(RTE_PMD_IXGBEVF_LM_MIG_RESTORED, std::memory_order_release);
       ack(r, State::resuming);
@@ -654,7 +657,7 @@ void *control_thread_main(void *arg)
 namespace {
 
 /* While a port expects the host's next request soon, watch the request words (one acquire load per
- * port and look, yielding the CPU between looks) instead of sleeping a poll period: true when a
+ * port and look, 5 us apart) instead of sleeping a poll period: true when a
  * request came (poll now), false when no port expects one or the window closed. */
 bool watch_requests(MigrationController::Impl &im)
 {
@@ -671,10 +674,14 @@ bool watch_requests(MigrationController::Impl &im)
     }
     if (!expecting || im.stop.load(std::memory_order_acquire))
       return false;
-    if (i < 16)
+    if (i < 16) {
       rte_pause();
-    else
-      std::this_thread::yield();
+    } else {
+      /* A short sleep, not a yield: on a machine with few CPUs the host's thread needs this one to
+       * post the request (the thread's timer slack is 1 us). */
+      timespec ts{0, 5000};
+      clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
+    }
   }
 }
 
