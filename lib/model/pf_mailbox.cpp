@@ -54,12 +54,7 @@ inline constexpr uint32_t kMinFrame = 64;
  * permanent MAC and the multicast filter type. The VF is clear to send from now on. */
 bool vf_reset_msg(PfModel::Impl &, VfState &vf, std::vector<uint32_t> &r) {
   vf_disable_queues(vf);
-  vf.api = MbxApi::v10;
-  vf.macvlans.clear();
-  vf.mc_hashes.clear();
-  vf.vlans.clear();
-  vf.xcast = XcastMode::multi;
-  vf.max_frame = 1518;
+  vf_clear_pf_filters(vf);
   vf.rx_enabled = true;
   vf.cts = true;
   r.assign(VF_PERMADDR_MSG_LEN, 0);
