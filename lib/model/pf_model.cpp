@@ -223,9 +223,11 @@ std::shared_ptr<PfModel> PfModel::create(const PfConfig &cfg) {
   return pf;
 }
 
-PfModel::~PfModel() {
+PfModel::~PfModel() { shutdown(); }
+
+void PfModel::shutdown() {
   impl_->stop.store(true, std::memory_order_release);
-  if (impl_->thread.joinable())
+  if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id())
     impl_->thread.join();
 }
 

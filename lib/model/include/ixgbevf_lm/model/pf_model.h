@@ -115,6 +115,9 @@ class PfModel : public std::enable_shared_from_this<PfModel> {
  public:
   static std::shared_ptr<PfModel> create(const PfConfig &cfg);
   ~PfModel();
+  /* Power the device off: its engines stop for good (the model thread is joined). A guest that
+   * still holds a stale binding reads and writes dead registers. Idempotent; the destructor does it. */
+  void shutdown();
   PfModel(const PfModel &) = delete;
   PfModel &operator=(const PfModel &) = delete;
 
