@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Dirty-page logging: devargs, the shared region attachment, the pagemap translation table and the
- * control-path helpers. The fast path is inline in ixgbevf_lm_dirty.h.
+ * control-path helpers. The fast path is inline in ixgbevf_lm_dirtylog.h.
  */
 #include "ixgbevf_lm_dirtylog.h"
 
@@ -263,13 +263,19 @@ uint64_t DirtyLogger::mark_translated(uint64_t iova, uint64_t len, uint64_t &las
   return n;
 }
 
+uint64_t DirtyBurst::mark_general(DirtyLogger *l, uint64_t iova, const void *va, uint64_t len,
+                                  uint64_t &page) noexcept
+{
+  return l->mark(iova, va, len, page);
+}
+
 void DirtyBurst::frame(const rte_mbuf *m) noexcept
 {
   if (l_ == nullptr)
     return;
   for (; m != nullptr; m = m->next) {
     const uint64_t off = m->data_off;
-    n_ += l_->mark(m->buf_iova + off, static_cast<const uint8_t *>(m->buf_addr) + off, m->data_len, last_buf_);
+    mark(m->buf_iova + off, static_cast<const uint8_t *>(m->buf_addr) + off, m->data_len, buf_);
   }
 }
 

@@ -5,15 +5,19 @@
  *
  * Fast path contract (rx/tx burst):
  *
- *   DirtyBurst db(q->dirty_logger);           // read once per burst; nullptr: logging off
+ *   DirtyBurst db(q->dirty_logger);              // read once per burst; nullptr: logging off
  *   ... after DD was seen (acquire) for a descriptor:
- *   db.ring(desc_iova, desc_va, sizeof(desc)); // ring write-back
- *   db.frame(first_seg);                       // the bytes the device wrote, every segment
- *   db.finish();                              // publishes the page count; before gate.leave()
+ *   db.buf(buf_iova, buf_va, written_len);       // the bytes the device wrote into its buffer
+ *   ... once per burst, for the descriptors it consumed (both parts when the ring wrapped):
+ *   db.ring(desc_iova, desc_va, n * sizeof(desc)); // ring write-back
+ *   db.finish();                                 // publishes the page count; before gate.leave()
  *
- * DirtyBurst skips a page it marked last (one cursor for ring pages, one for buffers) and the
- * region's mark_dirty does a relaxed load and an atomic OR only when the bit is clear. No
- * allocation, lock, system call or virtual call.
+ * (db.frame(first_seg) marks every segment of a chained frame.)
+ *
+ * DirtyBurst caches mode and page size once per burst and skips a page it marked last
+ * (one cursor for ring pages, one for buffers) with one compare; the region's mark_dirty does a
+ * relaxed load and an atomic OR only when the bit is clear. No allocation, lock, system call or
+ * virtual call.
  */
 #pragma once
 
@@ -190,19 +194,31 @@ struct alignas(64) DirtyLogger {
   }
 };
 
-/* Burst-local logging state: two page cursors (ring, buffers) and a count published at the end. */
+/* Burst-local logging state, read from the logger once per burst: the mode and page size, and two
+ * page cursors (ring, buffers). A range inside the cursor's page costs one compare and a branch; a
+ * range in one other page marks it inline (bitmap without translation: the region's relaxed load,
+ * an atomic OR only when the bit is clear; touch: one `lock or`); anything else (several pages,
+ * dirty_addr=pa) goes through DirtyLogger::mark out of line. The page count is published once. */
 class DirtyBurst {
  public:
-  explicit DirtyBurst(DirtyLogger *l) noexcept : l_(l) {}
-  ~DirtyBurst() { finish(); }
+  explicit DirtyBurst(DirtyLogger *l) noexcept : l_(l)
+  {
+    if (l != nullptr) {
+      const bool touch = l->mode == DirtyLogMode::touch;
+      use_va_ = touch;
+      shift_ = touch ? 12 : l->page_shift;
+      guest_ = (!touch && l->xlat == nullptr) ? l->guest : nullptr;
+      /* dirty_addr=pa: the cursor holds a physical page, never compared on the fast path. */
+      psize_ = (touch || l->xlat == nullptr) ? uint64_t{1} << shift_ : 0;
+    }
+  }
+  ~DirtyBurst() { publish(); }
   /* Publish the page count and let go of the logger. Call before the burst leaves its gate: once
    * it left, the control path may retire the logger. */
   void finish() noexcept
   {
-    if (l_ != nullptr && n_ != 0)
-      std::atomic_ref<uint64_t>(l_->pages).store(l_->pages + n_, std::memory_order_relaxed);
+    publish();
     l_ = nullptr;
-    n_ = 0;
   }
   DirtyBurst(const DirtyBurst &) = delete;
   DirtyBurst &operator=(const DirtyBurst &) = delete;
@@ -211,20 +227,63 @@ class DirtyBurst {
   void ring(uint64_t iova, const void *va, uint64_t len) noexcept
   {
     if (l_ != nullptr)
-      n_ += l_->mark(iova, va, len, last_ring_);
+      mark(iova, va, len, ring_);
   }
   void buf(uint64_t iova, const void *va, uint64_t len) noexcept
   {
     if (l_ != nullptr)
-      n_ += l_->mark(iova, va, len, last_buf_);
+      mark(iova, va, len, buf_);
   }
   /* Every segment of a received frame: the bytes the device wrote into each. */
   void frame(const rte_mbuf *m) noexcept;
 
  private:
+  struct Cursor {
+    uint64_t base = ~0ULL;  /* first address of the page marked last (iova, or va for touch) */
+    uint64_t page = ~0ULL;  /* DirtyLogger::mark's page-number cursor */
+  };
+
+  void publish() noexcept
+  {
+    if (n_ != 0) {
+      std::atomic_ref<uint64_t>(l_->pages).store(l_->pages + n_, std::memory_order_relaxed);
+      n_ = 0;
+    }
+  }
+  void mark(uint64_t iova, const void *va, uint64_t len, Cursor &c) noexcept
+  {
+    const uint64_t a = use_va_ ? reinterpret_cast<uintptr_t>(va) : iova;
+    const uint64_t e = a + len - 1;
+    if (__builtin_expect(((a ^ c.base) | (e ^ c.base)) < psize_, 1))
+      return;  /* inside the page marked last */
+    if (len != 0 && (a ^ e) < psize_ && (guest_ != nullptr || use_va_)) {
+      /* One page, not the last one. */
+      if (guest_ != nullptr)
+        guest_->mark_dirty(a);
+      else  /* touch, as DirtyLogger::touch: a write access that keeps the content */
+        __atomic_fetch_or(reinterpret_cast<uint8_t *>(a), uint8_t{0}, __ATOMIC_RELAXED);
+      c.base = a & ~(psize_ - 1);
+      c.page = a >> shift_;
+      ++n_;
+      return;
+    }
+    uint64_t page = c.page;
+    n_ += mark_general(l_, iova, va, len, page);
+    c.page = page;
+    c.base = page << shift_;  /* unused when psize_ == 0 (the cursor is a physical page) */
+  }
+  /* Out of line: DirtyLogger::mark (takes a local cursor, so the burst object never escapes and
+   * its fields stay in registers). */
+  static uint64_t mark_general(DirtyLogger *l, uint64_t iova, const void *va, uint64_t len,
+                               uint64_t &page) noexcept;
+
   DirtyLogger *l_;
-  uint64_t last_ring_ = ~0ULL;
-  uint64_t last_buf_ = ~0ULL;
+  region::Guest *guest_ = nullptr;  /* bitmap without translation: single pages marked inline */
+  uint64_t psize_ = 0;
+  uint32_t shift_ = 0;
+  bool use_va_ = false;
+  Cursor ring_;
+  Cursor buf_;
   uint64_t n_ = 0;
 };
 

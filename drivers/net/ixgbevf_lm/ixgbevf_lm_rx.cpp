@@ -76,6 +76,16 @@ inline void refill(RxQueue &q) {
   q.tail.ring(q.rdt);
 }
 
+/* Log the ring pages of the n descriptors the burst consumed from `from` (the device wrote them
+ * back): one range, or two when the burst wrapped past the end of the ring. */
+inline void log_consumed(const RxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t n) {
+  const uint16_t to_end = uint16_t(q.nb_desc - from);
+  const uint16_t a = n < to_end ? n : to_end;
+  db.ring(q.ring_iova + uint64_t(from) * kDescSize, const_cast<RxDesc *>(&q.ring[from]), uint64_t(a) * kDescSize);
+  if (n > a)
+    db.ring(q.ring_iova, const_cast<RxDesc *>(&q.ring[0]), uint64_t(n - a) * kDescSize);
+}
+
 }  // namespace
 
 int rx_refill_all(RxQueue &q) noexcept {
@@ -98,9 +108,11 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     return 0;
   /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
   mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
-  uint16_t idx = q.rx_tail;
+  const uint16_t start = q.rx_tail;
+  const uint16_t hold0 = q.nb_hold;
+  uint16_t idx = start;
   uint16_t nb_rx = 0;
-  uint16_t hold = q.nb_hold;
+  uint16_t hold = hold0;
   rte_mbuf *first = q.pkt_first_seg;
   rte_mbuf *last = q.pkt_last_seg;
   uint64_t bytes = 0;
@@ -122,9 +134,8 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     q.sw_ring[idx] = nullptr;
     hold++;
     if (unlikely(db.active())) {
-      /* The descriptor's write-back, and the bytes the device wrote: from the address programmed
-       * in the descriptor (rx_refill: buf_iova + headroom) over the written length. */
-      db.ring(q.ring_iova + uint64_t(idx) * kDescSize, const_cast<RxDesc *>(&q.ring[idx]), kDescSize);
+      /* The bytes the device wrote: from the address programmed in the descriptor (rx_refill:
+       * buf_iova + headroom) over the written length. The descriptors' write-back: after the loop. */
       db.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, len);
     }
     idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
@@ -153,6 +164,8 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     pkts[nb_rx++] = first;
     first = last = nullptr;
   }
+  if (unlikely(db.active()) && hold != hold0)
+    log_consumed(q, db, start, uint16_t(hold - hold0));
   q.rx_tail = idx;
   q.nb_hold = hold;
   q.pkt_first_seg = first;
