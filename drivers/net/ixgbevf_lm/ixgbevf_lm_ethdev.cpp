@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_intr.h"
 #include "ixgbevf_lm_logs.h"
 #include "ixgbevf_lm_pci.h"
 #include "ixgbevf_lm_rxtx.h"
@@ -355,6 +356,7 @@ const eth_dev_ops kEthDevOps = {
     .reta_update = reta_update,
     .reta_query = reta_query,
     .get_reg = get_reg,
+    .get_monitor_addr = rx_get_monitor_addr,
 };
 
 int adapter_init(rte_eth_dev *dev) noexcept {

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Waking an idle Rx lcore: the power-management monitor condition (next descriptor's status word)
+ * and Rx queue interrupts (an eventfd per queue that fires on receive while armed).
+ */
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <rte_power_intrinsics.h>
+
+#include "ixgbevf_lm_rxtx.h"
+#include "pmd_env.h"
+
+using namespace ixlm_test;
+using namespace ixgbevf_lm;
+
+namespace {
+
+struct WakePair : public ::testing::Test {
+  std::string pf = unique("wk");
+  uint8_t mac_a[6] = {0x02, 0, 0, 0, 0x02, 0x0a};
+  uint8_t mac_b[6] = {0x02, 0, 0, 0, 0x02, 0x0b};
+  std::unique_ptr<SimPort> a, b;
+  rte_mempool *mp = nullptr;
+
+  void SetUp() override {
+    mp = pool(unique("wkmp"), 2047);
+    ASSERT_TRUE(mp);
+    a = std::make_unique<SimPort>("pf=" + pf + ",vf=0,mac=02:00:00:00:02:0a");
+    b = std::make_unique<SimPort>("pf=" + pf + ",vf=1,mac=02:00:00:00:02:0b");
+    ASSERT_TRUE(a->ok() && b->ok());
+  }
+  void TearDown() override {
+    a.reset();
+    b.reset();
+    if (mp) {
+      EXPECT_EQ(rte_mempool_avail_count(mp), mp->size) << "mbufs leaked";
+      rte_mempool_free(mp);
+    }
+  }
+  /* a sends one UDP frame to b */
+  void send_a_to_b() {
+    rte_mbuf *m = to_mbuf(mp, udp_frame(mac_b, mac_a, 64));
+    ASSERT_TRUE(m);
+    ASSERT_EQ(rte_eth_tx_burst(a->port, 0, &m, 1), 1);
+  }
+  const pmd::RxQueue &rxq(uint16_t port, uint16_t q) const {
+    return *static_cast<const pmd::RxQueue *>(rte_eth_devices[port].data->rx_queues[q]);
+  }
+};
+
+uint64_t monitored_value(const rte_power_monitor_cond &pmc) {
+  return *static_cast<const volatile uint32_t *>(pmc.addr);
+}
+
+}  // namespace
+
+TEST_F(WakePair, MonitorAddressIsTheNextDescriptorsStatusWordAndReportsDataReadyAfterWriteBack) {
+  ASSERT_EQ(a->start(mp), 0);
+  ASSERT_EQ(b->start(mp), 0);
+  rte_power_monitor_cond pmc{};
+  ASSERT_EQ(rte_eth_get_monitor_addr(b->port, 0, &pmc), 0);
+  const pmd::RxQueue &q = rxq(b->port, 0);
+  EXPECT_EQ(pmc.addr, static_cast<const volatile void *>(&q.ring[q.rx_tail].wb.status_error));
+  EXPECT_EQ(pmc.size, sizeof(uint32_t));
+  ASSERT_NE(pmc.fn, nullptr);
+  /* idle ring: the descriptor still holds its buffer address, DD clear: sleep */
+  EXPECT_EQ(pmc.fn(monitored_value(pmc), pmc.opaque), 0);
+
+  send_a_to_b();
+  /* the model writes the descriptor back: the condition now says "do not sleep" */
+  EXPECT_TRUE(wait_for([&] { return pmc.fn(monitored_value(pmc), pmc.opaque) != 0; }));
+  EXPECT_EQ(pmc.fn(monitored_value(pmc), pmc.opaque), -1);
+
+  /* after the frame is consumed the monitored address moves on to the following descriptor */
+  auto got = rx_wait(b->port, 1);
+  ASSERT_EQ(got.size(), 1u);
+  free_all(got);
+  rte_power_monitor_cond next{};
+  ASSERT_EQ(rte_eth_get_monitor_addr(b->port, 0, &next), 0);
+  EXPECT_EQ(static_cast<const volatile uint8_t *>(next.addr) - static_cast<const volatile uint8_t *>(pmc.addr),
+            ptrdiff_t(sizeof(hw::RxDesc)));
+  EXPECT_EQ(next.fn(monitored_value(next), next.opaque), 0);
+}
