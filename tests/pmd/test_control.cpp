@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Control path end to end: what the PF model received and shows after each operation.
  */
+#include <cstring>
+
 #include <gtest/gtest.h>
 #include <rte_bus_vdev.h>
+#include <rte_ip.h>
+#include <rte_thash.h>
+#include <rte_udp.h>
 
+#include "ixgbevf_lm_adapter.h"
 #include "pmd_env.h"
 #include "rte_pmd_ixgbevf_lm.h"
 
@@ -244,4 +250,119 @@ TEST(Control, RegisterDumpAndPtypes) {
   EXPECT_NE(buf[2] & hw::LINKS_UP, 0u); /* VFLINKS */
   uint32_t pt[16];
   EXPECT_GT(rte_eth_dev_get_supported_ptypes(p.port, RTE_PTYPE_ALL_MASK, pt, 16), 4);
+}
+
+namespace {
+/* The Toeplitz verification key and one of its IPv4 vectors (66.9.149.187 -> 161.142.100.80). */
+constexpr uint8_t kToeplitzKey[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+                                      0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+                                      0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+constexpr uint32_t kVectorSrc = RTE_IPV4(66, 9, 149, 187), kVectorDst = RTE_IPV4(161, 142, 100, 80);
+constexpr uint32_t kVectorHashIpv4 = 0x323e8fc2;
+
+std::vector<uint8_t> ipv4_frame(const uint8_t dst[6], const uint8_t src[6], uint32_t sip, uint32_t dip) {
+  auto f = udp_frame(dst, src, 32);
+  auto *ip = reinterpret_cast<rte_ipv4_hdr *>(&f[14]);
+  ip->src_addr = rte_cpu_to_be_32(sip);
+  ip->dst_addr = rte_cpu_to_be_32(dip);
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  auto *udp = reinterpret_cast<rte_udp_hdr *>(&f[34]);
+  udp->dgram_cksum = 0;
+  udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+  return f;
+}
+
+uint32_t model_reg(uint16_t port, uint32_t off) {
+  auto &ad = *static_cast<pmd::Adapter *>(rte_eth_devices[port].data->dev_private);
+  return pmd::rd32(ad.hw, off);
+}
+}  // namespace
+
+TEST(Control, RssKeyUpdateOnX550ReprogramsVfrssrkAndTheReceivedHashFollowsTheKey) {
+  std::string pf = unique("rsskey");
+  make_pf(pf, [](model::PfConfig &c) { c.mac_type = hw::MacType::vf_x550; });
+  SimPort a("pf=" + pf + ",vf=0,mac=02:00:00:00:03:0a");
+  SimPort b("pf=" + pf + ",vf=1,mac=02:00:00:00:03:0b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0x03, 0x0a}, mac_b[6] = {0x02, 0, 0, 0, 0x03, 0x0b};
+  rte_mempool *mp = pool(unique("rsskeymp"));
+  ASSERT_TRUE(mp);
+  rte_eth_conf c{};
+  c.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+  c.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IPV4;
+  ASSERT_EQ(a.start(mp), 0);
+  ASSERT_EQ(b.start(mp, 1, &c), 0);
+
+  auto receive_hash = [&](uint32_t *hash) {
+    rte_mbuf *m = to_mbuf(mp, ipv4_frame(mac_b, mac_a, kVectorSrc, kVectorDst));
+    ASSERT_TRUE(m);
+    ASSERT_EQ(rte_eth_tx_burst(a.port, 0, &m, 1), 1);
+    auto got = rx_wait(b.port, 1);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_TRUE(got[0]->ol_flags & RTE_MBUF_F_RX_RSS_HASH);
+    *hash = got[0]->hash.rss;
+    free_all(got);
+  };
+
+  /* the verification key: VFRSSRK holds it (little-endian words) and the hash is the known vector */
+  uint8_t key[40];
+  std::memcpy(key, kToeplitzKey, sizeof key);
+  rte_eth_rss_conf conf{};
+  conf.rss_key = key;
+  conf.rss_key_len = sizeof key;
+  conf.rss_hf = RTE_ETH_RSS_IPV4;
+  ASSERT_EQ(rte_eth_dev_rss_hash_update(b.port, &conf), 0);
+  for (unsigned i = 0; i < hw::kVfRssKeyWords; i++) {
+    uint32_t w;
+    std::memcpy(&w, &kToeplitzKey[4 * i], 4);
+    EXPECT_EQ(model_reg(b.port, hw::VFRSSRK(i)), w) << "VFRSSRK(" << i << ")";
+  }
+  uint32_t h = 0;
+  receive_hash(&h);
+  EXPECT_EQ(h, kVectorHashIpv4);
+
+  /* another key: the registers and the hash change with it (checked against DPDK's software Toeplitz) */
+  for (unsigned i = 0; i < sizeof key; i++)
+    key[i] = uint8_t(kToeplitzKey[i] ^ (0x5a + 3 * i));
+  ASSERT_EQ(rte_eth_dev_rss_hash_update(b.port, &conf), 0);
+  uint32_t w0;
+  std::memcpy(&w0, key, 4);
+  EXPECT_EQ(model_reg(b.port, hw::VFRSSRK(0)), w0);
+  uint8_t back[40] = {};
+  rte_eth_rss_conf q{};
+  q.rss_key = back;
+  q.rss_key_len = sizeof back;
+  ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(b.port, &q), 0);
+  EXPECT_EQ(std::memcmp(back, key, sizeof key), 0);
+  uint32_t tuple[2] = {kVectorSrc, kVectorDst};
+  uint32_t expect = rte_softrss(tuple, 2, key);
+  ASSERT_NE(expect, kVectorHashIpv4);
+  receive_hash(&h);
+  EXPECT_EQ(h, expect);
+
+  /* a short key is refused and leaves the registers alone */
+  conf.rss_key_len = 16;
+  EXPECT_EQ(rte_eth_dev_rss_hash_update(b.port, &conf), -EINVAL);
+  EXPECT_EQ(model_reg(b.port, hw::VFRSSRK(0)), w0);
+
+  rte_eth_dev_stop(a.port);
+  rte_eth_dev_stop(b.port);
+  rte_eth_dev_close(a.port);
+  rte_eth_dev_close(b.port);
+  EXPECT_EQ(rte_mempool_avail_count(mp), mp->size);
+  rte_mempool_free(mp);
+}
+
+TEST(Control, RssKeyUpdateOn82599IsRefusedWithEnotsup) {
+  std::string pf = unique("rsskey82599");
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  uint8_t key[40];
+  std::memcpy(key, kToeplitzKey, sizeof key);
+  rte_eth_rss_conf conf{};
+  conf.rss_key = key;
+  conf.rss_key_len = sizeof key;
+  conf.rss_hf = RTE_ETH_RSS_IPV4;
+  EXPECT_EQ(rte_eth_dev_rss_hash_update(p.port, &conf), -ENOTSUP);
 }
