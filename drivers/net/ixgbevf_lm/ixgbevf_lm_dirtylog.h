@@ -205,11 +205,12 @@ class DirtyBurst {
   {
     if (l != nullptr) {
       const bool touch = l->mode == DirtyLogMode::touch;
-      use_va_ = touch;
+      touch_ = touch;
       shift_ = touch ? 12 : l->page_shift;
       guest_ = (!touch && l->xlat == nullptr) ? l->guest : nullptr;
       /* dirty_addr=pa: the cursor holds a physical page, never compared on the fast path. */
       psize_ = (touch || l->xlat == nullptr) ? uint64_t{1} << shift_ : 0;
+      mask_ = ~(psize_ - 1);
     }
   }
   ~DirtyBurst() { publish(); }
@@ -238,10 +239,9 @@ class DirtyBurst {
   void frame(const rte_mbuf *m) noexcept;
 
  private:
-  struct Cursor {
-    uint64_t base = ~0ULL;  /* first address of the page marked last (iova, or va for touch) */
-    uint64_t page = ~0ULL;  /* DirtyLogger::mark's page-number cursor */
-  };
+  /* A cursor: the first address of the page marked last (iova, or va for touch), ~0 = none; with
+   * dirty_addr=pa the physical page number DirtyLogger::mark keeps (psize_ == 0: never compared). */
+  using Cursor = uint64_t;
 
   void publish() noexcept
   {
@@ -252,25 +252,32 @@ class DirtyBurst {
   }
   void mark(uint64_t iova, const void *va, uint64_t len, Cursor &c) noexcept
   {
-    const uint64_t a = use_va_ ? reinterpret_cast<uintptr_t>(va) : iova;
+    const uint64_t a = touch_ ? reinterpret_cast<uintptr_t>(va) : iova;
     const uint64_t e = a + len - 1;
-    if (__builtin_expect(((a ^ c.base) | (e ^ c.base)) < psize_, 1))
+    if (__builtin_expect(((a ^ c) | (e ^ c)) < psize_, 1))
       return;  /* inside the page marked last */
-    if (len != 0 && (a ^ e) < psize_ && (guest_ != nullptr || use_va_)) {
+    if ((a ^ e) < psize_ && len != 0) {
       /* One page, not the last one. */
-      if (guest_ != nullptr)
-        guest_->mark_dirty(a);
-      else  /* touch, as DirtyLogger::touch: a write access that keeps the content */
+      if (touch_) {
+        /* as DirtyLogger::touch: a write access that keeps the content */
         __atomic_fetch_or(reinterpret_cast<uint8_t *>(a), uint8_t{0}, __ATOMIC_RELAXED);
-      c.base = a & ~(psize_ - 1);
-      c.page = a >> shift_;
+      } else if (guest_ != nullptr) {
+        guest_->mark_dirty(a);
+      } else {
+        mark_slow(iova, va, len, c);
+        return;
+      }
+      c = a & mask_;
       ++n_;
       return;
     }
-    uint64_t page = c.page;
+    mark_slow(iova, va, len, c);
+  }
+  void mark_slow(uint64_t iova, const void *va, uint64_t len, Cursor &c) noexcept
+  {
+    uint64_t page = psize_ != 0 ? c >> shift_ : c;
     n_ += mark_general(l_, iova, va, len, page);
-    c.page = page;
-    c.base = page << shift_;  /* unused when psize_ == 0 (the cursor is a physical page) */
+    c = psize_ != 0 ? page << shift_ : page;
   }
   /* Out of line: DirtyLogger::mark (takes a local cursor, so the burst object never escapes and
    * its fields stay in registers). */
@@ -279,11 +286,12 @@ class DirtyBurst {
 
   DirtyLogger *l_;
   region::Guest *guest_ = nullptr;  /* bitmap without translation: single pages marked inline */
-  uint64_t psize_ = 0;
+  uint64_t psize_ = 0;              /* cursor page size; 0: the cursor is never compared */
+  uint64_t mask_ = 0;
   uint32_t shift_ = 0;
-  bool use_va_ = false;
-  Cursor ring_;
-  Cursor buf_;
+  bool touch_ = false;              /* touch: cursors and marks on the VA */
+  Cursor ring_ = ~0ULL;
+  Cursor buf_ = ~0ULL;
   uint64_t n_ = 0;
 };
 
