@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -75,6 +76,7 @@ struct VfState {
   uint64_t reset_due_us = 0;
 
   std::array<std::array<TxContext, hw::kTxContextSlots>, hw::kVfMaxQueues> txctx{};
+  std::function<void(unsigned)> msix_sink;  /* the guest port's MSI-X delivery (may be empty) */
   VfCounters counters;
 
   uint32_t reg(uint32_t off) const { return regs[off / 4].load(std::memory_order_acquire); }
@@ -126,6 +128,12 @@ void vf_disable_queues(VfState &vf);         /* caller holds mu */
 /* Forget what the PF configured for the VF through the mailbox (API, filters, xcast, max frame). */
 void vf_clear_pf_filters(VfState &vf);
 uint32_t links_value(const PfModel::Impl &pf);
+/* Interrupt causes (VTEICR bits = MSI-X vectors) raised by the device; caller holds mu. A cause
+ * enabled in VTEIMS sends its vector to msix_sink, then auto-masks (VTEIAM) and auto-clears (VTEIAC);
+ * a masked cause stays pending in VTEICR and fires when VTEIMS enables it. */
+void vf_raise_causes(VfState &vf, uint32_t causes);
+/* The cause an Rx write-back on queue q raises according to VTIVAR (0 when unmapped). */
+uint32_t vf_rx_queue_cause(const VfState &vf, unsigned q);
 void publish_counters(VfState &vf);
 
 /* pf_mailbox.cpp (caller holds mu) */

@@ -188,6 +188,8 @@ bool rx_deliver(PfModel::Impl &pf, VfState &vf, std::span<const uint8_t> in, boo
     dma.write32_release(daddr + 8, st);
   }
   vf.set_reg(VFRDH(q), (head + need) % n);
+  if (uint32_t cause = vf_rx_queue_cause(vf, q))
+    vf_raise_causes(vf, cause);
 
   vf.counters.gprc++;
   vf.counters.gorc += in.size();

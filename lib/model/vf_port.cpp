@@ -23,6 +23,7 @@ struct VfPort::Impl {
   std::atomic<Binding *> cur{nullptr};
   mutable std::mutex mu;                        /* attach/detach */
   std::vector<std::unique_ptr<Binding>> bindings;
+  std::function<void(unsigned)> msix_sink;      /* under mu; copied into the bound VF under its PF's lock */
 };
 
 VfPort::VfPort(std::shared_ptr<DmaSpace> guest_memory) : impl_(std::make_unique<Impl>()) {
@@ -49,6 +50,10 @@ bool VfPort::attach(const std::shared_ptr<PfModel> &pf, unsigned vf, std::string
   auto b = std::make_unique<Binding>();
   b->pf = pf;
   b->vf = s;
+  {
+    std::lock_guard pg(pf->impl().mu);
+    s->msix_sink = impl_->msix_sink;
+  }
   impl_->cur.store(b.get(), std::memory_order_release);
   impl_->bindings.push_back(std::move(b));
   return true;
@@ -57,8 +62,22 @@ bool VfPort::attach(const std::shared_ptr<PfModel> &pf, unsigned vf, std::string
 void VfPort::detach() {
   std::lock_guard g(impl_->mu);
   Binding *b = impl_->cur.exchange(nullptr, std::memory_order_acq_rel);
-  if (b)
+  if (b) {
+    {
+      std::lock_guard pg(b->pf->impl().mu);
+      b->vf->msix_sink = nullptr;
+    }
     pf_unbind_vf(b->pf->impl(), *b->vf);
+  }
+}
+
+void VfPort::set_msix_sink(std::function<void(unsigned)> sink) {
+  std::lock_guard g(impl_->mu);
+  impl_->msix_sink = std::move(sink);
+  if (Binding *b = impl_->cur.load()) {
+    std::lock_guard pg(b->pf->impl().mu);
+    b->vf->msix_sink = impl_->msix_sink;
+  }
 }
 
 bool VfPort::attached() const { return impl_->cur.load(std::memory_order_acquire) != nullptr; }

@@ -104,8 +104,17 @@ void set_txdctl(VfState &vf, uint32_t off, uint32_t v) {
 }
 
 void set_vteicr(VfState &vf, uint32_t off, uint32_t v) { vf.regs[off / 4].fetch_and(~v); }
-void set_vteics(VfState &vf, uint32_t, uint32_t v) { vf.regs[VTEICR / 4].fetch_or(v & VF_IRQ_CLEAR_MASK); }
-void set_vteims(VfState &vf, uint32_t, uint32_t v) { vf.regs[VTEIMS / 4].fetch_or(v & VF_IRQ_CLEAR_MASK); }
+/* VTEICS: software sets causes, with the same delivery as the device's own. */
+void set_vteics(VfState &vf, uint32_t, uint32_t v) {
+  std::lock_guard g(vf.pf->mu);
+  vf_raise_causes(vf, v & VF_IRQ_CLEAR_MASK);
+}
+/* VTEIMS: enabling a vector whose cause is pending sends it at once. */
+void set_vteims(VfState &vf, uint32_t, uint32_t v) {
+  std::lock_guard g(vf.pf->mu);
+  vf.regs[VTEIMS / 4].fetch_or(v & VF_IRQ_CLEAR_MASK);
+  vf_raise_causes(vf, 0);
+}
 void set_vteimc(VfState &vf, uint32_t, uint32_t v) { vf.regs[VTEIMS / 4].fetch_and(~v); }
 
 struct Dispatch {
@@ -169,6 +178,28 @@ void vf_register_write(VfState &vf, uint32_t offset, uint32_t value) {
   if (offset >= kVfBar0Size || (offset & 3))
     return;
   kDispatch.wr[offset / 4](vf, offset, value);
+}
+
+void vf_raise_causes(VfState &vf, uint32_t causes) {
+  uint32_t eicr = vf.regs[VTEICR / 4].fetch_or(causes) | causes;
+  uint32_t fire = eicr & vf.reg(VTEIMS) & VF_IRQ_CLEAR_MASK;
+  if (!fire)
+    return;
+  vf.regs[VTEIMS / 4].fetch_and(~(fire & vf.reg(VTEIAM)));
+  vf.regs[VTEICR / 4].fetch_and(~(fire & vf.reg(VTEIAC)));
+  if (!vf.msix_sink)
+    return;
+  for (unsigned v = 0; v < 3; v++)
+    if (fire >> v & 1)
+      vf.msix_sink(v);
+}
+
+uint32_t vf_rx_queue_cause(const VfState &vf, unsigned q) {
+  /* VTIVAR(q/2): Rx queue 2n in bits 7:0, 2n+1 in bits 23:16; bit 7 of a field = valid, 1:0 = vector */
+  uint32_t field = (vf.reg(VTIVAR(q / 2)) >> (16 * (q & 1))) & 0xFF;
+  if (!(field & 0x80) || (field & 3) > 2)
+    return 0;
+  return 1u << (field & 3);
 }
 
 void vf_disable_queues(VfState &vf) {

@@ -147,9 +147,13 @@ int dev_start(rte_eth_dev *dev) noexcept {
   wr32(ad.hw, VFPSRTYPE, PSRTYPE_TCPHDR | PSRTYPE_UDPHDR | PSRTYPE_IPV4HDR | PSRTYPE_IPV6HDR | PSRTYPE_L2HDR |
                              (rqpl << PSRTYPE_RQPL_SHIFT));
   cfg_apply_rss(ad);
+  rc = intr_start(dev);
+  if (rc)
+    return rc;
   rc = start_queues(dev);
   if (rc) {
     stop_queues(dev);
+    intr_stop(dev);
     return rc;
   }
   stats_sample(ad);
@@ -168,6 +172,7 @@ int dev_stop(rte_eth_dev *dev) noexcept {
     ad.migport->on_dev_stop();
   }
   stop_queues(dev);
+  intr_stop(dev);
   ad.started = false;
   dev->data->dev_started = 0;
   rte_eth_link link{};
@@ -348,6 +353,8 @@ const eth_dev_ops kEthDevOps = {
     .tx_queue_stop = txq_stop,
     .rx_queue_setup = rxq_setup,
     .rx_queue_release = rx_queue_release_op,
+    .rx_queue_intr_enable = rx_queue_intr_enable,
+    .rx_queue_intr_disable = rx_queue_intr_disable,
     .tx_queue_setup = txq_setup,
     .tx_queue_release = tx_queue_release_op,
     .tx_done_cleanup = tx_done_cleanup,

@@ -180,6 +180,13 @@ class VfPort {
   uint32_t read32(uint32_t offset);
   void write32(uint32_t offset, uint32_t value);
 
+  /* The VF's MSI-X table as a callback: the device calls sink(vector) when it raises a cause in
+   * VTEICR whose bit is enabled in VTEIMS (the vector is the bit number, 0..2). Called on the
+   * model's thread (or the thread writing VTEICS/VTEIMS) with the PF's lock held: the sink must
+   * not call back into the model (writing an eventfd is fine). The sink stays with the port across
+   * a migration; an empty function removes it, and returns only once no call is in progress. */
+  void set_msix_sink(std::function<void(unsigned vector)> sink);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
