@@ -21,6 +21,7 @@ struct RigConfig {
   bool traffic = true;
   bool reflector = true;
   std::string extra_devargs;        /* e.g. "recover=app" */
+  bool rx_intr = false;             /* dev_conf.intr_conf.rxq */
   unsigned pool_size = 8191;
 };
 
@@ -69,6 +70,7 @@ struct Rig {
     }
     if (cfg.mtu)
       conf.rxmode.mtu = cfg.mtu;
+    conf.intr_conf.rxq = cfg.rx_intr ? 1 : 0;
     const int rc = port->start(pool.mp, cfg.queues, cfg.ring, &conf);
     if (rc != 0) {
       ADD_FAILURE() << "port start: " << rc;

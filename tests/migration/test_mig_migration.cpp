@@ -8,6 +8,9 @@
 #include <cstring>
 #include <sstream>
 
+#include <sys/epoll.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <rte_ether.h>
 
@@ -327,6 +330,38 @@ TEST(MigRecovery, PfResetRecoverAutoRecoversByItself)
     ASSERT_EQ(rte_pmd_ixgbevf_lm_migration_stats(rig.port->id, &st), 0);
     EXPECT_GE(st.recoveries, 1u);
   }
+}
+
+/* An application sleeping on its Rx interrupt must be woken on the rebuilt VF too: the reset that
+ * the driver went through by itself forgot the queue-to-vector map and the armed vector. */
+TEST(MigRecovery, RxInterruptArmedBeforeAPfResetStillWakesTheApplicationAfter)
+{
+  RigConfig c;
+  c.rx_intr = true;
+  c.reflector = false;
+  c.traffic = false;
+  Rig rig(c, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  const int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(rig.port->id, 0);
+  ASSERT_GE(fd, 0) << "no Rx interrupt fd";
+  ASSERT_EQ(rte_eth_dev_rx_intr_enable(rig.port->id, 0), 0);
+  auto pf = rig.port->current_pf();
+  const unsigned vf = rig.port->current_vf();
+  const size_t resets = vf_resets(*pf, vf);
+  pf->pf_reset();
+  ASSERT_TRUE(wait_for([&] { return vf_resets(*pf, vf) > resets; }, 5000ms)) << "the driver never reset the VF";
+  ASSERT_TRUE(wait_for([&] { return link_up(rig.port->id); }, 5000ms)) << "link stayed down after the rebuild";
+
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  ASSERT_GE(ep, 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+  rig.start_traffic();
+  epoll_event out{};
+  const int n = epoll_wait(ep, &out, 1, 3000);
+  close(ep);
+  EXPECT_EQ(n, 1) << "no Rx interrupt after the VF was rebuilt";
 }
 
 TEST(MigRecovery, PfResetWithSilentPfLinkDownThenRecovers)

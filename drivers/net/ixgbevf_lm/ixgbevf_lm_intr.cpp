@@ -97,6 +97,39 @@ int sim_intr_setup(rte_eth_dev *dev, Adapter &ad, IntrState &st) {
 
 }  // namespace
 
+namespace {
+
+/* The VF's side of the Rx interrupts: queue-to-vector map (VTIVAR), auto-mask and auto-clear, and
+ * the queues the application armed. A VF reset (a migration's rebuild, a PF reset) clears all of it. */
+void program_vectors(Adapter &ad, const IntrState &st) noexcept {
+  std::array<uint32_t, hw::kVfMaxQueues / 2> ivar{};
+  for (unsigned q = 0; q < st.vec_of_queue.size(); q++)
+    ivar[q / 2] |= (st.vec_of_queue[q] | kIvarValid) << (16 * (q & 1));
+  /* all masked until rx_queue_intr_enable; a vector masks itself when it fires (one-shot, as the
+   * application re-arms after each wake-up) and clears its cause */
+  uint32_t all = 0, armed = 0;
+  for (unsigned i = 0; i < st.nb_vec; i++)
+    all |= vector_bit(kRxVecStart + i);
+  for (unsigned q = 0; q < st.armed.size(); q++)
+    if (st.armed[q])
+      armed |= vector_bit(st.vec_of_queue[q]);
+  wr32(ad.hw, VTEIMC, all);
+  for (unsigned i = 0; i < (st.vec_of_queue.size() + 1) / 2; i++)
+    wr32(ad.hw, VTIVAR(i), ivar[i]);
+  wr32(ad.hw, VTEIAM, all);
+  wr32(ad.hw, VTEIAC, all);
+  wr32(ad.hw, VTEICR, all); /* forget causes from before */
+  if (armed)
+    wr32(ad.hw, VTEIMS, armed);
+}
+
+}  // namespace
+
+void intr_restore(rte_eth_dev *dev) noexcept {
+  if (const IntrState *st = g_intr[dev->data->port_id].get())
+    program_vectors(adapter_of(dev), *st);
+}
+
 int intr_start(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   const uint16_t port = dev->data->port_id;
@@ -138,24 +171,12 @@ int intr_start(rte_eth_dev *dev) noexcept {
     }
     st->vec_of_queue.resize(nq);
     st->armed.assign(nq, false);
-    std::array<uint32_t, hw::kVfMaxQueues / 2> ivar{};
     for (unsigned q = 0; q < nq; q++) {
       unsigned v = kRxVecStart + (q < st->nb_vec ? q : st->nb_vec - 1);
       st->vec_of_queue[q] = v;
       rte_intr_vec_list_index_set(h, int(q), int(v));
-      ivar[q / 2] |= (v | kIvarValid) << (16 * (q & 1));
     }
-    /* all masked until rx_queue_intr_enable; a vector masks itself when it fires (one-shot, as the
-     * application re-arms after each wake-up) and clears its cause */
-    uint32_t all = 0;
-    for (unsigned i = 0; i < st->nb_vec; i++)
-      all |= vector_bit(kRxVecStart + i);
-    wr32(ad.hw, VTEIMC, all);
-    for (unsigned i = 0; i < (nq + 1) / 2; i++)
-      wr32(ad.hw, VTIVAR(i), ivar[i]);
-    wr32(ad.hw, VTEIAM, all);
-    wr32(ad.hw, VTEIAC, all);
-    wr32(ad.hw, VTEICR, all); /* forget causes from before the start */
+    program_vectors(ad, *st);
     g_intr[port] = std::move(st);
     if (!ad.sim && rte_intr_enable(h)) {
       IXGBEVF_LM_LOG(ERR, "port %u: VFIO refused the MSI-X vectors", port);

@@ -24,5 +24,8 @@ int rx_queue_intr_disable(rte_eth_dev *dev, uint16_t qid) noexcept;
  * dev_stop / close: disarm every vector and release what intr_start set up. */
 int intr_start(rte_eth_dev *dev) noexcept;
 void intr_stop(rte_eth_dev *dev) noexcept;
+/* After a VF reset the driver did not ask the application for (migration rebuild, PF reset):
+ * program the vectors again and re-arm the queues that were armed. */
+void intr_restore(rte_eth_dev *dev) noexcept;
 
 }  // namespace ixgbevf_lm::pmd

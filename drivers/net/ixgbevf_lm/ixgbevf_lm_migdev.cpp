@@ -11,6 +11,7 @@
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_intr.h"
 #include "ixgbevf_lm_migdev.h"
 #include "ixgbevf_lm_rxtx.h"
 
@@ -361,6 +362,7 @@ int AdapterMigration::rebuild_once(const MigrationBudgets &b, bool open, std::st
     if (!open)
       t->gate.state.store(kQueuePaused, std::memory_order_release);
   }
+  intr_restore(dev);  /* the reset forgot the queue-to-vector map and the armed vectors */
   if (open)
     open_gates();
   return 0;
