@@ -2,8 +2,8 @@
  * Test-local stand-in for the OS-dependency header that Intel's ixgbe shared code includes
  * ("ixgbe_osdep.h"). The real one is DPDK-internal and pulls in rte_* headers and the PMD's logging;
  * the conformance test only needs the type names and a few macros the shared-code headers use in
- * declarations. The build copies Intel's headers into the build directory, so their
- * `#include "ixgbe_osdep.h"` resolves here (through the include path) and not to DPDK's.
+ * declarations. The build copies Intel's headers into the build directory and this file beside them
+ * as ixgbe_osdep.h, so their `#include "ixgbe_osdep.h"` finds it and not DPDK's.
  *
  * Only the definitions of the headers are used, never their functions: nothing here must work.
  */
