@@ -37,9 +37,18 @@ def body():
         check(abs(p0["tx"] - p1["rx"]) <= IN_FLIGHT, f"port0 TX {p0['tx']} vs port1 RX {p1['rx']} differ by more than {IN_FLIGHT}")
         check(abs(p1["tx"] - p0["rx"]) <= IN_FLIGHT, f"port1 TX {p1['tx']} vs port0 RX {p0['rx']} differ by more than {IN_FLIGHT}")
         check(p0["tx_dropped"] == 0 and p1["tx_dropped"] == 0, f"TX drops: {p0['tx_dropped']}, {p1['tx_dropped']}")
-        # After stop nothing moves: the device counters must now agree with testpmd's, exactly for
-        # what each port sent and within what was in flight for what the other received.
-        s0, s1 = t.port_stats(0), t.port_stats(1)
+        # After stop the device still sends what its Tx rings held: wait (bounded) until its counters
+        # stand still, then they must agree with testpmd's, exactly for what each port sent and within
+        # what was in flight for what the other received.
+        last = [None]
+
+        def settled():
+            now = (t.port_stats(0), t.port_stats(1))
+            same = now == last[0]
+            last[0] = now
+            return same
+        t.wait_until("device counters settled after stop", settled, timeout=10)
+        s0, s1 = last[0]
         print(f"port stats: port0 {s0}  port1 {s1}")
         check(s0["tx"] >= p0["tx"] and s1["tx"] >= p1["tx"], f"device TX counters below testpmd's: {s0}, {s1}")
         check(abs(s0["tx"] - s1["rx"]) <= IN_FLIGHT and abs(s1["tx"] - s0["rx"]) <= IN_FLIGHT,

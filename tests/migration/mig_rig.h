@@ -22,6 +22,7 @@ struct RigConfig {
   bool reflector = true;
   std::string extra_devargs;        /* e.g. "recover=app" */
   bool rx_intr = false;             /* dev_conf.intr_conf.rxq */
+  bool lsc = false;                 /* dev_conf.intr_conf.lsc */
   unsigned pool_size = 8191;
 };
 
@@ -71,6 +72,7 @@ struct Rig {
     if (cfg.mtu)
       conf.rxmode.mtu = cfg.mtu;
     conf.intr_conf.rxq = cfg.rx_intr ? 1 : 0;
+    conf.intr_conf.lsc = cfg.lsc ? 1 : 0;
     const int rc = port->start(pool.mp, cfg.queues, cfg.ring, &conf);
     if (rc != 0) {
       ADD_FAILURE() << "port start: " << rc;

@@ -4,6 +4,7 @@
  * (recover=auto and recover=app), and 50 migrations in a row with every mbuf back in its pool.
  */
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cstring>
 #include <sstream>
@@ -362,6 +363,32 @@ TEST(MigRecovery, RxInterruptArmedBeforeAPfResetStillWakesTheApplicationAfter)
   const int n = epoll_wait(ep, &out, 1, 3000);
   close(ep);
   EXPECT_EQ(n, 1) << "no Rx interrupt after the VF was rebuilt";
+}
+
+/* An application that asked for link state change events hears the link go down and come back. */
+TEST(MigRecovery, LinkStateChangeEventsReachAnApplicationThatAskedForThem)
+{
+  RigConfig c;
+  c.lsc = true;
+  c.reflector = false;
+  c.traffic = false;
+  Rig rig(c, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  static std::atomic<int> events{0};
+  events = 0;
+  auto cb = [](uint16_t, rte_eth_event_type, void *, void *) -> int {
+    events.fetch_add(1);
+    return 0;
+  };
+  ASSERT_EQ(rte_eth_dev_callback_register(rig.port->id, RTE_ETH_EVENT_INTR_LSC, cb, nullptr), 0);
+  auto pf = rig.port->current_pf();
+  pf->set_link(false);
+  EXPECT_TRUE(wait_for([&] { return events.load() >= 1 && !link_up(rig.port->id); }, 3000ms))
+      << "no LSC event for the link going down";
+  pf->set_link(true);
+  EXPECT_TRUE(wait_for([&] { return events.load() >= 2 && link_up(rig.port->id); }, 3000ms))
+      << "no LSC event for the link coming back";
+  rte_eth_dev_callback_unregister(rig.port->id, RTE_ETH_EVENT_INTR_LSC, cb, nullptr);
 }
 
 TEST(MigRecovery, PfResetWithSilentPfLinkDownThenRecovers)

@@ -375,6 +375,9 @@ int adapter_init(rte_eth_dev *dev) noexcept {
   dev->rx_queue_count = rx_queue_count;
   dev->rx_descriptor_status = rx_descriptor_status;
   dev->tx_descriptor_status = tx_descriptor_status;
+  /* Link changes reach applications that ask (intr_conf.lsc): the service alarm and the migration
+   * rebuild raise RTE_ETH_EVENT_INTR_LSC. */
+  dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
   ad.mbx.init(&ad.hw, kMbxTimeoutUs);
 
   dev->data->mac_addrs = static_cast<rte_ether_addr *>(rte_zmalloc("ixgbevf_lm_mac", sizeof(rte_ether_addr) * kMaxMacAddrs, 0));
