@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "mig_env.h"
+#include "../common/eal_teardown.h"
 
 #include <unistd.h>
 
@@ -307,6 +308,6 @@ int main(int argc, char **argv)
     return 1;
   }
   const int rc = RUN_ALL_TESTS();
-  rte_eal_cleanup();
+  ixlm_test::eal_teardown();
   return rc;
 }

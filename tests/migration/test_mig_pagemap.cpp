@@ -19,6 +19,7 @@
 #include <rte_memory.h>
 
 #include "ixgbevf_lm_dirtylog.h"
+#include "../common/eal_teardown.h"
 
 namespace {
 
@@ -117,6 +118,6 @@ int main(int argc, char **argv)
     std::printf("skipping: %s\n", g_skip.c_str());
   const int rc = RUN_ALL_TESTS();
   if (g_skip.empty())
-    rte_eal_cleanup();
+    ixlm_test::eal_teardown();
   return rc;
 }

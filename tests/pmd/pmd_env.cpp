@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "pmd_env.h"
+#include "../common/eal_teardown.h"
 
 #include <unistd.h>
 
@@ -171,6 +172,6 @@ int main(int argc, char **argv) {
     return 1;
   }
   int rc = RUN_ALL_TESTS();
-  rte_eal_cleanup();
+  ixlm_test::eal_teardown();
   return rc;
 }
