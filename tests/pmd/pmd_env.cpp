@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -15,6 +16,29 @@
 #include <rte_udp.h>
 
 namespace ixlm_test {
+
+SimPortPair::SimPortPair(const std::string &tag, uint8_t subnet, unsigned mbufs)
+    : pf(unique(tag)), mac_a{0x02, 0, 0, 0, subnet, 0x0a}, mac_b{0x02, 0, 0, 0, subnet, 0x0b}, tag_(tag), mbufs_(mbufs) {}
+
+void SimPortPair::SetUp() {
+  mp = pool(unique(tag_ + "mp"), mbufs_);
+  ASSERT_TRUE(mp);
+  char ma[18], mb[18];
+  std::snprintf(ma, sizeof ma, "02:00:00:00:%02x:0a", mac_a[4]);
+  std::snprintf(mb, sizeof mb, "02:00:00:00:%02x:0b", mac_b[4]);
+  a = std::make_unique<SimPort>("pf=" + pf + ",vf=0,mac=" + ma);
+  b = std::make_unique<SimPort>("pf=" + pf + ",vf=1,mac=" + mb);
+  ASSERT_TRUE(a->ok() && b->ok());
+}
+
+void SimPortPair::TearDown() {
+  a.reset();
+  b.reset();
+  if (mp) {
+    EXPECT_EQ(rte_mempool_avail_count(mp), mp->size) << "mbufs leaked";
+    rte_mempool_free(mp);
+  }
+}
 
 using namespace std::chrono;
 

@@ -18,31 +18,11 @@ using namespace ixgbevf_lm;
 
 namespace {
 
-struct Pair : public ::testing::Test {
-  std::string pf = unique("dp");
-  uint8_t mac_a[6] = {0x02, 0, 0, 0, 0x01, 0x0a};
-  uint8_t mac_b[6] = {0x02, 0, 0, 0, 0x01, 0x0b};
-  std::unique_ptr<SimPort> a, b;
-  rte_mempool *mp = nullptr;
-
-  void SetUp() override {
-    mp = pool(unique("dpmp"), 4095);
-    ASSERT_TRUE(mp);
-    a = std::make_unique<SimPort>("pf=" + pf + ",vf=0,mac=02:00:00:00:01:0a");
-    b = std::make_unique<SimPort>("pf=" + pf + ",vf=1,mac=02:00:00:00:01:0b");
-    ASSERT_TRUE(a->ok() && b->ok());
-  }
+struct Pair : public SimPortPair {
+  Pair() : SimPortPair("dp", 0x01, 4095) {}
   void start(const rte_eth_conf *ca = nullptr, const rte_eth_conf *cb = nullptr) {
     ASSERT_EQ(a->start(mp, 1, ca), 0);
     ASSERT_EQ(b->start(mp, 1, cb), 0);
-  }
-  void TearDown() override {
-    a.reset();
-    b.reset();
-    if (mp) {
-      EXPECT_EQ(rte_mempool_avail_count(mp), mp->size) << "mbufs leaked";
-      rte_mempool_free(mp);
-    }
   }
   uint16_t send(uint16_t port, rte_mbuf **m, uint16_t n) {
     uint16_t ok = rte_eth_tx_prepare(port, 0, m, n);

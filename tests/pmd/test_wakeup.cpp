@@ -16,28 +16,8 @@ using namespace ixgbevf_lm;
 
 namespace {
 
-struct WakePair : public ::testing::Test {
-  std::string pf = unique("wk");
-  uint8_t mac_a[6] = {0x02, 0, 0, 0, 0x02, 0x0a};
-  uint8_t mac_b[6] = {0x02, 0, 0, 0, 0x02, 0x0b};
-  std::unique_ptr<SimPort> a, b;
-  rte_mempool *mp = nullptr;
-
-  void SetUp() override {
-    mp = pool(unique("wkmp"), 2047);
-    ASSERT_TRUE(mp);
-    a = std::make_unique<SimPort>("pf=" + pf + ",vf=0,mac=02:00:00:00:02:0a");
-    b = std::make_unique<SimPort>("pf=" + pf + ",vf=1,mac=02:00:00:00:02:0b");
-    ASSERT_TRUE(a->ok() && b->ok());
-  }
-  void TearDown() override {
-    a.reset();
-    b.reset();
-    if (mp) {
-      EXPECT_EQ(rte_mempool_avail_count(mp), mp->size) << "mbufs leaked";
-      rte_mempool_free(mp);
-    }
-  }
+struct WakePair : public SimPortPair {
+  WakePair() : SimPortPair("wk", 0x02, 2047) {}
   /* a sends one UDP frame to b */
   void send_a_to_b() {
     rte_mbuf *m = to_mbuf(mp, udp_frame(mac_b, mac_a, 64));
