@@ -66,14 +66,19 @@ void rxq_free_mbufs(RxQueue &q) noexcept {
   q.pkt_first_seg = q.pkt_last_seg = nullptr;
 }
 
+bool ring_size_ok(const rte_eth_dev *dev, const char *kind, uint16_t qid, uint16_t nb_desc) noexcept {
+  if (nb_desc % kRingDescAlign == 0 && nb_desc >= kRingMinDescs && nb_desc <= kRingMaxDescs)
+    return true;
+  IXGBEVF_LM_LOG(ERR, "port %u %s %u: %u descriptors; need %u..%u, a multiple of %u", dev->data->port_id, kind, qid,
+                 nb_desc, kRingMinDescs, kRingMaxDescs, kRingDescAlign);
+  return false;
+}
+
 int rxq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *conf,
               rte_mempool *mp) noexcept {
   Adapter &ad = adapter_of(dev);
-  if (nb_desc % kRingDescAlign || nb_desc < kRingMinDescs || nb_desc > kRingMaxDescs) {
-    IXGBEVF_LM_LOG(ERR, "port %u rxq %u: %u descriptors; need %u..%u, a multiple of %u", dev->data->port_id, qid,
-                   nb_desc, kRingMinDescs, kRingMaxDescs, kRingDescAlign);
+  if (!ring_size_ok(dev, "rxq", qid, nb_desc))
     return -EINVAL;
-  }
   uint16_t free_thresh = conf->rx_free_thresh ? conf->rx_free_thresh : kDefaultRxFreeThresh;
   if (free_thresh >= nb_desc) {
     IXGBEVF_LM_LOG(ERR, "port %u rxq %u: rx_free_thresh %u must be below the ring size %u", dev->data->port_id,

@@ -146,6 +146,9 @@ struct TxQueue {
 };
 
 /* ixgbevf_lm_rxq.cpp */
+/* A ring size the device takes (RDLEN/TDLEN a multiple of 128 bytes, within the driver's bounds);
+ * logs the refusal naming the queue ("rxq"/"txq"). */
+bool ring_size_ok(const rte_eth_dev *dev, const char *kind, uint16_t qid, uint16_t nb_desc) noexcept;
 int rxq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *conf,
               rte_mempool *mp) noexcept;
 void rxq_release(rte_eth_dev *dev, uint16_t qid) noexcept;

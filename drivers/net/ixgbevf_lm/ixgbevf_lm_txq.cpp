@@ -60,11 +60,8 @@ static void txq_reset_sw(TxQueue &q) {
 
 int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *conf) noexcept {
   Adapter &ad = adapter_of(dev);
-  if (nb_desc % kRingDescAlign || nb_desc < kRingMinDescs || nb_desc > kRingMaxDescs) {
-    IXGBEVF_LM_LOG(ERR, "port %u txq %u: %u descriptors; need %u..%u, a multiple of %u", dev->data->port_id, qid,
-                   nb_desc, kRingMinDescs, kRingMaxDescs, kRingDescAlign);
+  if (!ring_size_ok(dev, "txq", qid, nb_desc))
     return -EINVAL;
-  }
   uint16_t rs = conf->tx_rs_thresh ? conf->tx_rs_thresh : kDefaultTxRsThresh;
   uint16_t fr = conf->tx_free_thresh ? conf->tx_free_thresh : kDefaultTxFreeThresh;
   if (rs >= nb_desc - 2 || fr >= nb_desc - 3) {
