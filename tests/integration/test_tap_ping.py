@@ -10,13 +10,12 @@ Usage: test_tap_ping.py <librte_net_ixgbevf_lm.so> <source dir>
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd import Failure, Testpmd, check, main, skip, sim_vdev  # noqa: E402
+from testpmd import Failure, Testpmd, check, main, netns_preflight, sim_vdev, skip  # noqa: E402
 
 VF_MAC = "02:00:00:00:00:30"
 NS_ADDR, VF_ADDR, SWAP_ADDR = "192.0.2.1", "192.0.2.2", "192.0.2.3"
@@ -37,23 +36,11 @@ def rx_packets(ns, ifname):
     return json.loads(out)[0]["stats64"]["rx"]["packets"]
 
 
-def preflight(ns):
-    if os.geteuid() != 0:
-        skip("needs root (TAP interface and network namespace)")
-    if not os.path.exists("/dev/net/tun"):
-        skip("no /dev/net/tun")
-    for tool in ("ip", "ping"):
-        if not shutil.which(tool):
-            skip(f"{tool} not installed")
-    if subprocess.run(["ip", "netns", "add", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
-        skip("cannot create a network namespace")
-
-
 def body():
     pmd = sys.argv[1]
     pid = os.getpid()
     ns, tap, pf = f"ixlm-ns{pid}", f"ixlm{pid % 10000000}", f"tap{pid}"
-    preflight(ns)
+    netns_preflight(ns)
     t = None
     try:
         t = Testpmd(pmd, [sim_vdev(0, pf, 0, VF_MAC, uplink=f"tap:{tap}")], ["--forward-mode=icmpecho"], tag="tap",

@@ -25,14 +25,13 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd import Failure, Testpmd, check, main, run_batch, sim_vdev, skip  # noqa: E402
+from testpmd import Failure, Testpmd, check, main, netns_preflight, run_batch, sim_vdev, skip  # noqa: E402
 
 VF_MAC = "02:00:00:00:00:30"
 NS_ADDR, VF_ADDR = "192.0.2.1", "192.0.2.2"
@@ -61,18 +60,6 @@ def link(ns, ifname):
     """The namespace's view of the interface: {ifindex, address, operstate, ...} or None."""
     rc, out = sh("ip", "-n", ns, "-j", "link", "show", "dev", ifname, check_rc=False)
     return json.loads(out)[0] if rc == 0 else None
-
-
-def preflight(ns):
-    if os.geteuid() != 0:
-        skip("needs root (TAP interface and network namespace)")
-    if not os.path.exists("/dev/net/tun"):
-        skip("no /dev/net/tun")
-    for tool in ("ip", "ping"):
-        if not shutil.which(tool):
-            skip(f"{tool} not installed")
-    if subprocess.run(["ip", "netns", "add", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
-        skip("cannot create a network namespace")
 
 
 def read_json_line(proc, deadline, what):
@@ -171,7 +158,7 @@ def body():
     pid = os.getpid()
     ns, tap, pf = f"ixlm-xp{pid}", f"ixlmxp{pid % 1000000}", f"xp{pid}"
     region = f"/dev/shm/ixlm-xp-{pid}.region"
-    preflight(ns)
+    netns_preflight(ns)
     t = probe = None
     try:
         # testpmd runs with or without hugepages: IOVA = VA anywhere below 2^47, so the region covers

@@ -266,6 +266,19 @@ def run_batch(argv, timeout=60):
         return None, out + "\n[harness: timed out]"
 
 
+def netns_preflight(ns):
+    """Skip (77) unless a TAP interface and a network namespace can be had; creates the namespace."""
+    if os.geteuid() != 0:
+        skip("needs root (TAP interface and network namespace)")
+    if not os.path.exists("/dev/net/tun"):
+        skip("no /dev/net/tun")
+    for tool in ("ip", "ping"):
+        if not shutil.which(tool):
+            skip(f"{tool} not installed")
+    if subprocess.run(["ip", "netns", "add", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+        skip("cannot create a network namespace")
+
+
 def check(cond, msg):
     if not cond:
         raise Failure(msg)
