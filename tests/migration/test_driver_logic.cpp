@@ -12,6 +12,10 @@
 #include <set>
 #include <vector>
 
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
@@ -137,6 +141,95 @@ TEST(migration, TouchModeWritesOneByteInEveryPageAndKeepsTheContent)
   const uint64_t pages = ((va + 3 * 4096 - 1) >> 12) - (va >> 12) + 1;
   EXPECT_EQ(l.mark(0, mem.data() + 100, 3 * 4096, last), pages);
   EXPECT_EQ(mem, copy);
+}
+
+/* Run for the policy with the page shift read from the region and with it as a constant. */
+template <class Log>
+void rx_buf_bitmap_log_marks_each_buffers_pages()
+{
+  region_test::TempPath path;
+  constexpr uint64_t kBase2 = 0x400000000ULL;
+  region::CreateParams p;
+  p.page_size = 4096;
+  p.ranges = {{kBase, kLen}, {kBase2, kLen}};
+  p.n_slots = 4;
+  auto created = Host::create(path.str(), p);
+  ASSERT_TRUE(created.has_value());
+  Host h = std::move(created.value());
+  auto a = RegionAttachment::acquire(path.str(), nullptr);
+  ASSERT_TRUE(a);
+  Log log(a->guest());
+  log.buf(kBase + 100, nullptr, 60);               // inside one page of range 0
+  log.buf(kBase + 3 * 4096 - 8, nullptr, 16);      // across a page boundary
+  log.buf(kBase2 + 7 * 4096, nullptr, 4096);       // range 1: becomes the hot range
+  log.buf(kBase2 + 9 * 4096 + 1, nullptr, 10);     // hot range 1
+  log.buf(kBase + 20 * 4096, nullptr, 1);          // back to range 0
+  log.buf(kBase + 30 * 4096, nullptr, 0);          // nothing written: nothing marked
+  log.buf(0x1000, nullptr, 64);                    // outside every range: counted by the region
+  EXPECT_EQ(log.marks(7), 6u);  // 7 buffers
+  EXPECT_EQ(a->guest().out_of_range_count(), 1u);
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase, kBase + 2 * 4096, kBase + 3 * 4096, kBase2 + 7 * 4096,
+                                          kBase2 + 9 * 4096, kBase + 20 * 4096}));
+  log.buf(kBase + 100, nullptr, 60);  // after the host's fetch-and-clear the bit is set again
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase}));
+}
+
+TEST(migration, RxBufBitmapLogMarksEachBuffersPagesInWhicheverRangeHoldsIt)
+{
+  rx_buf_bitmap_log_marks_each_buffers_pages<RxBufBitmapLog<>>();
+  rx_buf_bitmap_log_marks_each_buffers_pages<RxBufBitmapLog<12>>();
+}
+
+namespace {
+
+/* Pages written while the buffer is read-only: the SIGSEGV handler records the page and makes it
+ * writable, so the faulting store then completes. A load does not fault. */
+std::vector<uintptr_t> g_write_faults;
+
+void record_write_fault(int, siginfo_t *si, void *)
+{
+  const uintptr_t page = reinterpret_cast<uintptr_t>(si->si_addr) & ~uintptr_t{4095};
+  g_write_faults.push_back(page);
+  mprotect(reinterpret_cast<void *>(page), 4096, PROT_READ | PROT_WRITE);
+}
+
+}  // namespace
+
+TEST(migration, RxBufTouchLogWritesEveryPageOfTheBufferOnceAndKeepsTheContent)
+{
+  constexpr size_t kPages = 6;
+  void *mem = mmap(nullptr, kPages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto *bytes = static_cast<uint8_t *>(mem);
+  std::mt19937 rng(11);
+  for (size_t i = 0; i < kPages * 4096; ++i)
+    bytes[i] = static_cast<uint8_t>(rng());
+  const std::vector<uint8_t> copy(bytes, bytes + kPages * 4096);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(mem);
+
+  struct sigaction sa {}, old {};
+  sa.sa_sigaction = record_write_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGSEGV, &sa, &old), 0);
+  g_write_faults.clear();
+  g_write_faults.reserve(16);
+  ASSERT_EQ(mprotect(mem, kPages * 4096, PROT_READ), 0);
+
+  RxBufTouchLog log;
+  log.buf(0, bytes + 100, 1500);              // page 0
+  log.buf(0, bytes + 2 * 4096 - 10, 2 * 4096);  // pages 1, 2, 3
+  log.buf(0, bytes + 5 * 4096, 0);            // nothing written: not touched
+  const uint64_t marks = log.marks(3);  // 3 buffers
+  ASSERT_EQ(mprotect(mem, kPages * 4096, PROT_READ | PROT_WRITE), 0);
+  ASSERT_EQ(sigaction(SIGSEGV, &old, nullptr), 0);
+
+  EXPECT_EQ(marks, 4u);
+  EXPECT_EQ(std::set<uintptr_t>(g_write_faults.begin(), g_write_faults.end()),
+            (std::set<uintptr_t>{base, base + 4096, base + 2 * 4096, base + 3 * 4096}));
+  EXPECT_EQ(g_write_faults.size(), 4u) << "one write per page";
+  EXPECT_TRUE(std::equal(copy.begin(), copy.end(), bytes)) << "touch must not change the content";
+  munmap(mem, kPages * 4096);
 }
 
 TEST(migration, AddrTableMergesContiguousExtentsAndTranslatesAcrossHugepages)

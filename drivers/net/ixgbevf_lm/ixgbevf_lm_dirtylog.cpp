@@ -269,6 +269,25 @@ uint64_t DirtyBurst::mark_general(DirtyLogger *l, uint64_t iova, const void *va,
   return l->mark(iova, va, len, page);
 }
 
+RxBufBitmapMiss rx_buf_bitmap_miss(region::Guest &g, uint64_t iova, uint64_t len) noexcept
+{
+  RxBufBitmapMiss m{{}, 0};
+  if (len == 0)
+    return m;
+  const uint32_t shift = g.page_shift();
+  const uint64_t last = (len - 1 > UINT64_MAX - iova) ? UINT64_MAX : iova + (len - 1);
+  const uint64_t pages = (last >> shift) - (iova >> shift) + 1;
+  m.pages = pages - g.mark_dirty_range(iova, len);
+  for (uint32_t i = 0; i < g.n_ranges(); ++i) {
+    const region::detail::RangeView r = g.range_view(i);
+    if (iova - r.base < r.length) {
+      m.hot = r;
+      break;
+    }
+  }
+  return m;
+}
+
 void DirtyBurst::frame(const rte_mbuf *m) noexcept
 {
   if (l_ == nullptr)

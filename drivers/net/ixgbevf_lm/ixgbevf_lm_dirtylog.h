@@ -14,6 +14,10 @@
  *
  * (db.frame(first_seg) marks every segment of a chained frame.)
  *
+ * rx_burst marks its buffers through a policy chosen once per burst from the logger
+ * (RxBufBitmapLog<page shift>, RxBufTouchLog, RxBufGeneralLog; RxBufNoLog with logging off), its receive loop
+ * being instantiated per policy, and adds their count to the DirtyBurst with add_marks().
+ *
  * DirtyBurst caches mode and page size once per burst and skips a page it marked last
  * (one cursor for ring pages, one for buffers) with one compare; the region's mark_dirty does a
  * relaxed load and an atomic OR only when the bit is clear. No allocation, lock, system call or
@@ -136,6 +140,17 @@ struct alignas(64) DirtyLogger {
   uint64_t untranslated = 0;            /* pages with no translation (should stay 0) */
   uint64_t ctl_pages = 0;               /* page marks by the control path (atomic adds) */
 
+  /* Which receive loop marks the Rx buffers (see the RxBuf*Log policies below). */
+  enum class RxBufPolicy : uint8_t { bitmap, touch, general };
+  RxBufPolicy rx_buf_policy() const noexcept
+  {
+    if (mode == DirtyLogMode::touch)
+      return RxBufPolicy::touch;
+    if (mode == DirtyLogMode::bitmap && xlat == nullptr && guest != nullptr)
+      return RxBufPolicy::bitmap;
+    return RxBufPolicy::general;
+  }
+
   uint64_t pages_marked() const noexcept
   {
     return std::atomic_ref<const uint64_t>(pages).load(std::memory_order_relaxed) +
@@ -225,6 +240,8 @@ class DirtyBurst {
   DirtyBurst &operator=(const DirtyBurst &) = delete;
 
   bool active() const noexcept { return l_ != nullptr; }
+  /* Fold in the page marks a buffer policy (below) counted in this burst. */
+  void add_marks(uint64_t n) noexcept { n_ += n; }
   void ring(uint64_t iova, const void *va, uint64_t len) noexcept
   {
     if (l_ != nullptr)
@@ -293,6 +310,135 @@ class DirtyBurst {
   Cursor ring_ = ~0ULL;
   Cursor buf_ = ~0ULL;
   uint64_t n_ = 0;
+};
+
+/* Rx buffer logging, one policy per mode: rx_burst reads the logger once per burst and runs its
+ * receive loop instantiated for the policy, so that the mode test is out of the per-packet path and
+ * the policy's few fields stay in registers (the policy object never escapes). Each buf() is called
+ * after the descriptor's DD was seen with acquire semantics; marks(buffers) is the count of pages
+ * marked for that many buf() calls. */
+
+/* dirty_log=off */
+struct RxBufNoLog {
+  static constexpr bool kActive = false;
+  void buf(uint64_t, const void *, uint64_t) noexcept {}
+  uint64_t marks(uint64_t) const noexcept { return 0; }
+};
+
+/* The out-of-line part of RxBufBitmapLog: a buffer outside the hot range or across a page
+ * boundary. Returns the pages marked and, when the buffer lies in a range, that range (the new hot
+ * one; words == nullptr: none). By value, so the caller's fields never leave registers for it. */
+struct RxBufBitmapMiss {
+  region::detail::RangeView hot;
+  uint64_t pages;
+};
+RxBufBitmapMiss rx_buf_bitmap_miss(region::Guest &g, uint64_t iova, uint64_t len) noexcept;
+
+/* dirty_log=bitmap, addresses as the hypervisor sees them (no translation): the buffer's page in
+ * the range that held the previous one costs a subtract, two compares, the shifts and the region's
+ * bit test (an atomic OR only when the bit is clear). A buffer across a page boundary or in
+ * another range takes the out-of-line path, which also makes that range the hot one.
+ * kShift: the region's page shift when known at compile time (4 KiB and 2 MiB pages), so that the
+ * page arithmetic uses immediates; 0: read from the region. */
+template <uint32_t kShift = 0>
+class RxBufBitmapLog {
+ public:
+  static constexpr bool kActive = true;
+  explicit RxBufBitmapLog(region::Guest &g) noexcept : g_(&g), shift_(kShift != 0 ? kShift : g.page_shift())
+  {
+    set_hot(g.range_view(0));
+  }
+
+  void buf(uint64_t iova, const void *, uint64_t len) noexcept
+  {
+    const uint32_t shift = kShift != 0 ? kShift : shift_;
+    const uint64_t pmask = (uint64_t{1} << shift) - 1;
+    const uint64_t off = iova - base_;
+    /* In the hot range and the last byte in the first byte's page (range lengths are whole pages,
+     * validated on attach). A zero-length write at a page offset > 0 marks its own page: an
+     * over-report the device never causes in practice, for one test less per packet. */
+    if (__builtin_expect(off < length_ && (((off & pmask) + len - 1) >> shift) == 0, 1)) {
+      const uint64_t page = off >> shift;
+      uint64_t *const word = words_ + (page >> 6);
+      if (!((std::atomic_ref<uint64_t>(*word).load(std::memory_order_relaxed) >> (page & 63)) & 1))
+        region::detail::set_bits(word, uint64_t{1} << (page & 63));
+      return;
+    }
+    const RxBufBitmapMiss m = rx_buf_bitmap_miss(*g_, iova, len);
+    extra_ += int64_t(m.pages) - 1;
+    if (m.hot.words != nullptr)
+      set_hot(m.hot);
+  }
+  /* Every buffer marks one page on the fast path: the count is the caller's number of buffers,
+   * corrected by what the out-of-line path marked. */
+  uint64_t marks(uint64_t buffers) const noexcept { return uint64_t(int64_t(buffers) + extra_); }
+
+ private:
+  void set_hot(const region::detail::RangeView &r) noexcept
+  {
+    base_ = r.base;
+    length_ = r.length;
+    words_ = r.words;
+  }
+
+  region::Guest *g_;
+  uint64_t base_ = 0;
+  uint64_t length_ = 0;
+  uint64_t *words_ = nullptr;
+  uint32_t shift_;
+  int64_t extra_ = 0;
+};
+
+/* dirty_log=touch: one write access per 4 KiB page of the buffer. The bytes were written by the
+ * device (DD seen) and nobody else holds the mbuf yet, so a plain volatile load and store of the same
+ * value is race free and cheaper than the atomic the control path needs for memory it does not own. */
+class RxBufTouchLog {
+ public:
+  static constexpr bool kActive = true;
+  static constexpr uint64_t kPage = 4096;
+
+  void buf(uint64_t, const void *va, uint64_t len) noexcept
+  {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(va);
+    /* One page (a zero-length write at a page offset > 0 touches its own first byte: an
+     * over-report, never a miss). */
+    if (__builtin_expect((((a & (kPage - 1)) + len - 1) >> 12) == 0, 1)) {
+      touch_owned(a);
+      return;
+    }
+    if (len == 0) {
+      --extra_;
+      return;
+    }
+    const uintptr_t end = a + len - 1;
+    touch_owned(a);
+    for (uintptr_t p = (a & ~(kPage - 1)) + kPage; p <= end; p += kPage) {
+      touch_owned(p);
+      ++extra_;
+    }
+  }
+  /* As RxBufBitmapLog::marks. */
+  uint64_t marks(uint64_t buffers) const noexcept { return uint64_t(int64_t(buffers) + extra_); }
+
+ private:
+  static void touch_owned(uintptr_t a) noexcept
+  {
+    volatile uint8_t *b = reinterpret_cast<volatile uint8_t *>(a);
+    *b = *b;
+  }
+  int64_t extra_ = 0;
+};
+
+/* dirty_addr=pa (translation) and anything else: DirtyBurst's general path. */
+class RxBufGeneralLog {
+ public:
+  static constexpr bool kActive = true;
+  explicit RxBufGeneralLog(DirtyBurst &db) noexcept : db_(db) {}
+  void buf(uint64_t iova, const void *va, uint64_t len) noexcept { db_.buf(iova, va, len); }
+  uint64_t marks(uint64_t) const noexcept { return 0; /* counted by the DirtyBurst itself */ }
+
+ private:
+  DirtyBurst &db_;
 };
 
 /* Control path: mark a whole ring and every buffer posted in it (logging start, quiesce). Entries

@@ -102,17 +102,15 @@ int rx_refill_all(RxQueue &q) noexcept {
   return 0;
 }
 
-uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
-  auto &q = *static_cast<RxQueue *>(rxq);
-  if (unlikely(!q.gate.enter()))
-    return 0;
-  /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
-  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
-  const uint16_t start = q.rx_tail;
-  const uint16_t hold0 = q.nb_hold;
-  uint16_t idx = start;
+namespace {
+
+/* The receive loop, instantiated once per buffer-logging policy (mig::RxBuf*Log): with logging off
+ * it carries no logging code at all. Leaves the queue's software state updated. */
+template <class BufLog>
+__rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
+  uint16_t idx = q.rx_tail;
   uint16_t nb_rx = 0;
-  uint16_t hold = hold0;
+  uint16_t hold = q.nb_hold;
   rte_mbuf *first = q.pkt_first_seg;
   rte_mbuf *last = q.pkt_last_seg;
   uint64_t bytes = 0;
@@ -133,10 +131,10 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     rte_mbuf *m = q.sw_ring[idx];
     q.sw_ring[idx] = nullptr;
     hold++;
-    if (unlikely(db.active())) {
+    if constexpr (BufLog::kActive) {
       /* The bytes the device wrote: from the address programmed in the descriptor (rx_refill:
-       * buf_iova + headroom) over the written length. The descriptors' write-back: after the loop. */
-      db.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, len);
+       * buf_iova + headroom) over the written length. The descriptors' write-back: per burst. */
+      log.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, len);
     }
     idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
     rte_prefetch0(q.sw_ring[idx]);
@@ -164,17 +162,70 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     pkts[nb_rx++] = first;
     first = last = nullptr;
   }
-  if (unlikely(db.active()) && hold != hold0)
-    log_consumed(q, db, start, uint16_t(hold - hold0));
   q.rx_tail = idx;
   q.nb_hold = hold;
   q.pkt_first_seg = first;
   q.pkt_last_seg = last;
   q.packets += nb_rx;
   q.bytes += bytes;
+  return nb_rx;
+}
+
+/* A receive burst while logging is on: buffers through the mode's policy, then the ring pages of
+ * the consumed descriptors, then the refill; the page count is published before the gate opens. */
+template <class BufLog>
+__rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, BufLog &&log) {
+  const uint16_t start = q.rx_tail;
+  const uint16_t hold0 = q.nb_hold;
+  const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, log);
+  const uint16_t consumed = uint16_t(q.nb_hold - hold0);
+  if (consumed != 0)
+    log_consumed(q, db, start, consumed);
+  db.add_marks(log.marks(consumed));
   if (q.nb_hold >= q.rx_free_thresh)
     refill(q);
-  db.finish();
+  return nb_rx;
+}
+
+}  // namespace
+
+uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<RxQueue *>(rxq);
+  if (unlikely(!q.gate.enter()))
+    return 0;
+  /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
+  mig::DirtyLogger *logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  uint16_t nb_rx;
+  if (likely(logger == nullptr)) {
+    mig::RxBufNoLog off;
+    nb_rx = rx_loop(q, pkts, nb_pkts, off);
+    if (q.nb_hold >= q.rx_free_thresh)
+      refill(q);
+  } else {
+    mig::DirtyBurst db(logger);
+    switch (logger->rx_buf_policy()) {
+    case mig::DirtyLogger::RxBufPolicy::bitmap:
+      switch (logger->guest->page_shift()) {
+      case 12:
+        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<12>(*logger->guest));
+        break;
+      case 21:
+        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<21>(*logger->guest));
+        break;
+      default:
+        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<>(*logger->guest));
+        break;
+      }
+      break;
+    case mig::DirtyLogger::RxBufPolicy::touch:
+      nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufTouchLog());
+      break;
+    default:
+      nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db));
+      break;
+    }
+    db.finish();
+  }
   q.gate.leave();
   return nb_rx;
 }

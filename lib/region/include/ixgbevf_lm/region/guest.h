@@ -195,8 +195,12 @@ public:
     }
 
     [[nodiscard]] uint64_t page_size() const noexcept { return uint64_t{1} << page_shift_; }
+    [[nodiscard]] uint32_t page_shift() const noexcept { return page_shift_; }
     [[nodiscard]] uint32_t n_ranges() const noexcept { return n_ranges_; }
     [[nodiscard]] RangeInfo range(uint32_t i) const noexcept;
+    // Fast path: range i's bitmap, for a caller that keeps the range it hits in registers and
+    // marks with detail::set_bits (the bit test and atomic OR of mark_dirty, without the scan).
+    [[nodiscard]] detail::RangeView range_view(uint32_t i) const noexcept { return ranges_[i]; }
     [[nodiscard]] uint32_t n_slots() const noexcept;
     [[nodiscard]] uint16_t version_minor() const noexcept;
     // The host's heartbeat (Header::host_generation), acquire.

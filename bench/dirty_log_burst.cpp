@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Benchmark (not a test): what one forwarded packet costs in the PMD's rx_burst + tx_burst with
+ * dirty_log=off, bitmap (4 KiB and 2 MiB region pages) and touch, each mode on its own pair of sim
+ * VFs of its own PF model, measured side by side in one process, modes interleaved round by round.
+ *
+ * Every measured burst finds exactly --burst packets written back and waiting: the bench waits for
+ * them outside the measurement, and for the peer to have received the previous ones, so the Tx
+ * cleanup finds its write-backs too. What is measured therefore does not depend on how the model
+ * thread was scheduled: under `valgrind --tool=callgrind --collect-atstart=no` the instruction
+ * counts (collected only inside the measured calls, per mode via CALLGRIND_DUMP_STATS_AT) repeat
+ * exactly; natively the TSC cycles are printed (median over rounds).
+ *
+ * Usage: ixgbevf-lm-bench-dirty-log <EAL args incl. -d <PMD .so>> -- [--rounds N] [--burst N]
+ *        [--warmup N] [--frame BYTES] [--modes off,bitmap4k,bitmap2m,touch]
+ */
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <valgrind/callgrind.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+
+#include <ixgbevf_lm/region/host.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace region = ixgbevf_lm::region;
+
+struct Options {
+  unsigned rounds = 400;
+  unsigned warmup = 40;
+  uint16_t burst = 32;
+  uint16_t frame = 128;
+  std::vector<std::string> modes{"off", "bitmap4k", "bitmap2m", "touch"};
+};
+
+struct Mode {
+  std::string name;
+  std::string devargs;    /* appended to each port's devargs */
+  uint64_t page_size = 0; /* 0: no region */
+  std::string region_path;
+  std::unique_ptr<region::Host> host;
+  uint16_t port[2]{UINT16_MAX, UINT16_MAX};
+  rte_ether_addr mac[2]{};
+  rte_mempool *mp = nullptr;
+  std::vector<uint64_t> cycles;  /* per round: both directions */
+  uint64_t packets = 0;
+};
+
+[[noreturn]] void die(const std::string &why)
+{
+  std::fprintf(stderr, "dirty_log_burst: %s\n", why.c_str());
+  std::exit(1);
+}
+
+/* The VA span of the EAL's memory: the region's one range (IOVA as VA). */
+void memory_span(uint64_t &lo, uint64_t &hi)
+{
+  struct Span {
+    uint64_t lo = UINT64_MAX, hi = 0;
+  } s;
+  rte_memseg_walk(
+      [](const rte_memseg_list *, const rte_memseg *ms, void *arg) {
+        auto *sp = static_cast<Span *>(arg);
+        sp->lo = std::min<uint64_t>(sp->lo, ms->iova);
+        sp->hi = std::max<uint64_t>(sp->hi, ms->iova + ms->len);
+        return 0;
+      },
+      &s);
+  if (s.lo >= s.hi)
+    die("no EAL memory");
+  lo = s.lo;
+  hi = s.hi;
+}
+
+void setup(Mode &m, unsigned index, const Options &o)
+{
+  if (m.page_size != 0) {
+    uint64_t lo, hi;
+    memory_span(lo, hi);
+    lo &= ~(m.page_size - 1);
+    hi = (hi + m.page_size - 1) & ~(m.page_size - 1);
+    m.region_path = "/dev/shm/ixgbevf_lm_burstbench_" + std::to_string(getpid()) + "_" + m.name + ".region";
+    region::CreateParams p;
+    p.page_size = m.page_size;
+    p.ranges = {{lo, hi - lo}};
+    p.n_slots = 4;
+    auto h = region::Host::create(m.region_path, p);
+    if (!h)
+      die("region " + m.region_path + ": " + h.error().message);
+    m.host = std::make_unique<region::Host>(std::move(h.value()));
+    m.devargs = ",mig_region=" + m.region_path + m.devargs;
+  }
+  m.mp = rte_pktmbuf_pool_create(("bench_" + m.name).c_str(), 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  if (!m.mp)
+    die("mbuf pool for " + m.name);
+  for (unsigned i = 0; i < 2; ++i) {
+    char dev[64], args[512];
+    std::snprintf(dev, sizeof dev, "net_ixgbevf_lm_sim%u", index * 2 + i);
+    std::snprintf(args, sizeof args, "pf=bench%u_%d,vf=%u,mac=02:00:00:00:%02x:%02x%s", index, getpid(), i, index, i,
+                  m.devargs.c_str());
+    const std::string devargs = std::string(dev) + "," + args;
+    if (rte_dev_probe(devargs.c_str()) != 0)
+      die("probe " + devargs);
+    if (rte_eth_dev_get_port_by_name(dev, &m.port[i]) != 0)
+      die("no port " + std::string(dev));
+    rte_eth_conf conf{};
+    if (rte_eth_dev_configure(m.port[i], 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(m.port[i], 0, 512, SOCKET_ID_ANY, nullptr, m.mp) != 0 ||
+        rte_eth_tx_queue_setup(m.port[i], 0, 512, SOCKET_ID_ANY, nullptr) != 0 || rte_eth_dev_start(m.port[i]) != 0)
+      die("start " + devargs);
+    rte_eth_macaddr_get(m.port[i], &m.mac[i]);
+  }
+  if (m.host) {
+    if (!m.host->set_logging_all(true))
+      die("logging request for " + m.name);
+    if (!m.host->wait_all_acked(std::chrono::milliseconds(3000)))
+      die("logging not acknowledged for " + m.name);
+  }
+  (void)o;
+}
+
+/* Wait (unmeasured, bounded) until `port` has n packets written back. */
+void wait_ready(uint16_t port, uint16_t n)
+{
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (rte_eth_rx_queue_count(port, 0) < n) {
+    if (std::chrono::steady_clock::now() > deadline)
+      die("port " + std::to_string(port) + ": packets did not arrive within 5 s");
+    std::this_thread::yield();
+  }
+}
+
+/* Receive the waiting burst on `from` and send it to the other port: the measured part. */
+uint64_t forward_once(Mode &m, unsigned from, const Options &o, bool measured)
+{
+  rte_mbuf *pkts[512];
+  const unsigned to = 1 - from;
+  wait_ready(m.port[from], o.burst);
+  const uint64_t t0 = rte_rdtsc_precise();
+  if (measured)
+    CALLGRIND_TOGGLE_COLLECT;
+  const uint16_t n = rte_eth_rx_burst(m.port[from], 0, pkts, o.burst);
+  if (measured)
+    CALLGRIND_TOGGLE_COLLECT;
+  const uint64_t t1 = rte_rdtsc_precise();
+  if (n != o.burst)
+    die("short receive");
+  for (uint16_t i = 0; i < n; ++i) {
+    auto *eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr *);
+    eth->dst_addr = m.mac[to];
+    eth->src_addr = m.mac[from];
+  }
+  const uint64_t t2 = rte_rdtsc_precise();
+  if (measured)
+    CALLGRIND_TOGGLE_COLLECT;
+  const uint16_t sent = rte_eth_tx_burst(m.port[from], 0, pkts, n);
+  if (measured)
+    CALLGRIND_TOGGLE_COLLECT;
+  const uint64_t t3 = rte_rdtsc_precise();
+  if (sent != n)
+    die("short send");
+  if (measured)
+    m.packets += n;
+  return (t1 - t0) + (t3 - t2);
+}
+
+void prime(Mode &m, const Options &o)
+{
+  rte_mbuf *pkts[512];
+  if (rte_pktmbuf_alloc_bulk(m.mp, pkts, o.burst) != 0)
+    die("alloc");
+  for (uint16_t i = 0; i < o.burst; ++i) {
+    char *p = rte_pktmbuf_append(pkts[i], o.frame);
+    std::memset(p, 0, o.frame);
+    auto *eth = reinterpret_cast<rte_ether_hdr *>(p);
+    eth->dst_addr = m.mac[1];
+    eth->src_addr = m.mac[0];
+    eth->ether_type = rte_cpu_to_be_16(0x88b5); /* local experimental ethertype */
+  }
+  if (rte_eth_tx_burst(m.port[0], 0, pkts, o.burst) != o.burst)
+    die("prime send");
+}
+
+Options parse(int argc, char **argv)
+{
+  Options o;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        die("missing value for " + a);
+      return argv[++i];
+    };
+    if (a == "--rounds")
+      o.rounds = unsigned(std::stoul(value()));
+    else if (a == "--warmup")
+      o.warmup = unsigned(std::stoul(value()));
+    else if (a == "--burst")
+      o.burst = uint16_t(std::stoul(value()));
+    else if (a == "--frame")
+      o.frame = uint16_t(std::stoul(value()));
+    else if (a == "--modes") {
+      o.modes.clear();
+      std::string s = value();
+      for (size_t p = 0; p <= s.size();) {
+        const size_t c = std::min(s.find(',', p), s.size());
+        o.modes.push_back(s.substr(p, c - p));
+        p = c + 1;
+      }
+    } else
+      die("unknown option " + a);
+  }
+  if (o.burst == 0 || o.burst > 256 || o.frame < 60 || o.frame > 1500 || o.rounds == 0)
+    die("--burst 1..256, --frame 60..1500, --rounds > 0");
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+  const int used = rte_eal_init(argc, argv);
+  if (used < 0)
+    die("EAL init failed");
+  if (rte_eal_iova_mode() != RTE_IOVA_VA)
+    die("run with --iova-mode=va (the region covers the EAL's virtual addresses)");
+  const Options o = parse(argc - used - 1, argv + used + 1);
+
+  std::vector<Mode> modes;
+  for (const auto &name : o.modes) {
+    Mode m;
+    m.name = name;
+    if (name == "off")
+      m.devargs = "";
+    else if (name == "bitmap4k" || name == "bitmap2m") {
+      m.devargs = ",dirty_log=bitmap";
+      m.page_size = name == "bitmap4k" ? 4096 : 2u << 20;
+    } else if (name == "touch")
+      m.devargs = ",dirty_log=touch";
+    else
+      die("unknown mode " + name);
+    modes.push_back(std::move(m));
+  }
+  for (unsigned i = 0; i < modes.size(); ++i)
+    setup(modes[i], i, o);
+  for (auto &m : modes)
+    prime(m, o);
+
+  /* Interleaved: round r forwards the burst there and back in every mode before round r + 1. */
+  for (unsigned r = 0; r < o.warmup + o.rounds; ++r) {
+    for (auto &m : modes) {
+      const bool measured = r >= o.warmup;
+      const uint64_t c = forward_once(m, 1, o, measured) + forward_once(m, 0, o, measured);  /* primed towards port 1 */
+      if (r >= o.warmup)
+        m.cycles.push_back(c);
+    }
+  }
+  /* Under callgrind the counts are collected only inside the measured calls of all modes given:
+   * the script runs one process per mode for the instruction counts (Ir / packets). */
+  std::printf("mode,packets,cycles_per_packet_median,cycles_per_packet_p10,cycles_per_packet_p90\n");
+  for (auto &m : modes) {
+    std::sort(m.cycles.begin(), m.cycles.end());
+    const double per = 2.0 * o.burst;
+    auto at = [&](double q) { return double(m.cycles[size_t(q * double(m.cycles.size() - 1))]) / per; };
+    std::printf("%s,%" PRIu64 ",%.1f,%.1f,%.1f\n", m.name.c_str(), m.packets, at(0.5), at(0.1), at(0.9));
+  }
+  std::fflush(stdout);
+  for (auto &m : modes) {
+    if (m.host)
+      (void)m.host->set_logging_all(false);
+    for (uint16_t p : m.port) {
+      rte_eth_dev_stop(p);
+      rte_eth_dev_close(p);
+    }
+    if (!m.region_path.empty())
+      unlink(m.region_path.c_str());
+  }
+  rte_eal_cleanup();
+  return 0;
+}
