@@ -26,7 +26,11 @@
 
 #include <unistd.h>
 
+#ifdef IXLM_HAVE_CALLGRIND_H
 #include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#endif
 
 #include <rte_cycles.h>
 #include <rte_eal.h>

@@ -18,6 +18,7 @@ import datetime
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -67,6 +68,8 @@ def main():
     commands = []
 
     ir = {}
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind): the instruction counts need callgrind")
     for mode in MODES:
         out = os.path.join(outdir, "callgrind.%s.out" % mode)
         cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--callgrind-out-file=" + out,
