@@ -4,6 +4,7 @@
  * an 82599 VF has none of it and says so at configure and in tx_prepare.
  */
 #include <cstring>
+#include <functional>
 
 #include <gtest/gtest.h>
 #include <rte_ip.h>
@@ -187,6 +188,35 @@ TEST_P(TunnelPair, BadOuterIpv4ChecksumReportedOnReceive) {
   EXPECT_EQ(got[0]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
   EXPECT_FALSE(got[1]->ol_flags & RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD);
   free_all(got);
+}
+
+TEST_P(TunnelPair, TxPrepareRefusesWhatTheDescriptorsCannotCarry) {
+  rte_eth_conf c = conf();
+  ASSERT_EQ(a->start(mp, 1, &c), 0);
+  const auto f = vxlan_frame(mac_b, mac_a, IPPROTO_TCP, 64);
+  const auto refused = [&](const std::function<void(rte_mbuf *)> &edit) {
+    rte_mbuf *m = tunnel_mbuf(f, IPPROTO_TCP, true);
+    edit(m);
+    rte_errno = 0;
+    uint16_t n = rte_eth_tx_prepare(a->port, 0, &m, 1);
+    rte_pktmbuf_free(m);
+    return n == 0 ? rte_errno : 0;
+  };
+  /* outer checksum without an outer IPv4 header; OUTERIPLEN is 8 bits (outer_l3_len 9); without the outer checksum
+   * everything before the inner IP header must fit MACLEN's 7 bits; no TSO of tunnelled frames */
+  EXPECT_EQ(refused([](rte_mbuf *m) { m->ol_flags &= ~RTE_MBUF_F_TX_OUTER_IPV4; }), EINVAL);
+  EXPECT_EQ(refused([](rte_mbuf *m) { m->outer_l3_len = 256; }), EINVAL);
+  EXPECT_EQ(refused([](rte_mbuf *m) {
+              m->ol_flags &= ~RTE_MBUF_F_TX_OUTER_IP_CKSUM;
+              m->l2_len = 128 - kOuterL2 - kOuterL3;
+            }),
+            EINVAL);
+  EXPECT_EQ(refused([](rte_mbuf *m) {
+              m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_TX_L4_MASK) | RTE_MBUF_F_TX_TCP_SEG;
+              m->tso_segsz = 32;
+            }),
+            ENOTSUP);
+  EXPECT_EQ(refused([](rte_mbuf *) {}), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(X550Class, TunnelPair,

@@ -23,10 +23,9 @@ constexpr uint64_t kTxOffloadMask = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MA
                                     RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 | kTxTunnelFlags;
 constexpr uint64_t kTxCtxFlags = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
                                  RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_OUTER_IP_CKSUM;
-/* MACLEN is 7 bits; OUTERIPLEN and TUNNELLEN 8 bits each. */
+/* MACLEN is 7 bits, OUTERIPLEN 8 (the mbuf's outer_l3_len 9); TUNNELLEN's 8 bits hold any l2_len (7). */
 constexpr unsigned kMaxMacLen = ADVTXD_MACLEN_MASK;
 constexpr unsigned kMaxOuterIpLen = ADVTXD_OUTER_IPLEN_MASK;
-constexpr unsigned kMaxTunnelLen = ADVTXD_TUNNEL_LEN_MASK;
 constexpr unsigned kFreeBulk = 64;
 
 inline uint16_t next(const TxQueue &q, uint16_t i) { return uint16_t(i + 1 == q.nb_desc ? 0 : i + 1); }
@@ -298,9 +297,8 @@ uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
         return i;
       }
       bool fits = (ol & RTE_MBUF_F_TX_OUTER_IP_CKSUM)
-                      ? (ol & RTE_MBUF_F_TX_OUTER_IPV4) && m->outer_l2_len <= kMaxMacLen &&
-                            m->outer_l3_len <= kMaxOuterIpLen && m->l2_len <= kMaxTunnelLen
-                      : m->outer_l2_len + m->outer_l3_len + m->l2_len <= kMaxMacLen;
+                      ? (ol & RTE_MBUF_F_TX_OUTER_IPV4) && m->outer_l3_len <= kMaxOuterIpLen
+                      : unsigned(m->outer_l2_len + m->outer_l3_len + m->l2_len) <= kMaxMacLen;
       if (!fits) {
         rte_errno = EINVAL;
         return i;
