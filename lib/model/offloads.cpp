@@ -52,6 +52,32 @@ Parsed parse(std::span<const uint8_t> f) {
   return p;
 }
 
+Tunnel parse_tunnel(std::span<const uint8_t> f, const Parsed &outer, uint16_t vxlan_port) {
+  Tunnel t;
+  constexpr unsigned kUdpHdr = 8, kVxlanHdr = 8;
+  if (vxlan_port == 0 || !outer.ipv4 || outer.l4_proto != kIpProtoUdp || rd16(&f[outer.l4_off + 2]) != vxlan_port)
+    return t;
+  unsigned inner_l2 = outer.l4_off + kUdpHdr + kVxlanHdr;
+  if (outer.l4_len < kUdpHdr + kVxlanHdr + 14 || f.size() < inner_l2 + 14)
+    return t;
+  t.vxlan = true;
+  t.inner = parse(f.subspan(inner_l2));
+  t.inner.l3_off += inner_l2;
+  if (t.inner.ipv4 || t.inner.ipv6)
+    t.inner.l4_off += inner_l2;
+  return t;
+}
+
+uint32_t ethernet_fcs(std::span<const uint8_t> f) {
+  uint32_t crc = 0xFFFFFFFF;
+  for (uint8_t b : f) {
+    crc ^= b;
+    for (int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
+  }
+  return ~crc;
+}
+
 uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc) {
   uint64_t s = acc;
   size_t i = 0;
@@ -152,23 +178,29 @@ static void put_l4_checksum(uint8_t *l4, size_t n, unsigned l4t, uint32_t extra)
 bool tx_offload(std::vector<uint8_t> &frame, const TxRequest &r, std::vector<uint8_t> &scratch,
                 const std::function<void(std::span<const uint8_t>)> &out) {
   if (!r.tse) {
-    if (r.ixsm || r.txsm) {
-      if (r.maclen + r.iplen > frame.size() || r.maclen < 12)
+    const unsigned l3 = r.maclen + r.outer_iplen + r.tunnel_len;  /* the (inner) IP header */
+    if (r.ixsm || r.txsm || r.outer_ipcs) {
+      if (l3 + r.iplen > frame.size() || r.maclen < 12)
         return false;
     }
-    if (r.ixsm && r.ipv4 && r.iplen >= 20)
-      put_ipv4_checksum(&frame[r.maclen], r.iplen);
+    /* inner first: the outer header's checksum does not cover them */
     if (r.txsm && r.l4t <= 1) {
-      unsigned l4 = r.maclen + r.iplen;
+      unsigned l4 = l3 + r.iplen;
       put_l4_checksum(&frame[l4], frame.size() - l4, r.l4t, 0);
     }
+    if (r.ixsm && r.ipv4 && r.iplen >= 20)
+      put_ipv4_checksum(&frame[l3], r.iplen);
+    if (r.outer_ipcs && r.outer_iplen >= 20)
+      put_ipv4_checksum(&frame[r.maclen], r.outer_iplen);
     if (r.vle)
       insert_vlan(frame, r.vlan);
     out(frame);
     return true;
   }
 
-  /* TSO: TCP only on this device. */
+  /* TSO: TCP only on this device, not of tunnelled frames (the model's limit, not the X550's). */
+  if (r.outer_iplen || r.tunnel_len || r.outer_ipcs)
+    return false;
   unsigned hdr = r.maclen + r.iplen + r.l4len;
   if (r.l4t != 1 || r.mss == 0 || r.l4len < 20 || r.iplen < 20 || r.maclen < 14 || hdr > frame.size())
     return false;

@@ -34,6 +34,18 @@ struct Parsed {
 };
 Parsed parse(std::span<const uint8_t> f);
 
+/* A tunnelled frame as an X550 recognises it: outer IPv4, then UDP to the PF's VXLAN port and an
+ * 8-byte VXLAN header, then an inner Ethernet frame. Offsets of `inner` are from the frame start. */
+struct Tunnel {
+  bool vxlan = false;
+  Parsed inner;
+};
+/* vxlan_port 0: VXLAN not recognised (the PF left VXLANCTRL clear). */
+Tunnel parse_tunnel(std::span<const uint8_t> f, const Parsed &outer, uint16_t vxlan_port);
+
+/* Ethernet FCS (CRC-32, IEEE 802.3) of a frame, as it follows the frame on the wire (LSB first). */
+uint32_t ethernet_fcs(std::span<const uint8_t> f);
+
 /* One's-complement sum helpers (big-endian 16-bit words). */
 uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc = 0);
 uint16_t fold(uint32_t acc);
@@ -58,6 +70,10 @@ struct TxRequest {
   unsigned maclen = 0, iplen = 0, l4len = 0, mss = 0;
   bool ipv4 = false;
   unsigned l4t = 0;           /* 0 UDP, 1 TCP, 2 SCTP */
+  /* X550 tunnels: the inner IP header starts at maclen + outer_iplen + tunnel_len; outer_ipcs
+   * inserts the outer IPv4 header checksum (outer_iplen bytes at maclen). */
+  unsigned outer_iplen = 0, tunnel_len = 0;
+  bool outer_ipcs = false;
   uint16_t vlan = 0;
   uint32_t paylen = 0;
 };

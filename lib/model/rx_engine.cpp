@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Receive engine: choose the queue (RSS), strip the VLAN tag (RXDCTL.VME), check the L3/L4
- * checksums, split the frame over the buffers of free descriptors (RDH..RDT), write the data and
- * then each descriptor's write-back (DD last, with release ordering), advance RDH. Without enough
+ * checksums (on X550, of the inner packet of a VXLAN tunnel, with the outer IPv4 header's
+ * checksum reported apart), keep the FCS when the PF does not strip it (HLREG0.RXCRCSTRP),
+ * split the frame over the buffers of free descriptors (RDH..RDT), write the data and then each
+ * descriptor's write-back (DD last, with release ordering), advance RDH. Without enough
  * free descriptors the frame is dropped and counted (SRRCTL.DROP_EN behaviour).
  */
 #include <algorithm>
@@ -105,6 +107,8 @@ bool rx_deliver(PfModel::Impl &pf, VfState &vf, std::span<const uint8_t> in, boo
 
   auto &f = pf.rx_frame;
   f.assign(in.begin(), in.end());
+  /* the FCS of the frame as it was on the wire */
+  const uint32_t fcs = pf.cfg.rx_crc_strip ? 0 : offl::ethernet_fcs(in);
   uint32_t status = RXD_STAT_DD;
   uint16_t vlan = 0;
   if ((rxdctl & RXDCTL_VME) && offl::strip_vlan(f, &vlan)) {
@@ -113,28 +117,47 @@ bool rx_deliver(PfModel::Impl &pf, VfState &vf, std::span<const uint8_t> in, boo
   }
 
   uint16_t pkt_info = h.type;
+  uint16_t hdr_info = 0;
   uint32_t errors = 0;
-  if (p.ipv4) {
+  /* X550: a recognised tunnel has its outer IPv4 header checked (OUTERIPCS/OUTERIPER) and the
+   * inner packet's types and checksums reported in place of the outer ones */
+  offl::Tunnel tn;
+  if (has_tunnel_offloads(pf.cfg.mac_type))
+    tn = offl::parse_tunnel(f, p, pf.cfg.vxlan_udp_port);
+  if (tn.vxlan) {
+    status |= RXD_STAT_OUTERIPCS;
+    if (!offl::ipv4_header_ok(f, p))
+      errors |= RXDADV_ERR_OUTERIPER;
+    pkt_info |= RXDADV_PKTTYPE_VXLAN;
+    hdr_info |= RXDADV_HDRINFO_TUNNEL;
+  }
+  const offl::Parsed &c = tn.vxlan ? tn.inner : p;
+  if (c.ipv4) {
     pkt_info |= RXDADV_PKTTYPE_IPV4;
     status |= RXD_STAT_IPCS;
-    if (!offl::ipv4_header_ok(f, p))
+    if (!offl::ipv4_header_ok(f, c))
       errors |= RXDADV_ERR_IPE;
-  } else if (p.ipv6) {
+  } else if (c.ipv6) {
     pkt_info |= RXDADV_PKTTYPE_IPV6;
   }
-  if (p.l4_proto == offl::kIpProtoTcp || p.l4_proto == offl::kIpProtoUdp) {
-    pkt_info |= p.l4_proto == offl::kIpProtoTcp ? RXDADV_PKTTYPE_TCP : RXDADV_PKTTYPE_UDP;
-    bool udp_no_csum = p.l4_proto == offl::kIpProtoUdp && p.ipv4 && offl::rd16(&f[p.l4_off + 6]) == 0;
+  if (c.l4_proto == offl::kIpProtoTcp || c.l4_proto == offl::kIpProtoUdp) {
+    pkt_info |= c.l4_proto == offl::kIpProtoTcp ? RXDADV_PKTTYPE_TCP : RXDADV_PKTTYPE_UDP;
+    bool udp_no_csum = c.l4_proto == offl::kIpProtoUdp && c.ipv4 && offl::rd16(&f[c.l4_off + 6]) == 0;
     if (!udp_no_csum) {
       status |= RXD_STAT_L4CS;
-      if (p.l4_proto == offl::kIpProtoUdp)
+      if (c.l4_proto == offl::kIpProtoUdp)
         status |= RXD_STAT_UDPCS;
-      if (!offl::l4_ok(f, p))
+      if (!offl::l4_ok(f, c))
         errors |= RXDADV_ERR_TCPE;
     }
   }
   if (loopback)
     status |= RXD_STAT_LB;
+
+  if (!pf.cfg.rx_crc_strip) {
+    const uint8_t b[4] = {uint8_t(fcs), uint8_t(fcs >> 8), uint8_t(fcs >> 16), uint8_t(fcs >> 24)};
+    f.insert(f.end(), b, b + 4);
+  }
 
   /* the ring */
   uint32_t n = vf.reg(VFRDLEN(q)) / kDescSize;
@@ -178,7 +201,7 @@ bool rx_deliver(PfModel::Impl &pf, VfState &vf, std::span<const uint8_t> in, boo
     size_t len = std::min<size_t>(bsize, f.size() - off);
     RxDesc wb{};
     wb.wb.pkt_info = pkt_info;
-    wb.wb.hdr_info = 0;
+    wb.wb.hdr_info = hdr_info;
     wb.wb.rss = h.on ? h.hash : 0;
     wb.wb.length = uint16_t(len);
     wb.wb.vlan = vlan;

@@ -38,7 +38,7 @@ void store_context(VfState &vf, unsigned q, const TxDesc &d) {
   vf.txctx[q][idx] = TxContext{c.vlan_macip_lens, c.seqnum_seed, c.type_tucmd_mlhl, c.mss_l4len_idx};
 }
 
-offl::TxRequest offload_request(const VfState &vf, unsigned q, const TxDesc &first) {
+offl::TxRequest offload_request(MacType mac, const VfState &vf, unsigned q, const TxDesc &first) {
   offl::TxRequest r;
   uint32_t cmd = first.read.cmd_type_len;
   uint32_t ol = first.read.olinfo_status;
@@ -57,6 +57,13 @@ offl::TxRequest offload_request(const VfState &vf, unsigned q, const TxDesc &fir
   r.l4len = (c.mss_l4len_idx >> ADVTXD_L4LEN_SHIFT) & 0xFF;
   r.mss = c.mss_l4len_idx >> ADVTXD_MSS_SHIFT;
   r.paylen = ol >> ADVTXD_PAYLEN_SHIFT;
+  if (has_tunnel_offloads(mac)) {
+    /* X550: the tunnel lengths in the context, the outer IPv4 checksum request in the data
+     * descriptor (82599/X540 reserve both) */
+    r.outer_iplen = (c.seqnum_seed >> ADVTXD_OUTER_IPLEN_SHIFT) & ADVTXD_OUTER_IPLEN_MASK;
+    r.tunnel_len = (c.seqnum_seed >> ADVTXD_TUNNEL_LEN_SHIFT) & ADVTXD_TUNNEL_LEN_MASK;
+    r.outer_ipcs = (cmd & tx_outer_ipcs_bit(mac)) != 0;
+  }
   return r;
 }
 
@@ -137,7 +144,7 @@ unsigned tx_service_queue(PfModel::Impl &pf, VfState &vf, unsigned q, unsigned m
     }
 
     if (first && !fault && !frame.empty()) {
-      offl::TxRequest req = offload_request(vf, q, *first);
+      offl::TxRequest req = offload_request(pf.cfg.mac_type, vf, q, *first);
       offl::tx_offload(frame, req, pf.seg_frame, [&](std::span<const uint8_t> out) {
         vf.counters.gptc++;
         vf.counters.gotc += out.size();

@@ -64,6 +64,13 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) noexcept {
   info->rx_offload_capa = kRxOffloads;
   info->rx_queue_offload_capa = RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
   info->tx_offload_capa = kTxOffloads;
+  /* X550-class VFs: outer IPv4 checksum of tunnelled frames (inner checksums at the tunnel offsets);
+   * 82599/X540 VFs have neither the context fields nor the Rx status. No KEEP_CRC on any: the PF
+   * decides CRC stripping for every function (HLREG0.RXCRCSTRP) and a VF cannot read it. */
+  if (has_tunnel_offloads(ad.mac_type)) {
+    info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_OUTER_IPV4_CKSUM;
+    info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_OUTER_IPV4_CKSUM;
+  }
   info->tx_queue_offload_capa = 0;
   info->hash_key_size = kRssKeyBytes;
   info->reta_size = reta_size(ad);

@@ -19,28 +19,40 @@ using namespace hw;
 
 namespace {
 
-inline uint32_t ptype_of(uint16_t pkt_info) {
-  uint32_t t = RTE_PTYPE_L2_ETHER;
+/* L3/L4 bits of pkt_info as ptypes; `inner` selects the RTE_PTYPE_INNER_* values. */
+inline uint32_t l3l4_ptype(uint16_t pkt_info, bool inner) {
+  uint32_t t;
   if (pkt_info & RXDADV_PKTTYPE_IPV4)
-    t |= RTE_PTYPE_L3_IPV4;
+    t = inner ? RTE_PTYPE_INNER_L3_IPV4 : RTE_PTYPE_L3_IPV4;
   else if (pkt_info & RXDADV_PKTTYPE_IPV4_EX)
-    t |= RTE_PTYPE_L3_IPV4_EXT;
+    t = inner ? RTE_PTYPE_INNER_L3_IPV4_EXT : RTE_PTYPE_L3_IPV4_EXT;
   else if (pkt_info & RXDADV_PKTTYPE_IPV6)
-    t |= RTE_PTYPE_L3_IPV6;
+    t = inner ? RTE_PTYPE_INNER_L3_IPV6 : RTE_PTYPE_L3_IPV6;
   else if (pkt_info & RXDADV_PKTTYPE_IPV6_EX)
-    t |= RTE_PTYPE_L3_IPV6_EXT;
+    t = inner ? RTE_PTYPE_INNER_L3_IPV6_EXT : RTE_PTYPE_L3_IPV6_EXT;
   else
-    return t;
+    return 0;
   if (pkt_info & RXDADV_PKTTYPE_TCP)
-    t |= RTE_PTYPE_L4_TCP;
+    t |= inner ? RTE_PTYPE_INNER_L4_TCP : RTE_PTYPE_L4_TCP;
   else if (pkt_info & RXDADV_PKTTYPE_UDP)
-    t |= RTE_PTYPE_L4_UDP;
+    t |= inner ? RTE_PTYPE_INNER_L4_UDP : RTE_PTYPE_L4_UDP;
   else if (pkt_info & RXDADV_PKTTYPE_SCTP)
-    t |= RTE_PTYPE_L4_SCTP;
+    t |= inner ? RTE_PTYPE_INNER_L4_SCTP : RTE_PTYPE_L4_SCTP;
   return t;
 }
 
-inline uint64_t flags_of(uint32_t st, uint16_t pkt_info) {
+/* X550 tunnels (tunnel bit in hdr_info): an IPv4 outer header, VXLAN/GENEVE over UDP or NVGRE,
+ * and the L3/L4 bits describe the inner packet. */
+inline uint32_t ptype_of(uint16_t pkt_info, uint16_t hdr_info, bool tunnel) {
+  if (tunnel && (hdr_info & RXDADV_HDRINFO_TUNNEL)) {
+    uint32_t t = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4_EXT_UNKNOWN | RTE_PTYPE_INNER_L2_ETHER;
+    t |= (pkt_info & RXDADV_PKTTYPE_VXLAN) ? (RTE_PTYPE_L4_UDP | RTE_PTYPE_TUNNEL_VXLAN) : RTE_PTYPE_TUNNEL_GRE;
+    return t | l3l4_ptype(pkt_info, true);
+  }
+  return RTE_PTYPE_L2_ETHER | l3l4_ptype(pkt_info, false);
+}
+
+inline uint64_t flags_of(uint32_t st, uint16_t pkt_info, bool tunnel) {
   uint64_t f = 0;
   if (st & RXD_STAT_VP)
     f |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
@@ -50,6 +62,9 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info) {
     f |= (st & RXDADV_ERR_IPE) ? RTE_MBUF_F_RX_IP_CKSUM_BAD : RTE_MBUF_F_RX_IP_CKSUM_GOOD;
   if (st & RXD_STAT_L4CS)
     f |= (st & RXDADV_ERR_TCPE) ? RTE_MBUF_F_RX_L4_CKSUM_BAD : RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  /* X550 only: on 82599/X540 the same status bit is CRCV */
+  if (tunnel && (st & RXD_STAT_OUTERIPCS) && (st & RXDADV_ERR_OUTERIPER))
+    f |= RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD;
   return f;
 }
 
@@ -115,6 +130,7 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
   rte_mbuf *last = q.pkt_last_seg;
   uint64_t bytes = 0;
   const uint64_t init = q.mbuf_initializer;
+  const bool tunnel = q.tunnel;
 
   while (nb_rx < nb_pkts && hold < q.nb_desc - 1) {
     volatile RxDesc *d = &q.ring[idx];
@@ -125,6 +141,7 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
     st = rte_le_to_cpu_32(st);
     uint16_t len = rte_le_to_cpu_16(d->wb.length);
     uint16_t pkt_info = rte_le_to_cpu_16(d->wb.pkt_info);
+    uint16_t hdr_info = rte_le_to_cpu_16(d->wb.hdr_info);
     uint32_t rss = rte_le_to_cpu_32(d->wb.rss);
     uint16_t vlan = rte_le_to_cpu_16(d->wb.vlan);
 
@@ -154,8 +171,8 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
     if (!(st & RXD_STAT_EOP))
       continue;
 
-    first->ol_flags = flags_of(st, pkt_info);
-    first->packet_type = ptype_of(pkt_info);
+    first->ol_flags = flags_of(st, pkt_info, tunnel);
+    first->packet_type = ptype_of(pkt_info, hdr_info, tunnel);
     first->hash.rss = rss;
     first->vlan_tci = (st & RXD_STAT_VP) ? vlan : 0;
     bytes += first->pkt_len;
@@ -255,12 +272,19 @@ int rx_descriptor_status(void *rxq, uint16_t offset) {
   return RTE_ETH_RX_DESC_AVAIL;
 }
 
-const uint32_t *supported_ptypes(rte_eth_dev *) {
+const uint32_t *supported_ptypes(rte_eth_dev *dev) {
   static const uint32_t kPtypes[] = {
       RTE_PTYPE_L2_ETHER, RTE_PTYPE_L3_IPV4, RTE_PTYPE_L3_IPV4_EXT, RTE_PTYPE_L3_IPV6, RTE_PTYPE_L3_IPV6_EXT,
       RTE_PTYPE_L4_TCP,   RTE_PTYPE_L4_UDP,  RTE_PTYPE_L4_SCTP,     RTE_PTYPE_UNKNOWN,
   };
-  return kPtypes;
+  static const uint32_t kTunnelPtypes[] = {
+      RTE_PTYPE_L2_ETHER,         RTE_PTYPE_L3_IPV4,          RTE_PTYPE_L3_IPV4_EXT,      RTE_PTYPE_L3_IPV6,
+      RTE_PTYPE_L3_IPV6_EXT,      RTE_PTYPE_L3_IPV4_EXT_UNKNOWN, RTE_PTYPE_L4_TCP,        RTE_PTYPE_L4_UDP,
+      RTE_PTYPE_L4_SCTP,          RTE_PTYPE_TUNNEL_VXLAN,     RTE_PTYPE_TUNNEL_GRE,       RTE_PTYPE_INNER_L2_ETHER,
+      RTE_PTYPE_INNER_L3_IPV4,    RTE_PTYPE_INNER_L3_IPV4_EXT, RTE_PTYPE_INNER_L3_IPV6,   RTE_PTYPE_INNER_L3_IPV6_EXT,
+      RTE_PTYPE_INNER_L4_TCP,     RTE_PTYPE_INNER_L4_UDP,     RTE_PTYPE_INNER_L4_SCTP,    RTE_PTYPE_UNKNOWN,
+  };
+  return has_tunnel_offloads(adapter_of(dev).mac_type) ? kTunnelPtypes : kPtypes;
 }
 
 }  // namespace ixgbevf_lm::pmd

@@ -172,6 +172,7 @@ int rxq_hw_enable(Adapter &ad, RxQueue &q) noexcept {
   }
   q.rx_tail = 0;
   q.nb_hold = 0;
+  q.tunnel = has_tunnel_offloads(ad.mac_type);  /* the VF's MAC type: a rebuild may land on another */
   int rc = rx_refill_all(q);
   if (rc) {
     IXGBEVF_LM_LOG(ERR, "port %u rxq %u: cannot fill the ring (mempool %s empty)", q.port_id, i, q.mp->name);

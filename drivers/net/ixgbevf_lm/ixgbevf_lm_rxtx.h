@@ -84,6 +84,7 @@ struct RxQueue {
   uint16_t port_id = 0;
   uint16_t queue_id = 0;
   bool vlan_strip = false;
+  bool tunnel = false;                       /* X550: tunnel packet types and OUTERIPCS are reported */
   /* ---- second line: chaining, doorbell, counters ---- */
   alignas(RTE_CACHE_LINE_SIZE) rte_mbuf *pkt_first_seg = nullptr;
   rte_mbuf *pkt_last_seg = nullptr;
@@ -107,6 +108,7 @@ struct RxQueue {
 struct TxContextCache {
   uint64_t key = 0;       /* offload fields the context was built for; 0: empty */
   uint32_t vlan_macip_lens = 0;
+  uint32_t seqnum_seed = 0;
   uint32_t type_tucmd_mlhl = 0;
   uint32_t mss_l4len = 0;
 };
@@ -127,6 +129,7 @@ struct TxQueue {
   uint16_t rs_thresh = kDefaultTxRsThresh;
   uint16_t free_thresh = kDefaultTxFreeThresh;
   uint8_t ctx_curr = 0;
+  uint32_t outer_ipcs_cmd = 0;               /* X550: the OUTERIPCS bit of cmd_type_len; 0: no tunnel offloads */
   /* ---- second line ---- */
   alignas(RTE_CACHE_LINE_SIZE) TxContextCache ctx[hw::kTxContextSlots];
   TailDoorbell tail;

@@ -16,10 +16,16 @@ using namespace hw;
 
 namespace {
 
+/* Tunnelled frames (X550 only): outer lengths and the outer IPv4 checksum. */
+constexpr uint64_t kTxTunnelFlags = RTE_MBUF_F_TX_OUTER_IP_CKSUM | RTE_MBUF_F_TX_OUTER_IPV4 |
+                                    RTE_MBUF_F_TX_OUTER_IPV6 | RTE_MBUF_F_TX_TUNNEL_MASK;
 constexpr uint64_t kTxOffloadMask = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-                                    RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6;
+                                    RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 | kTxTunnelFlags;
 constexpr uint64_t kTxCtxFlags = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-                                 RTE_MBUF_F_TX_VLAN;
+                                 RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_OUTER_IP_CKSUM;
+/* MACLEN is 7 bits, OUTERIPLEN 8 (the mbuf's outer_l3_len 9); TUNNELLEN's 8 bits hold any l2_len (7). */
+constexpr unsigned kMaxMacLen = ADVTXD_MACLEN_MASK;
+constexpr unsigned kMaxOuterIpLen = ADVTXD_OUTER_IPLEN_MASK;
 constexpr unsigned kFreeBulk = 64;
 
 inline uint16_t next(const TxQueue &q, uint16_t i) { return uint16_t(i + 1 == q.nb_desc ? 0 : i + 1); }
@@ -90,15 +96,28 @@ unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
 
 struct CtxFields {
   uint32_t vlan_macip_lens = 0;
+  uint32_t seqnum_seed = 0;
   uint32_t type_tucmd_mlhl = 0;
   uint32_t mss_l4len = 0;
   uint32_t olinfo = 0;   /* POPTS for the data descriptors */
-  uint32_t cmd = 0;      /* VLE / TSE for the data descriptors */
+  uint32_t cmd = 0;      /* VLE / TSE / OUTERIPCS for the data descriptors */
 };
 
-inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol) {
+/* MACLEN: the L2 header; for a tunnelled frame with the outer IPv4 checksum, the outer L2 header
+ * with the outer IP and tunnel lengths in their own fields (X550); for one without, everything
+ * before the inner IP header, as the hardware treats any MAC header of up to 127 bytes. */
+inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol, uint32_t outer_ipcs_cmd) {
   CtxFields c;
-  c.vlan_macip_lens = (uint32_t(m->l2_len) << ADVTXD_MACLEN_SHIFT) | (m->l3_len & ADVTXD_IPLEN_MASK);
+  uint32_t maclen = m->l2_len;
+  if (ol & RTE_MBUF_F_TX_OUTER_IP_CKSUM) {
+    maclen = m->outer_l2_len;
+    c.seqnum_seed = (uint32_t(m->outer_l3_len) << ADVTXD_OUTER_IPLEN_SHIFT) |
+                    (uint32_t(m->l2_len) << ADVTXD_TUNNEL_LEN_SHIFT);
+    c.cmd |= outer_ipcs_cmd;
+  } else if (ol & (RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IPV6)) {
+    maclen = uint32_t(m->outer_l2_len + m->outer_l3_len + m->l2_len);
+  }
+  c.vlan_macip_lens = (maclen << ADVTXD_MACLEN_SHIFT) | (m->l3_len & ADVTXD_IPLEN_MASK);
   if (ol & RTE_MBUF_F_TX_VLAN) {
     c.vlan_macip_lens |= uint32_t(m->vlan_tci) << ADVTXD_VLAN_SHIFT;
     c.cmd |= ADVTXD_DCMD_VLE;
@@ -160,11 +179,11 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     int slot = -1;
     bool new_ctx = false;
     if (use_ctx) {
-      cf = ctx_fields(m, ol);
+      cf = ctx_fields(m, ol, q.outer_ipcs_cmd);
       for (unsigned s = 0; s < kTxContextSlots; s++) {
         const TxContextCache &c = q.ctx[(q.ctx_curr + s) % kTxContextSlots];
-        if (c.key && c.vlan_macip_lens == cf.vlan_macip_lens && c.type_tucmd_mlhl == cf.type_tucmd_mlhl &&
-            c.mss_l4len == cf.mss_l4len) {
+        if (c.key && c.vlan_macip_lens == cf.vlan_macip_lens && c.seqnum_seed == cf.seqnum_seed &&
+            c.type_tucmd_mlhl == cf.type_tucmd_mlhl && c.mss_l4len == cf.mss_l4len) {
           slot = int((q.ctx_curr + s) % kTxContextSlots);
           break;
         }
@@ -183,10 +202,10 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     if (new_ctx) {
       volatile auto *c = reinterpret_cast<volatile TxContextDesc *>(&q.ring[tail]);
       c->vlan_macip_lens = rte_cpu_to_le_32(cf.vlan_macip_lens);
-      c->seqnum_seed = 0;
+      c->seqnum_seed = rte_cpu_to_le_32(cf.seqnum_seed);
       c->type_tucmd_mlhl = rte_cpu_to_le_32(cf.type_tucmd_mlhl);
       c->mss_l4len_idx = rte_cpu_to_le_32(cf.mss_l4len | (uint32_t(slot) << ADVTXD_IDX_SHIFT));
-      q.ctx[slot] = TxContextCache{1, cf.vlan_macip_lens, cf.type_tucmd_mlhl, cf.mss_l4len};
+      q.ctx[slot] = TxContextCache{1, cf.vlan_macip_lens, cf.seqnum_seed, cf.type_tucmd_mlhl, cf.mss_l4len};
       q.ctx_curr = uint8_t(slot);
       q.sw_ring[tail] = nullptr;
       tail = next(q, tail);
@@ -270,6 +289,20 @@ uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     if (ol & (RTE_MBUF_F_TX_OFFLOAD_MASK ^ kTxOffloadMask)) {
       rte_errno = ENOTSUP;
       return i;
+    }
+    if (ol & kTxTunnelFlags) {
+      /* tunnel offloads: X550-class VFs only, no TSO of tunnelled frames, lengths within their fields */
+      if (!q.outer_ipcs_cmd || (ol & RTE_MBUF_F_TX_TCP_SEG)) {
+        rte_errno = ENOTSUP;
+        return i;
+      }
+      bool fits = (ol & RTE_MBUF_F_TX_OUTER_IP_CKSUM)
+                      ? (ol & RTE_MBUF_F_TX_OUTER_IPV4) && m->outer_l3_len <= kMaxOuterIpLen
+                      : unsigned(m->outer_l2_len + m->outer_l3_len + m->l2_len) <= kMaxMacLen;
+      if (!fits) {
+        rte_errno = EINVAL;
+        return i;
+      }
     }
     for (rte_mbuf *s = m; s; s = s->next) {
       if (s->data_len > kTxMaxBufLen || s->data_len == 0) {

@@ -56,6 +56,8 @@ static void txq_reset_sw(TxQueue &q) {
   q.ctx_curr = 0;
   for (auto &c : q.ctx)
     c = TxContextCache{};
+  /* from the VF's MAC type, which a rebuild on another VF may change */
+  q.outer_ipcs_cmd = q.ad ? tx_outer_ipcs_bit(q.ad->mac_type) : 0;
 }
 
 int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *conf) noexcept {

@@ -43,6 +43,7 @@ inline constexpr uint32_t RXD_STAT_UDPCS = 0x10;
 inline constexpr uint32_t RXD_STAT_L4CS = 0x20;   /* L4 checksum computed */
 inline constexpr uint32_t RXD_STAT_IPCS = 0x40;   /* IPv4 header checksum computed */
 inline constexpr uint32_t RXD_STAT_PIF = 0x80;
+inline constexpr uint32_t RXD_STAT_OUTERIPCS = 0x100;  /* X550: outer IPv4 header checksum of a tunnel computed */
 inline constexpr uint32_t RXD_STAT_VEXT = 0x200;
 inline constexpr uint32_t RXD_STAT_UDPV = 0x400;
 inline constexpr uint32_t RXD_STAT_LB = 0x40000;  /* looped back by the VM-to-VM switch */
@@ -55,6 +56,7 @@ inline constexpr unsigned RXDADV_ERR_SHIFT = 20;
 inline constexpr uint32_t RXDADV_ERR_HBO = 0x00800000;
 inline constexpr uint32_t RXDADV_ERR_CE = 0x01000000;
 inline constexpr uint32_t RXDADV_ERR_LE = 0x02000000;
+inline constexpr uint32_t RXDADV_ERR_OUTERIPER = 0x04000000;  /* X550: outer IPv4 header checksum wrong */
 inline constexpr uint32_t RXDADV_ERR_PE = 0x08000000;
 inline constexpr uint32_t RXDADV_ERR_OSE = 0x10000000;
 inline constexpr uint32_t RXDADV_ERR_USE = 0x20000000;
@@ -82,7 +84,13 @@ inline constexpr uint16_t RXDADV_PKTTYPE_IPV6_EX = 0x0080;
 inline constexpr uint16_t RXDADV_PKTTYPE_TCP = 0x0100;
 inline constexpr uint16_t RXDADV_PKTTYPE_UDP = 0x0200;
 inline constexpr uint16_t RXDADV_PKTTYPE_SCTP = 0x0400;
+/* X550, with the tunnel bit: a VXLAN (or GENEVE) header; without it: NVGRE. The L3/L4 bits then
+ * describe the inner packet. (On 82599 the same bit is NFS.) */
+inline constexpr uint16_t RXDADV_PKTTYPE_VXLAN = 0x0800;
 inline constexpr uint16_t RXDADV_PKTTYPE_ETQF = 0x8000;
+/* X550: packet type bit 12 (bit 16 of the first dword, so bit 0 of wb.hdr_info): a tunnelled packet. */
+inline constexpr uint32_t RXDADV_PKTTYPE_TUNNEL = 0x00010000;
+inline constexpr uint16_t RXDADV_HDRINFO_TUNNEL = uint16_t(RXDADV_PKTTYPE_TUNNEL >> 16);
 
 /* Advanced transmit descriptor: data (read) format and its write-back. */
 union TxDesc {
@@ -105,7 +113,7 @@ static_assert(offsetof(TxDesc, wb.status) == 12);
 /* Advanced transmit context descriptor. */
 struct TxContextDesc {
   uint32_t vlan_macip_lens;  /* IPLEN 8:0, MACLEN 15:9, VLAN 31:16 */
-  uint32_t seqnum_seed;
+  uint32_t seqnum_seed;      /* X550 tunnels: OUTERIPLEN 23:16, TUNNELLEN 31:24 (bytes, as DPDK's ixgbe writes them) */
   uint32_t type_tucmd_mlhl;  /* TUCMD 19:9 (IPV4, L4T), DTYP 23:20, DEXT 29 */
   uint32_t mss_l4len_idx;    /* IDX 6:4, L4LEN 15:8, MSS 31:16 */
 };
@@ -125,6 +133,10 @@ inline constexpr uint32_t ADVTXD_DCMD_RS = 0x08000000;
 inline constexpr uint32_t ADVTXD_DCMD_DEXT = 0x20000000;
 inline constexpr uint32_t ADVTXD_DCMD_VLE = 0x40000000;
 inline constexpr uint32_t ADVTXD_DCMD_TSE = 0x80000000;
+/* X550 and X550EM_x: insert the outer IPv4 header checksum of a tunnelled frame (cmd_type_len bit 17;
+ * Intel's shared code names bit 26 for X550EM_a). */
+inline constexpr unsigned ADVTXD_OUTERIPCS_SHIFT = 17;
+inline constexpr unsigned ADVTXD_OUTERIPCS_SHIFT_X550EM_A = 26;
 /* olinfo_status */
 inline constexpr uint32_t ADVTXD_STAT_DD = 0x00000001;
 inline constexpr unsigned ADVTXD_IDX_SHIFT = 4;
@@ -146,6 +158,13 @@ inline constexpr unsigned ADVTXD_L4LEN_SHIFT = 8;
 inline constexpr unsigned ADVTXD_MSS_SHIFT = 16;
 inline constexpr uint32_t ADVTXD_IPLEN_MASK = 0x1FF;
 inline constexpr uint32_t ADVTXD_MACLEN_MASK = 0x7F;
+/* X550 tunnel fields of the context descriptor's seqnum_seed: the outer IP header and the tunnel
+ * (outer L4, tunnel header and inner L2) lengths; the inner IP header starts at
+ * MACLEN + OUTERIPLEN + TUNNELLEN. */
+inline constexpr unsigned ADVTXD_OUTER_IPLEN_SHIFT = 16;
+inline constexpr unsigned ADVTXD_TUNNEL_LEN_SHIFT = 24;
+inline constexpr uint32_t ADVTXD_OUTER_IPLEN_MASK = 0xFF;
+inline constexpr uint32_t ADVTXD_TUNNEL_LEN_MASK = 0xFF;
 /* The 82599 holds two Tx contexts per queue (IDX 0 and 1). */
 inline constexpr unsigned kTxContextSlots = 2;
 /* Largest buffer one Tx data descriptor can point at. */

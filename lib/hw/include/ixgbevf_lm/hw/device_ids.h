@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "descriptors.h"
+
 namespace ixgbevf_lm::hw {
 
 inline constexpr uint16_t kIntelVendorId = 0x8086;
@@ -40,6 +42,17 @@ constexpr bool mac_type_for(uint16_t device_id, MacType *out) {
 /* X550-class VFs own their RSS registers; 82599/X540 VFs share the PF's and query them by mailbox. */
 constexpr bool has_vf_rss_registers(MacType t) {
   return t == MacType::vf_x550 || t == MacType::vf_x550em_x || t == MacType::vf_x550em_a;
+}
+
+/* X550-class VFs checksum tunnelled frames (outer IPv4 header, inner L3/L4 at the tunnel offsets of
+ * the context descriptor) and report tunnel packet types and the outer IPv4 checksum on receive. */
+constexpr bool has_tunnel_offloads(MacType t) { return has_vf_rss_registers(t); }
+
+/* cmd_type_len bit that asks for the outer IPv4 checksum (0 where there is none). */
+constexpr uint32_t tx_outer_ipcs_bit(MacType t) {
+  if (t == MacType::vf_x550em_a)
+    return 1u << ADVTXD_OUTERIPCS_SHIFT_X550EM_A;
+  return has_tunnel_offloads(t) ? 1u << ADVTXD_OUTERIPCS_SHIFT : 0;
 }
 
 }  // namespace ixgbevf_lm::hw

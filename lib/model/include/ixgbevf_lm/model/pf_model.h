@@ -38,6 +38,12 @@ struct PfConfig {
   bool allow_vf_set_mac = true;            /* PF policy: may a VF replace its administered MAC */
   bool allow_vf_promisc = true;            /* Linux ixgbe: only for trusted VFs */
   uint32_t link_speed_mbps = 10000;
+  /* HLREG0.RXCRCSTRP: the PF strips the 4-byte FCS from every received frame, for all pools (a VF
+   * can neither choose nor read it). false: frames reach the VFs with their FCS. */
+  bool rx_crc_strip = true;
+  /* VXLANCTRL (X550 only): the UDP port the PF programmed for VXLAN (Linux ixgbe sets the host's
+   * VXLAN port); 0: the receive parser does not recognise VXLAN. */
+  uint16_t vxlan_udp_port = 4789;
   bool threaded = true;                    /* false: nothing moves until the test calls step() */
   DeviceTimings timings;
 };
