@@ -58,6 +58,7 @@ PfModel::Impl::Impl(const PfConfig &c) : cfg(c) {
   unsigned rq = std::min(cfg.queues_per_vf, 4u);
   for (unsigned i = 0; i < kPfRetaEntries; i++)
     reta[i] = uint8_t(i % rq);
+  ipsec_reserve_pf_entries(*this);
   tx_frame.reserve(kMaxFrameBuf);
   seg_frame.reserve(16384);
   rx_frame.reserve(16384);
@@ -77,6 +78,8 @@ void vf_clear_pf_filters(VfState &vf) {
   vf.vlans.clear();
   vf.xcast = XcastMode::multi;
   vf.max_frame = 1518;
+  if (vf.pf)
+    ipsec_clear_vf(*vf.pf, vf.index);
 }
 
 void PfModel::Impl::reset_vf_function(VfState &vf) {
