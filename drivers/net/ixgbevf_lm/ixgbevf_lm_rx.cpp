@@ -31,6 +31,8 @@ inline uint32_t ptype_of(uint16_t pkt_info) {
     t |= RTE_PTYPE_L3_IPV6_EXT;
   else
     return t;
+  if (pkt_info & RXDADV_PKTTYPE_IPSEC_ESP)
+    return t | RTE_PTYPE_TUNNEL_ESP;
   if (pkt_info & RXDADV_PKTTYPE_TCP)
     t |= RTE_PTYPE_L4_TCP;
   else if (pkt_info & RXDADV_PKTTYPE_UDP)
@@ -50,6 +52,10 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info) {
     f |= (st & RXDADV_ERR_IPE) ? RTE_MBUF_F_RX_IP_CKSUM_BAD : RTE_MBUF_F_RX_IP_CKSUM_GOOD;
   if (st & RXD_STAT_L4CS)
     f |= (st & RXDADV_ERR_TCPE) ? RTE_MBUF_F_RX_L4_CKSUM_BAD : RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  /* the inline IPsec engine matched an SA: decrypted and checked, or any IPsec error code */
+  if (st & RXD_STAT_SECP)
+    f |= (st & RXDADV_IPSEC_ERROR_MASK) ? RTE_MBUF_F_RX_SEC_OFFLOAD | RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED
+                                        : RTE_MBUF_F_RX_SEC_OFFLOAD;
   return f;
 }
 
@@ -207,7 +213,7 @@ int rx_descriptor_status(void *rxq, uint16_t offset) {
 const uint32_t *supported_ptypes(rte_eth_dev *) {
   static const uint32_t kPtypes[] = {
       RTE_PTYPE_L2_ETHER, RTE_PTYPE_L3_IPV4, RTE_PTYPE_L3_IPV4_EXT, RTE_PTYPE_L3_IPV6, RTE_PTYPE_L3_IPV6_EXT,
-      RTE_PTYPE_L4_TCP,   RTE_PTYPE_L4_UDP,  RTE_PTYPE_L4_SCTP,     RTE_PTYPE_UNKNOWN,
+      RTE_PTYPE_L4_TCP,   RTE_PTYPE_L4_UDP,  RTE_PTYPE_L4_SCTP,     RTE_PTYPE_TUNNEL_ESP, RTE_PTYPE_UNKNOWN,
   };
   return kPtypes;
 }

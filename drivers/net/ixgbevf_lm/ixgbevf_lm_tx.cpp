@@ -7,6 +7,8 @@
 #include <rte_byteorder.h>
 #include <rte_net.h>
 
+#include <rte_security.h>
+
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_rxtx.h"
 
@@ -17,9 +19,10 @@ using namespace hw;
 namespace {
 
 constexpr uint64_t kTxOffloadMask = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-                                    RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6;
+                                    RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 |
+                                    RTE_MBUF_F_TX_SEC_OFFLOAD;
 constexpr uint64_t kTxCtxFlags = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-                                 RTE_MBUF_F_TX_VLAN;
+                                 RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_SEC_OFFLOAD;
 constexpr unsigned kFreeBulk = 64;
 
 inline uint16_t next(const TxQueue &q, uint16_t i) { return uint16_t(i + 1 == q.nb_desc ? 0 : i + 1); }
@@ -89,6 +92,7 @@ unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
 }
 
 struct CtxFields {
+  uint32_t seqnum_seed = 0;  /* IPsec SA index */
   uint32_t vlan_macip_lens = 0;
   uint32_t type_tucmd_mlhl = 0;
   uint32_t mss_l4len = 0;
@@ -96,7 +100,7 @@ struct CtxFields {
   uint32_t cmd = 0;      /* VLE / TSE for the data descriptors */
 };
 
-inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol) {
+inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol) {
   CtxFields c;
   c.vlan_macip_lens = (uint32_t(m->l2_len) << ADVTXD_MACLEN_SHIFT) | (m->l3_len & ADVTXD_IPLEN_MASK);
   if (ol & RTE_MBUF_F_TX_VLAN) {
@@ -134,6 +138,16 @@ inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol) {
       break;
     }
   }
+  /* Inline IPsec: the SA index (through the session's slot: the PF's index may change with the VF),
+   * ESP with encryption, and the trailer length set_pkt_metadata found. */
+  if ((ol & RTE_MBUF_F_TX_SEC_OFFLOAD) && q.sec_sa_index) {
+    const uint64_t md = *rte_security_dynfield(const_cast<rte_mbuf *>(m));
+    c.seqnum_seed = __atomic_load_n(&q.sec_sa_index[md & kSecMdSlotMask & (kSecMaxSessions - 1)], __ATOMIC_RELAXED) &
+                    ADVTXD_IPSEC_SA_INDEX_MASK;
+    c.type_tucmd_mlhl |= ADVTXD_TUCMD_IPSEC_TYPE_ESP | ADVTXD_TUCMD_IPSEC_ENCRYPT_EN |
+                         (uint32_t(md >> kSecMdTrailerShift) & ADVTXD_IPSEC_ESP_LEN_MASK);
+    c.olinfo |= ADVTXD_POPTS_IPSEC;
+  }
   return c;
 }
 
@@ -160,11 +174,11 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     int slot = -1;
     bool new_ctx = false;
     if (use_ctx) {
-      cf = ctx_fields(m, ol);
+      cf = ctx_fields(q, m, ol);
       for (unsigned s = 0; s < kTxContextSlots; s++) {
         const TxContextCache &c = q.ctx[(q.ctx_curr + s) % kTxContextSlots];
         if (c.key && c.vlan_macip_lens == cf.vlan_macip_lens && c.type_tucmd_mlhl == cf.type_tucmd_mlhl &&
-            c.mss_l4len == cf.mss_l4len) {
+            c.mss_l4len == cf.mss_l4len && c.seqnum_seed == cf.seqnum_seed) {
           slot = int((q.ctx_curr + s) % kTxContextSlots);
           break;
         }
@@ -183,10 +197,10 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     if (new_ctx) {
       volatile auto *c = reinterpret_cast<volatile TxContextDesc *>(&q.ring[tail]);
       c->vlan_macip_lens = rte_cpu_to_le_32(cf.vlan_macip_lens);
-      c->seqnum_seed = 0;
+      c->seqnum_seed = rte_cpu_to_le_32(cf.seqnum_seed);
       c->type_tucmd_mlhl = rte_cpu_to_le_32(cf.type_tucmd_mlhl);
       c->mss_l4len_idx = rte_cpu_to_le_32(cf.mss_l4len | (uint32_t(slot) << ADVTXD_IDX_SHIFT));
-      q.ctx[slot] = TxContextCache{1, cf.vlan_macip_lens, cf.type_tucmd_mlhl, cf.mss_l4len};
+      q.ctx[slot] = TxContextCache{1, cf.seqnum_seed, cf.vlan_macip_lens, cf.type_tucmd_mlhl, cf.mss_l4len};
       q.ctx_curr = uint8_t(slot);
       q.sw_ring[tail] = nullptr;
       tail = next(q, tail);
@@ -270,6 +284,18 @@ uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     if (ol & (RTE_MBUF_F_TX_OFFLOAD_MASK ^ kTxOffloadMask)) {
       rte_errno = ENOTSUP;
       return i;
+    }
+    if (ol & RTE_MBUF_F_TX_SEC_OFFLOAD) {
+      /* the engine finds the ESP header at l2_len + l3_len; the metadata must come from
+       * rte_security_set_pkt_metadata() on a queue set up with the security offload */
+      if (!q.sec_sa_index) {
+        rte_errno = ENOTSUP;
+        return i;
+      }
+      if (m->l2_len == 0 || m->l3_len == 0 || !(*rte_security_dynfield(m) & kSecMdValid)) {
+        rte_errno = EINVAL;
+        return i;
+      }
     }
     for (rte_mbuf *s = m; s; s = s->next) {
       if (s->data_len > kTxMaxBufLen || s->data_len == 0) {
