@@ -323,6 +323,11 @@ VfView PfModel::vf_view(unsigned vf) const {
   v.vlans = s.vlans;
   v.xcast = s.xcast;
   v.max_frame = s.max_frame;
+  v.trusted = s.trusted;
+  for (const IpsecSa &sa : impl_->ipsec.rx)
+    v.ipsec_rx_sas += sa.used && sa.owner_vf == int(vf) ? 1 : 0;
+  for (const IpsecSa &sa : impl_->ipsec.tx)
+    v.ipsec_tx_sas += sa.used && sa.owner_vf == int(vf) ? 1 : 0;
   for (unsigned q = 0; q < impl_->cfg.queues_per_vf; q++) {
     v.rx_queues_enabled += (s.reg(VFRXDCTL(q)) & RXDCTL_ENABLE) ? 1 : 0;
     v.tx_queues_enabled += (s.reg(VFTXDCTL(q)) & TXDCTL_ENABLE) ? 1 : 0;

@@ -6,99 +6,24 @@
  * give RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED; the PF's refusal, a full SA table and the deletion are
  * visible to the application; SAs survive a VF reset (replay) with the PF's new indexes.
  */
-#include <arpa/inet.h>
-
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <mutex>
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <rte_ip.h>
 #include <rte_security.h>
 #include <rte_security_driver.h>
 
+#include "../common/esp_frames.h"
 #include "pmd_env.h"
 
 using namespace ixlm_test;
 using namespace ixgbevf_lm;
+using namespace esp_test;
 
 namespace {
-
-constexpr uint8_t kKey[16] = {0x4c, 0x80, 0xcd, 0xef, 0xbb, 0x5d, 0x10, 0xda,
-                              0x90, 0x6a, 0xc7, 0x3c, 0x36, 0x13, 0xa6, 0x34};
-constexpr uint8_t kOtherKey[16] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-                                   0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10};
-constexpr uint8_t kSalt[4] = {0x2e, 0x44, 0x3b, 0x68};
-constexpr uint32_t kSrcIp = RTE_IPV4(192, 168, 7, 1);
-constexpr uint32_t kDstIp = RTE_IPV4(192, 168, 7, 2);
-constexpr size_t kEspOff = 14 + 20;
-constexpr size_t kBodyOff = kEspOff + 16;
-
-std::vector<uint8_t> plaintext(size_t n, uint8_t seed) {
-  std::vector<uint8_t> p(n);
-  for (size_t i = 0; i < n; i++)
-    p[i] = uint8_t(i * 31 + seed);
-  return p;
-}
-
-/* Eth + IPv4 + ESP header + IV + payload + padding + pad length + next header + 16 bytes for the ICV
- * (what an application hands to an inline-crypto port: the device fills in ciphertext and ICV). */
-std::vector<uint8_t> esp_frame(const uint8_t dst[6], const uint8_t src[6], uint32_t spi, uint32_t seq,
-                               const std::vector<uint8_t> &payload) {
-  size_t pad = (4 - (payload.size() + 2) % 4) % 4;
-  size_t esp_len = 16 + payload.size() + pad + 2 + 16;
-  std::vector<uint8_t> f(kEspOff + esp_len);
-  std::memcpy(&f[0], dst, 6);
-  std::memcpy(&f[6], src, 6);
-  f[12] = 0x08;
-  auto *ip = reinterpret_cast<rte_ipv4_hdr *>(&f[14]);
-  ip->version_ihl = 0x45;
-  ip->total_length = htons(uint16_t(20 + esp_len));
-  ip->time_to_live = 64;
-  ip->next_proto_id = IPPROTO_ESP;
-  ip->src_addr = htonl(kSrcIp);
-  ip->dst_addr = htonl(kDstIp);
-  ip->hdr_checksum = rte_ipv4_cksum(ip);
-  uint8_t *esp = &f[kEspOff];
-  uint32_t be = htonl(spi);
-  std::memcpy(esp, &be, 4);
-  be = htonl(seq);
-  std::memcpy(esp + 4, &be, 4);
-  for (unsigned i = 0; i < 8; i++)
-    esp[8 + i] = uint8_t(seq * 3 + i);
-  std::memcpy(&f[kBodyOff], payload.data(), payload.size());
-  for (size_t i = 0; i < pad; i++)
-    f[kBodyOff + payload.size() + i] = uint8_t(i + 1);
-  f[kBodyOff + payload.size() + pad] = uint8_t(pad);
-  f[kBodyOff + payload.size() + pad + 1] = IPPROTO_UDP;
-  return f;
-}
-
-/* AES-128-GCM per RFC 4106 with OpenSSL, independent of the model: seal the frame in place (for
- * frames injected from the wire) or open it (frames the device sent); false when the ICV is wrong. */
-bool gcm(bool seal, std::vector<uint8_t> &f, const uint8_t *key) {
-  uint8_t nonce[12];
-  std::memcpy(nonce, kSalt, 4);
-  std::memcpy(nonce + 4, &f[kEspOff + 8], 8);
-  const size_t icv = f.size() - 16;
-  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  int n = 0;
-  uint8_t fin[16];
-  bool ok = EVP_CipherInit_ex(c, EVP_aes_128_gcm(), nullptr, nullptr, nullptr, seal) == 1 &&
-            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
-            EVP_CipherInit_ex(c, nullptr, nullptr, key, nonce, seal) == 1 &&
-            EVP_CipherUpdate(c, nullptr, &n, &f[kEspOff], 8) == 1 &&
-            EVP_CipherUpdate(c, &f[kBodyOff], &n, &f[kBodyOff], int(icv - kBodyOff)) == 1;
-  if (ok && !seal)
-    ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, &f[icv]) == 1;
-  ok = ok && EVP_CipherFinal_ex(c, fin, &n) == 1;
-  if (ok && seal)
-    ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, &f[icv]) == 1;
-  EVP_CIPHER_CTX_free(c);
-  return ok;
-}
 
 /* The PF's uplink as the test sees it: what the PF sent out, and frames to deliver inbound. */
 struct Wire {

@@ -68,6 +68,9 @@ struct VfView {
   uint32_t max_frame = 1518;       /* SET_LPE */
   unsigned rx_queues_enabled = 0;
   unsigned tx_queues_enabled = 0;
+  bool trusted = false;            /* host administration (set_vf_trusted) */
+  unsigned ipsec_rx_sas = 0;       /* SAs the VF added (VF_IPSEC_ADD) in the device's tables */
+  unsigned ipsec_tx_sas = 0;
 };
 
 struct PfStats {
