@@ -332,6 +332,35 @@ TEST_F(IpsecPair, SessionsAreReplayedOntoAResetVfAndTheTxPathFollowsThePfsNewInd
   free_all(got);
 }
 
+TEST_F(IpsecPair, ASessionThePfRefusesToRestoreIsNeverSentInClear) {
+  up();
+  start_both();
+  void *out = session(a->port, true, 0x630, kKey);
+  ASSERT_TRUE(out);
+  model->set_vf_trusted(0, false); /* the host revokes the trust: the PF will refuse the replay */
+  EXPECT_EQ(rte_eth_dev_reset(a->port), -EACCES) << "the replay's refusal reaches the application";
+  rte_eth_conf c{};
+  c.rxmode.offloads = RTE_ETH_RX_OFFLOAD_SECURITY;
+  c.txmode.offloads = RTE_ETH_TX_OFFLOAD_SECURITY;
+  ASSERT_EQ(a->start(mp, 1, &c), 0);
+  const uint8_t far[6] = {0x02, 0x55, 0x55, 0x55, 0x55, 0x03};
+  rte_mbuf *m = to_mbuf(mp, esp_frame(far, mac_a, 0x630, 1, plaintext(80, 2)));
+  m->ol_flags |= RTE_MBUF_F_TX_SEC_OFFLOAD | RTE_MBUF_F_TX_IPV4;
+  m->l2_len = 14;
+  m->l3_len = 20;
+  ASSERT_EQ(rte_security_set_pkt_metadata(ctx(a->port), out, m, nullptr), 0);
+  EXPECT_EQ(rte_eth_tx_prepare(a->port, 0, &m, 1), 0);
+  EXPECT_EQ(rte_errno, EINVAL);
+  /* an application that skips tx_prepare: the packet is consumed and dropped; a plain frame sent
+   * after it on the same queue is the first thing on the wire */
+  ASSERT_EQ(rte_eth_tx_burst(a->port, 0, &m, 1), 1);
+  rte_mbuf *plain = to_mbuf(mp, udp_frame(far, mac_a, 60));
+  ASSERT_EQ(rte_eth_tx_burst(a->port, 0, &plain, 1), 1);
+  ASSERT_TRUE(wait_for([&] { std::lock_guard g(wire->mu); return !wire->out.empty(); }));
+  std::lock_guard g(wire->mu);
+  EXPECT_EQ(wire->out[0][23], IPPROTO_UDP) << "the ESP packet left the port";
+}
+
 TEST_F(IpsecPair, APfThatStopsAtApi13GivesNoSecurityContextAndNoOffload) {
   policy.max_api = hw::MbxApi::v13;
   up();

@@ -164,6 +164,7 @@ int session_destroy(void *device, rte_security_session *sess) {
   std::lock_guard g(s.mu);
   if (slot >= kSecMaxSessions || !s.slots[slot].used)
     return -EINVAL;
+  __atomic_store_n(&s.tx_sa_index[slot], kSecNoSa, __ATOMIC_RELEASE);
   int rc = pf_del(ad, s.slots[slot].handle);
   s.slots[slot] = SecSa{};  /* forgotten either way: it is not replayed onto a new VF */
   return rc;
@@ -274,11 +275,14 @@ int sec_replay(Adapter &ad) noexcept {
     if (ad.api != MbxApi::v14) {
       IXGBEVF_LM_LOG(ERR, "port %u: the new VF's PF does not speak mailbox API 1.4: IPsec SAs cannot be restored",
                      ad.dev->data->port_id);
+      s.tx_sa_index.fill(kSecNoSa);
       return -ENOTSUP;
     }
     uint32_t handle = 0;
     int rc = pf_add(ad, sa.msg, &handle);
     if (rc) {
+      /* the old index may be anybody's on this VF's PF: packets of this session are dropped */
+      __atomic_store_n(&s.tx_sa_index[slot], kSecNoSa, __ATOMIC_RELEASE);
       if (!first_err)
         first_err = rc;
       continue;

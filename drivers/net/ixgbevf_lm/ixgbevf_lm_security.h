@@ -31,6 +31,8 @@ inline constexpr unsigned kSecMaxSessions = 2 * hw::kIpsecMaxSa;
 inline constexpr uint64_t kSecMdSlotMask = 0xFFFF;
 inline constexpr unsigned kSecMdTrailerShift = 16;
 inline constexpr uint64_t kSecMdValid = uint64_t(1) << 32;
+/* A slot whose SA is not programmed on the current VF (destroyed, or refused by a replay). */
+inline constexpr uint16_t kSecNoSa = 0xFFFF;
 
 struct SecSa {
   bool used = false;
@@ -44,6 +46,7 @@ struct SecState {
   std::mutex mu;                                           /* control path: the slots */
   std::array<SecSa, kSecMaxSessions> slots{};
   alignas(64) std::array<uint16_t, kSecMaxSessions> tx_sa_index{};  /* fast path: slot -> Tx SA index */
+  SecState() { tx_sa_index.fill(kSecNoSa); }
 };
 
 /* At init, when the PF accepted mailbox API 1.4: dev->security_ctx and the mbuf dynfield. */

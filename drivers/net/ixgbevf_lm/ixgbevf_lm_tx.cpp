@@ -100,7 +100,13 @@ struct CtxFields {
   uint32_t cmd = 0;      /* VLE / TSE for the data descriptors */
 };
 
-inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol) {
+/* The Tx SA index of an IPsec packet's session on the current VF (kSecNoSa: none). */
+inline uint16_t sec_sa_index_of(const TxQueue &q, const rte_mbuf *m) {
+  const uint64_t md = *rte_security_dynfield(const_cast<rte_mbuf *>(m));
+  return __atomic_load_n(&q.sec_sa_index[md & kSecMdSlotMask & (kSecMaxSessions - 1)], __ATOMIC_RELAXED);
+}
+
+inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, uint16_t sa_index) {
   CtxFields c;
   c.vlan_macip_lens = (uint32_t(m->l2_len) << ADVTXD_MACLEN_SHIFT) | (m->l3_len & ADVTXD_IPLEN_MASK);
   if (ol & RTE_MBUF_F_TX_VLAN) {
@@ -142,8 +148,7 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol) {
    * ESP with encryption, and the trailer length set_pkt_metadata found. */
   if ((ol & RTE_MBUF_F_TX_SEC_OFFLOAD) && q.sec_sa_index) {
     const uint64_t md = *rte_security_dynfield(const_cast<rte_mbuf *>(m));
-    c.seqnum_seed = __atomic_load_n(&q.sec_sa_index[md & kSecMdSlotMask & (kSecMaxSessions - 1)], __ATOMIC_RELAXED) &
-                    ADVTXD_IPSEC_SA_INDEX_MASK;
+    c.seqnum_seed = sa_index & ADVTXD_IPSEC_SA_INDEX_MASK;
     c.type_tucmd_mlhl |= ADVTXD_TUCMD_IPSEC_TYPE_ESP | ADVTXD_TUCMD_IPSEC_ENCRYPT_EN |
                          (uint32_t(md >> kSecMdTrailerShift) & ADVTXD_IPSEC_ESP_LEN_MASK);
     c.olinfo |= ADVTXD_POPTS_IPSEC;
@@ -169,12 +174,22 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   for (; nb_tx < nb_pkts; nb_tx++) {
     rte_mbuf *m = pkts[nb_tx];
     uint64_t ol = m->ol_flags;
+    uint16_t sa_index = kSecNoSa;
+    if (unlikely(ol & RTE_MBUF_F_TX_SEC_OFFLOAD) && q.sec_sa_index) {
+      sa_index = sec_sa_index_of(q, m);
+      if (unlikely(sa_index == kSecNoSa)) {
+        /* its SA is gone from this VF (destroyed, or not restored on it): never send it in clear */
+        q.errors++;
+        rte_pktmbuf_free(m);
+        continue;
+      }
+    }
     bool use_ctx = (ol & kTxCtxFlags) != 0;
     CtxFields cf;
     int slot = -1;
     bool new_ctx = false;
     if (use_ctx) {
-      cf = ctx_fields(q, m, ol);
+      cf = ctx_fields(q, m, ol, sa_index);
       for (unsigned s = 0; s < kTxContextSlots; s++) {
         const TxContextCache &c = q.ctx[(q.ctx_curr + s) % kTxContextSlots];
         if (c.key && c.vlan_macip_lens == cf.vlan_macip_lens && c.type_tucmd_mlhl == cf.type_tucmd_mlhl &&
@@ -292,8 +307,13 @@ uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
         rte_errno = ENOTSUP;
         return i;
       }
-      if (m->l2_len == 0 || m->l3_len == 0 || !(*rte_security_dynfield(m) & kSecMdValid)) {
+      if (m->l2_len == 0 || m->l3_len == 0 || !(*rte_security_dynfield(m) & kSecMdValid) ||
+          sec_sa_index_of(q, m) == kSecNoSa) {
         rte_errno = EINVAL;
+        return i;
+      }
+      if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+        rte_errno = ENOTSUP;  /* the engine does not segment ESP */
         return i;
       }
     }
