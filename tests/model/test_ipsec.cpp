@@ -70,13 +70,35 @@ std::vector<uint8_t> decrypt(const std::vector<uint8_t> &f, const uint8_t *key =
   return ok ? out : std::vector<uint8_t>{};
 }
 
-std::vector<uint32_t> add_msg(uint8_t dir, const uint8_t *key = kKey) {
+constexpr uint8_t kDip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+
+/* The same ESP packet over IPv6 (no extension headers): the ESP header at 14 + 40. */
+std::vector<uint8_t> esp6_frame(const MacAddr &dst, const MacAddr &src, const std::vector<uint8_t> &payload) {
+  auto v4 = esp_frame(dst, src, payload);
+  std::vector<uint8_t> f(14 + 40);
+  std::memcpy(f.data(), v4.data(), 12);
+  put16(&f[12], 0x86DD);
+  uint8_t *ip = &f[14];
+  ip[0] = 0x60;
+  put16(ip + 4, uint16_t(v4.size() - 34));
+  ip[6] = kIpProtoEsp;
+  ip[7] = 64;
+  ip[8] = 0x20, ip[9] = 0x01, ip[10] = 0x0d, ip[11] = 0xb8, ip[23] = 0x01;
+  std::memcpy(ip + 24, kDip6, 16);
+  f.insert(f.end(), v4.begin() + 34, v4.end());
+  return f;
+}
+
+std::vector<uint32_t> add_msg(uint8_t dir, const uint8_t *key = kKey, bool v6 = false) {
   IpsecSaMsg m{};
   m.spi = __builtin_bswap32(kSpi);
   m.dir = dir;
   m.proto = kIpProtoEsp;
-  m.family = kAfInet;
-  m.addr[0] = __builtin_bswap32(kDip);
+  m.family = v6 ? kAfInet6 : kAfInet;
+  if (v6)
+    std::memcpy(m.addr, kDip6, 16);
+  else
+    m.addr[0] = __builtin_bswap32(kDip);
   std::memcpy(m.key, key, 16);
   std::memcpy(m.salt, kSalt, 4);
   std::vector<uint32_t> w(kIpsecAddMsgWords);
@@ -107,9 +129,10 @@ struct Ipsec : ::testing::Test {
     b->setup_rx(0, 64);
   }
   /* context (SA index, ESP + encrypt, trailer length; MACLEN 14, IPLEN 20) then the data descriptor */
-  void send_esp(const std::vector<uint8_t> &f, uint32_t handle, size_t trailer) {
-    TxContextDesc c{(14u << ADVTXD_MACLEN_SHIFT) | 20u, (handle - kIpsecBaseTxHandle) & ADVTXD_IPSEC_SA_INDEX_MASK,
-                    ADVTXD_DTYP_CTXT | ADVTXD_DCMD_DEXT | ADVTXD_TUCMD_IPV4 | ADVTXD_TUCMD_IPSEC_TYPE_ESP |
+  void send_esp(const std::vector<uint8_t> &f, uint32_t handle, size_t trailer, unsigned iplen = 20) {
+    TxContextDesc c{(14u << ADVTXD_MACLEN_SHIFT) | iplen, (handle - kIpsecBaseTxHandle) & ADVTXD_IPSEC_SA_INDEX_MASK,
+                    ADVTXD_DTYP_CTXT | ADVTXD_DCMD_DEXT | (iplen == 20 ? ADVTXD_TUCMD_IPV4 : 0u) |
+                        ADVTXD_TUCMD_IPSEC_TYPE_ESP |
                         ADVTXD_TUCMD_IPSEC_ENCRYPT_EN | uint32_t(trailer),
                     0};
     std::memcpy(a->txd(0, a->tx[0].tail), &c, 16);
@@ -166,6 +189,24 @@ TEST_F(Ipsec, RxDecryptsAFrameMatchingAnInboundSaAndReportsSecp) {
   EXPECT_TRUE(std::equal(pl.begin(), pl.end(), got.begin() + 50)) << "decrypted in place";
 }
 
+TEST_F(Ipsec, Ipv6EspIsEncryptedOnTxAndDecryptedOnRxByTheIpv6DestinationSa) {
+  build(true);
+  auto tx = a->call(add_msg(kIpsecDirOut, kKey, true), 2);
+  auto rx = b->call(add_msg(kIpsecDirIn, kKey, true), 2);
+  ASSERT_TRUE((tx[0] & VT_MSGTYPE_ACK) && (rx[0] & VT_MSGTYPE_ACK));
+  auto pl = payload(150);
+  auto f = esp6_frame(b->mac(), a->mac(), pl);
+  send_esp(f, tx[1], 16 + 2 + 0, 40);
+  std::vector<uint8_t> got;
+  RxDesc wb;
+  ASSERT_TRUE(b->rx_wait(0, &got, &wb));
+  EXPECT_EQ(wb.wb.status_error & (RXD_STAT_SECP | RXDADV_IPSEC_ERROR_MASK), RXD_STAT_SECP);
+  EXPECT_EQ(wb.wb.pkt_info & (RXDADV_PKTTYPE_IPV6 | RXDADV_PKTTYPE_IPSEC_ESP),
+            RXDADV_PKTTYPE_IPV6 | RXDADV_PKTTYPE_IPSEC_ESP);
+  ASSERT_EQ(got.size(), f.size());
+  EXPECT_TRUE(std::equal(pl.begin(), pl.end(), got.begin() + 14 + 40 + 16));
+}
+
 TEST_F(Ipsec, RxReportsAuthFailedForAWrongKeyAndLeavesTheFrameAsItArrived) {
   build(true);
   uint8_t other[16] = {1};
@@ -188,6 +229,24 @@ TEST_F(Ipsec, PfRefusesSasWhenVfIpsecIsDisabledOnThePf) {
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0] & (VT_MSGTYPE_NACK | VT_MSGID_MASK), VT_MSGTYPE_NACK | VF_IPSEC_ADD);
   EXPECT_EQ(int32_t(r[1]), -EACCES);
+}
+
+TEST_F(Ipsec, PfRefusesSasOfAVfItDoesNotTrustAndOutboundSasWhenItTakesInboundOnly) {
+  build(true);
+  pf->set_vf_trusted(0, false);
+  auto r = a->call(add_msg(kIpsecDirIn), 2);
+  EXPECT_TRUE(r[0] & VT_MSGTYPE_NACK);
+  EXPECT_EQ(int32_t(r[1]), -EACCES);
+  PfConfig c = single_cfg("inbound_only");
+  c.max_api = MbxApi::v14;
+  c.allow_vf_ipsec = true;
+  c.refuse_vf_tx_sa = true;
+  auto pf2 = PfModel::create(c);
+  pf2->set_vf_trusted(0, true);
+  Vf v(pf2, mem, 0);
+  ASSERT_TRUE(v.up(MbxApi::v14));
+  EXPECT_EQ(int32_t(v.call(add_msg(kIpsecDirOut), 2)[1]), -EOPNOTSUPP);
+  EXPECT_TRUE(v.call(add_msg(kIpsecDirIn), 2)[0] & VT_MSGTYPE_ACK);
 }
 
 TEST_F(Ipsec, TxTableFullIsRefusedWithEnospcAndDeleteFreesTheEntry) {
