@@ -111,7 +111,7 @@ struct IpsecPair : public SimPortPair {
     ASSERT_EQ(a->start(mp, 1, &c), 0);
     ASSERT_EQ(b->start(mp, 1, &c), 0);
   }
-  void *session(uint16_t port, bool egress, uint32_t spi, const uint8_t *key) {
+  void *session(uint16_t port, bool egress, uint32_t spi, const uint8_t *key, void *update = nullptr) {
     rte_security_ctx *c = ctx(port);
     if (!c)
       return nullptr;
@@ -143,6 +143,8 @@ struct IpsecPair : public SimPortPair {
     conf.ipsec.tunnel.ipv4.dst_ip.s_addr = htonl(kDstIp);
     conf.crypto_xform = &x;
     rte_errno = 0;
+    if (update)
+      return rte_security_session_update(c, update, &conf) == 0 ? update : nullptr;
     void *s = rte_security_session_create(c, &conf, sess_mp);
     if (s)
       sessions.emplace_back(c, s);
@@ -359,6 +361,25 @@ TEST_F(IpsecPair, ASessionThePfRefusesToRestoreIsNeverSentInClear) {
   ASSERT_TRUE(wait_for([&] { std::lock_guard g(wire->mu); return !wire->out.empty(); }));
   std::lock_guard g(wire->mu);
   EXPECT_EQ(wire->out[0][23], IPPROTO_UDP) << "the ESP packet left the port";
+}
+
+TEST_F(IpsecPair, SessionUpdateMovesTheSessionToANewKeyAndDeletesTheOldSa) {
+  up();
+  start_both();
+  void *out = session(a->port, true, 0x640, kOtherKey);
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(session(b->port, false, 0x640, kKey));
+  ASSERT_EQ(session(a->port, true, 0x640, kKey, out), out) << rte_strerror(rte_errno);
+  EXPECT_TRUE(sent_ipsec_message(hw::VF_IPSEC_DEL, hw::kIpsecBaseTxHandle + 0)) << "the old SA is deleted";
+  EXPECT_EQ(model->vf_view(0).ipsec_tx_sas, 1u);
+  auto pl = plaintext(90, 4);
+  send_esp(out, esp_frame(mac_b, mac_a, 0x640, 1, pl));
+  auto got = rx_wait(b->port, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]->ol_flags & (RTE_MBUF_F_RX_SEC_OFFLOAD | RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED),
+            RTE_MBUF_F_RX_SEC_OFFLOAD)
+      << "sent under the new key";
+  free_all(got);
 }
 
 TEST_F(IpsecPair, APfThatStopsAtApi13GivesNoSecurityContextAndNoOffload) {

@@ -170,6 +170,42 @@ int session_destroy(void *device, rte_security_session *sess) {
   return rc;
 }
 
+/* A new SA for the session (new key, SPI, ...): added first, so that a refusal leaves the session
+ * as it was; then the old one is deleted and the Tx path switches to the new index. */
+int update_session(Adapter &ad, rte_security_session *sess, rte_security_session_conf *conf) {
+  if (!sess || !conf || !ad.sec)
+    return -EINVAL;
+  IpsecSaMsg m;
+  int rc = sa_from_conf(ad, *conf, &m);
+  if (rc)
+    return rc;
+  SecState &s = *ad.sec;
+  uint16_t slot = static_cast<SessPriv *>(SECURITY_GET_SESS_PRIV(sess))->slot;
+  std::lock_guard g(s.mu);
+  if (slot >= kSecMaxSessions || !s.slots[slot].used)
+    return -EINVAL;
+  uint32_t handle = 0;
+  if ((rc = pf_add(ad, m, &handle)) != 0)
+    return rc;
+  SecSa &sa = s.slots[slot];
+  const uint32_t old = sa.handle;
+  sa.outbound = m.dir == kIpsecDirOut;
+  sa.msg = m;
+  sa.handle = handle;
+  __atomic_store_n(&s.tx_sa_index[slot],
+                   sa.outbound ? uint16_t((handle - kIpsecBaseTxHandle) & ADVTXD_IPSEC_SA_INDEX_MASK) : kSecNoSa,
+                   __ATOMIC_RELEASE);
+  pf_del(ad, old);  /* logged if it fails; the session uses the new SA either way */
+  return 0;
+}
+
+int session_update(void *device, rte_security_session *sess, rte_security_session_conf *conf) {
+  int rc = update_session(adapter_of_device(device), sess, conf);
+  if (rc)
+    rte_errno = -rc;
+  return rc;
+}
+
 unsigned session_get_size(void *) { return sizeof(SessPriv); }
 
 /* The trailer the engine must leave alone: ICV, pad length, next header and the padding, whose
@@ -224,7 +260,7 @@ const rte_security_capability *capabilities_get(void *) {
 
 const rte_security_ops kSecurityOps = {
     .session_create = session_create,
-    .session_update = nullptr,
+    .session_update = session_update,
     .session_get_size = session_get_size,
     .session_stats_get = nullptr,
     .session_destroy = session_destroy,
