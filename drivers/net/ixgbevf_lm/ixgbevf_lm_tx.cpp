@@ -175,10 +175,11 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     rte_mbuf *m = pkts[nb_tx];
     uint64_t ol = m->ol_flags;
     uint16_t sa_index = kSecNoSa;
-    if (unlikely(ol & RTE_MBUF_F_TX_SEC_OFFLOAD) && q.sec_sa_index) {
-      sa_index = sec_sa_index_of(q, m);
+    if (unlikely(ol & RTE_MBUF_F_TX_SEC_OFFLOAD)) {
+      sa_index = q.sec_sa_index ? sec_sa_index_of(q, m) : kSecNoSa;
       if (unlikely(sa_index == kSecNoSa)) {
-        /* its SA is gone from this VF (destroyed, or not restored on it): never send it in clear */
+        /* no SA for it on this VF (destroyed, not restored on it, or no security offload on the
+         * queue): never send it in clear */
         q.errors++;
         rte_pktmbuf_free(m);
         continue;
