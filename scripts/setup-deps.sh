@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${IXGBEVF_LM_CACHE:-$root/.cache}
 packages=(libdpdk-dev dpdk-dev meson ninja-build pkg-config libnuma-dev libgtest-dev googletest
-          dpkg-dev iproute2 iputils-ping python3 python3-pyelftools xz-utils)
+          dpkg-dev iproute2 iputils-ping python3 python3-pyelftools xz-utils libssl-dev)
 
 log() { echo "setup: $*" >&2; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }

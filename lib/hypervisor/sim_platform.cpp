@@ -243,6 +243,8 @@ bool SimPlatform::switch_to_destination(const std::string &port_name, uint32_t m
       return false;
     }
     dst->set_vf_mac(unsigned(vf), p.info.admin_mac);  /* as libvirt does on the destination */
+    /* the host's trust in the VM's VF goes with it, as its MAC does */
+    dst->set_vf_trusted(unsigned(vf), src->vf_view(p.port->vf_index()).trusted);
     const unsigned old_vf = p.port->vf_index();
     p.port->detach();
     std::string err;

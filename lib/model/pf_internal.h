@@ -24,6 +24,8 @@
 #include <ixgbevf_lm/hw/hw.h>
 #include <ixgbevf_lm/model/pf_model.h>
 
+#include "ipsec_internal.h"
+
 namespace ixgbevf_lm::model {
 
 inline constexpr unsigned kRegWords = hw::kVfBar0Size / 4;
@@ -99,6 +101,7 @@ struct PfModel::Impl {
   std::vector<MailboxRecord> log;
   std::array<uint8_t, kRssKeyBytes> rss_key{};
   std::array<uint8_t, kPfRetaEntries> reta{};
+  IpsecTables ipsec;  /* the device's SA tables, shared by the PF and its VFs */
 
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   std::atomic<uint64_t> virtual_us{0};

@@ -21,6 +21,7 @@ int api_rank(MbxApi a) {
   case MbxApi::v11: return 11;
   case MbxApi::v12: return 12;
   case MbxApi::v13: return 13;
+  case MbxApi::v14: return 14;
   default: return -1;
   }
 }
@@ -235,6 +236,8 @@ void handle_request(PfModel::Impl &pf, VfState &vf) {
     case VF_GET_RETA: ok = get_reta(pf, vf, r); break;
     case VF_GET_RSS_KEY: ok = get_rss_key(pf, vf, r); break;
     case VF_UPDATE_XCAST_MODE: ok = update_xcast_mode(pf, vf, r); break;
+    case VF_IPSEC_ADD: ok = ipsec_vf_add_sa(pf, vf, r); break;
+    case VF_IPSEC_DEL: ok = ipsec_vf_del_sa(pf, vf, r); break;
     default: r.resize(1); ok = false; break;
     }
   }

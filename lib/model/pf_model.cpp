@@ -58,6 +58,7 @@ PfModel::Impl::Impl(const PfConfig &c) : cfg(c) {
   unsigned rq = std::min(cfg.queues_per_vf, 4u);
   for (unsigned i = 0; i < kPfRetaEntries; i++)
     reta[i] = uint8_t(i % rq);
+  ipsec_reserve_pf_entries(*this);
   tx_frame.reserve(kMaxFrameBuf);
   seg_frame.reserve(16384);
   rx_frame.reserve(16384);
@@ -77,6 +78,8 @@ void vf_clear_pf_filters(VfState &vf) {
   vf.vlans.clear();
   vf.xcast = XcastMode::multi;
   vf.max_frame = 1518;
+  if (vf.pf)
+    ipsec_clear_vf(*vf.pf, vf.index);
 }
 
 void PfModel::Impl::reset_vf_function(VfState &vf) {
@@ -320,6 +323,11 @@ VfView PfModel::vf_view(unsigned vf) const {
   v.vlans = s.vlans;
   v.xcast = s.xcast;
   v.max_frame = s.max_frame;
+  v.trusted = s.trusted;
+  for (const IpsecSa &sa : impl_->ipsec.rx)
+    v.ipsec_rx_sas += sa.used && sa.owner_vf == int(vf) ? 1 : 0;
+  for (const IpsecSa &sa : impl_->ipsec.tx)
+    v.ipsec_tx_sas += sa.used && sa.owner_vf == int(vf) ? 1 : 0;
   for (unsigned q = 0; q < impl_->cfg.queues_per_vf; q++) {
     v.rx_queues_enabled += (s.reg(VFRXDCTL(q)) & RXDCTL_ENABLE) ? 1 : 0;
     v.tx_queues_enabled += (s.reg(VFTXDCTL(q)) & TXDCTL_ENABLE) ? 1 : 0;

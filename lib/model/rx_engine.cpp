@@ -151,6 +151,8 @@ bool rx_deliver(PfModel::Impl &pf, VfState &vf, std::span<const uint8_t> in, boo
         errors |= RXDADV_ERR_TCPE;
     }
   }
+  /* the inline IPsec engine: a frame matching an Rx SA is decrypted before it reaches the buffers */
+  esp_rx_apply(pf.ipsec, f, p, &status, &errors, &pkt_info);
   if (loopback)
     status |= RXD_STAT_LB;
 

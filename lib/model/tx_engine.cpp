@@ -67,6 +67,23 @@ offl::TxRequest offload_request(MacType mac, const VfState &vf, unsigned q, cons
   return r;
 }
 
+/* IPsec for a frame whose first data descriptor asks for it (POPTS.IPSEC): the SA index, ESP type
+ * and encrypt flags and the trailer length come from the frame's context. */
+bool ipsec_request(const VfState &vf, unsigned q, const TxDesc &first, TxIpsecRequest *req) {
+  uint32_t cmd = first.read.cmd_type_len;
+  uint32_t ol = first.read.olinfo_status;
+  if (!(cmd & ADVTXD_DCMD_DEXT) || !(ol & ADVTXD_POPTS_IPSEC))
+    return false;
+  const TxContext &c = vf.txctx[q][(ol >> ADVTXD_IDX_SHIFT) & (kTxContextSlots - 1)];
+  req->sa_index = c.seqnum_seed & ADVTXD_IPSEC_SA_INDEX_MASK;
+  req->esp = c.type_tucmd_mlhl & ADVTXD_TUCMD_IPSEC_TYPE_ESP;
+  req->encrypt = c.type_tucmd_mlhl & ADVTXD_TUCMD_IPSEC_ENCRYPT_EN;
+  req->esp_trailer_len = c.type_tucmd_mlhl & ADVTXD_IPSEC_ESP_LEN_MASK;
+  req->esp_off = ((c.vlan_macip_lens >> ADVTXD_MACLEN_SHIFT) & ADVTXD_MACLEN_MASK) +
+                 (c.vlan_macip_lens & ADVTXD_IPLEN_MASK);
+  return true;
+}
+
 }  // namespace
 
 unsigned tx_service_queue(PfModel::Impl &pf, VfState &vf, unsigned q, unsigned max_frames) {
@@ -143,6 +160,12 @@ unsigned tx_service_queue(PfModel::Impl &pf, VfState &vf, unsigned q, unsigned m
       }
     }
 
+    TxIpsecRequest sec;
+    if (first && !fault && !frame.empty() && ipsec_request(vf, q, *first, &sec) &&
+        !esp_tx_apply(pf.ipsec, frame, sec)) {
+      pf.stats.ipsec_tx_malformed++; /* dropped: never on the wire in clear when ESP was asked for */
+      fault = true;
+    }
     if (first && !fault && !frame.empty()) {
       offl::TxRequest req = offload_request(pf.cfg.mac_type, vf, q, *first);
       offl::tx_offload(frame, req, pf.seg_frame, [&](std::span<const uint8_t> out) {

@@ -19,6 +19,7 @@
 #include "ixgbevf_lm_hw.h"
 #include "ixgbevf_lm_mbx.h"
 #include "ixgbevf_lm_migdev.h"
+#include "ixgbevf_lm_security.h"
 
 namespace ixgbevf_lm::pmd {
 
@@ -70,6 +71,9 @@ struct Adapter {
   uint64_t link_checks = 0;
 
   std::unique_ptr<SimBinding, void (*)(SimBinding *)> sim{nullptr, nullptr};
+
+  /* Inline IPsec (ixgbevf_lm_security.cpp): present when the PF accepted mailbox API 1.4. */
+  std::unique_ptr<SecState> sec;
 
   /* Live migration (ixgbevf_lm_migdev.cpp): the device steps, the port's state machine (polled by
    * the per-process control thread), and the platform hook the sim vdev sets before adapter_init

@@ -23,6 +23,7 @@ bool api_at_least(const Adapter &ad, MbxApi want) {
     case MbxApi::v11: return 11;
     case MbxApi::v12: return 12;
     case MbxApi::v13: return 13;
+    case MbxApi::v14: return 14;
     default: return 0;
     }
   };
@@ -213,6 +214,7 @@ int replay_config(Adapter &ad) noexcept {
     note(send(ad, msg, 2, "SET_LPE"), "the frame size");
   }
   note(cfg_apply_rss(ad), "RSS");
+  note(sec_replay(ad), "the IPsec SAs");
   return first_err;
 }
 

@@ -72,6 +72,10 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) noexcept {
     info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_OUTER_IPV4_CKSUM;
   }
   info->tx_queue_offload_capa = 0;
+  if (sec_available(ad)) {
+    info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_SECURITY;
+    info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_SECURITY;
+  }
   info->hash_key_size = kRssKeyBytes;
   info->reta_size = reta_size(ad);
   info->flow_type_rss_offloads = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP |
@@ -394,6 +398,8 @@ int adapter_init(rte_eth_dev *dev) noexcept {
   if (rc)
     return rc;
   stats_rebase(ad);
+  if ((rc = sec_init(ad)) != 0)
+    return rc;
   rte_ether_addr_copy(&ad.perm_addr, &dev->data->mac_addrs[0]);
   vf_link_update(dev, 0);
   vf_service_start(ad);
@@ -404,6 +410,7 @@ void adapter_uninit(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   migration_detach(ad);
   vf_service_stop(ad);
+  sec_uninit(ad);
   if (!ad.closed) {
     /* leave the VF quiet: function reset stops everything it might still DMA */
     wr32(ad.hw, VFCTRL, CTRL_RST);

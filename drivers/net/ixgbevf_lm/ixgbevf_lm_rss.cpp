@@ -108,7 +108,7 @@ int rss_hash_conf_get(rte_eth_dev *dev, rte_eth_rss_conf *conf) noexcept {
     conf->rss_hf = ad.cfg.rss_on ? ad.cfg.rss_hf : 0;
     return 0;
   }
-  if (ad.api != MbxApi::v12 && ad.api != MbxApi::v13)
+  if (ad.api != MbxApi::v12 && ad.api != MbxApi::v13 && ad.api != MbxApi::v14)
     return -ENOTSUP;
   uint32_t msg[1 + kRssKeyBytes / 4] = {VF_GET_RSS_KEY};
   uint32_t reply[1 + kRssKeyBytes / 4] = {};
@@ -155,7 +155,7 @@ int reta_query(rte_eth_dev *dev, rte_eth_rss_reta_entry64 *conf, uint16_t size) 
         table[4 * i + j] = uint8_t(w >> (8 * j));
     }
   } else {
-    if (ad.api != MbxApi::v12 && ad.api != MbxApi::v13)
+    if (ad.api != MbxApi::v12 && ad.api != MbxApi::v13 && ad.api != MbxApi::v14)
       return -ENOTSUP;
     uint32_t msg[1 + kRetaSize82599 / 16] = {VF_GET_RETA};
     uint32_t reply[1 + kRetaSize82599 / 16] = {};

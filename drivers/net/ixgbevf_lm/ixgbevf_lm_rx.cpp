@@ -32,6 +32,8 @@ inline uint32_t l3l4_ptype(uint16_t pkt_info, bool inner) {
     t = inner ? RTE_PTYPE_INNER_L3_IPV6_EXT : RTE_PTYPE_L3_IPV6_EXT;
   else
     return 0;
+  if (pkt_info & RXDADV_PKTTYPE_IPSEC_ESP)
+    return t | RTE_PTYPE_TUNNEL_ESP;
   if (pkt_info & RXDADV_PKTTYPE_TCP)
     t |= inner ? RTE_PTYPE_INNER_L4_TCP : RTE_PTYPE_L4_TCP;
   else if (pkt_info & RXDADV_PKTTYPE_UDP)
@@ -65,6 +67,10 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info, bool tunnel) {
   /* X550 only: on 82599/X540 the same status bit is CRCV */
   if (tunnel && (st & RXD_STAT_OUTERIPCS) && (st & RXDADV_ERR_OUTERIPER))
     f |= RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD;
+  /* the inline IPsec engine matched an SA: decrypted and checked, or any IPsec error code */
+  if (st & RXD_STAT_SECP)
+    f |= (st & RXDADV_IPSEC_ERROR_MASK) ? RTE_MBUF_F_RX_SEC_OFFLOAD | RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED
+                                        : RTE_MBUF_F_RX_SEC_OFFLOAD;
   return f;
 }
 
@@ -275,14 +281,15 @@ int rx_descriptor_status(void *rxq, uint16_t offset) {
 const uint32_t *supported_ptypes(rte_eth_dev *dev) {
   static const uint32_t kPtypes[] = {
       RTE_PTYPE_L2_ETHER, RTE_PTYPE_L3_IPV4, RTE_PTYPE_L3_IPV4_EXT, RTE_PTYPE_L3_IPV6, RTE_PTYPE_L3_IPV6_EXT,
-      RTE_PTYPE_L4_TCP,   RTE_PTYPE_L4_UDP,  RTE_PTYPE_L4_SCTP,     RTE_PTYPE_UNKNOWN,
+      RTE_PTYPE_L4_TCP,   RTE_PTYPE_L4_UDP,  RTE_PTYPE_L4_SCTP,     RTE_PTYPE_TUNNEL_ESP, RTE_PTYPE_UNKNOWN,
   };
   static const uint32_t kTunnelPtypes[] = {
       RTE_PTYPE_L2_ETHER,         RTE_PTYPE_L3_IPV4,          RTE_PTYPE_L3_IPV4_EXT,      RTE_PTYPE_L3_IPV6,
       RTE_PTYPE_L3_IPV6_EXT,      RTE_PTYPE_L3_IPV4_EXT_UNKNOWN, RTE_PTYPE_L4_TCP,        RTE_PTYPE_L4_UDP,
       RTE_PTYPE_L4_SCTP,          RTE_PTYPE_TUNNEL_VXLAN,     RTE_PTYPE_TUNNEL_GRE,       RTE_PTYPE_INNER_L2_ETHER,
       RTE_PTYPE_INNER_L3_IPV4,    RTE_PTYPE_INNER_L3_IPV4_EXT, RTE_PTYPE_INNER_L3_IPV6,   RTE_PTYPE_INNER_L3_IPV6_EXT,
-      RTE_PTYPE_INNER_L4_TCP,     RTE_PTYPE_INNER_L4_UDP,     RTE_PTYPE_INNER_L4_SCTP,    RTE_PTYPE_UNKNOWN,
+      RTE_PTYPE_INNER_L4_TCP,     RTE_PTYPE_INNER_L4_UDP,     RTE_PTYPE_INNER_L4_SCTP,    RTE_PTYPE_TUNNEL_ESP,
+      RTE_PTYPE_UNKNOWN,
   };
   return has_tunnel_offloads(adapter_of(dev).mac_type) ? kTunnelPtypes : kPtypes;
 }

@@ -108,7 +108,7 @@ struct RxQueue {
 struct TxContextCache {
   uint64_t key = 0;       /* offload fields the context was built for; 0: empty */
   uint32_t vlan_macip_lens = 0;
-  uint32_t seqnum_seed = 0;
+  uint32_t seqnum_seed = 0;  /* IPsec SA index; X550 tunnels: outer IP and tunnel lengths */
   uint32_t type_tucmd_mlhl = 0;
   uint32_t mss_l4len = 0;
 };
@@ -132,6 +132,7 @@ struct TxQueue {
   uint32_t outer_ipcs_cmd = 0;               /* X550: the OUTERIPCS bit of cmd_type_len; 0: no tunnel offloads */
   /* ---- second line ---- */
   alignas(RTE_CACHE_LINE_SIZE) TxContextCache ctx[hw::kTxContextSlots];
+  const uint16_t *sec_sa_index = nullptr;   /* inline IPsec: session slot -> Tx SA index (nullptr: none) */
   TailDoorbell tail;
   uint64_t packets = 0;
   uint64_t bytes = 0;

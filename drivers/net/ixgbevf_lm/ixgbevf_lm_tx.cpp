@@ -7,6 +7,8 @@
 #include <rte_byteorder.h>
 #include <rte_net.h>
 
+#include <rte_security.h>
+
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_rxtx.h"
 
@@ -20,9 +22,10 @@ namespace {
 constexpr uint64_t kTxTunnelFlags = RTE_MBUF_F_TX_OUTER_IP_CKSUM | RTE_MBUF_F_TX_OUTER_IPV4 |
                                     RTE_MBUF_F_TX_OUTER_IPV6 | RTE_MBUF_F_TX_TUNNEL_MASK;
 constexpr uint64_t kTxOffloadMask = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-                                    RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 | kTxTunnelFlags;
+                                    RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 | kTxTunnelFlags |
+                                    RTE_MBUF_F_TX_SEC_OFFLOAD;
 constexpr uint64_t kTxCtxFlags = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
-                                 RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_OUTER_IP_CKSUM;
+                                 RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_OUTER_IP_CKSUM | RTE_MBUF_F_TX_SEC_OFFLOAD;
 /* MACLEN is 7 bits, OUTERIPLEN 8 (the mbuf's outer_l3_len 9); TUNNELLEN's 8 bits hold any l2_len (7). */
 constexpr unsigned kMaxMacLen = ADVTXD_MACLEN_MASK;
 constexpr unsigned kMaxOuterIpLen = ADVTXD_OUTER_IPLEN_MASK;
@@ -96,24 +99,30 @@ unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
 
 struct CtxFields {
   uint32_t vlan_macip_lens = 0;
-  uint32_t seqnum_seed = 0;
+  uint32_t seqnum_seed = 0;  /* IPsec SA index; X550 tunnels: outer IP and tunnel lengths */
   uint32_t type_tucmd_mlhl = 0;
   uint32_t mss_l4len = 0;
   uint32_t olinfo = 0;   /* POPTS for the data descriptors */
   uint32_t cmd = 0;      /* VLE / TSE / OUTERIPCS for the data descriptors */
 };
 
+/* The Tx SA index of an IPsec packet's session on the current VF (kSecNoSa: none). */
+inline uint16_t sec_sa_index_of(const TxQueue &q, const rte_mbuf *m) {
+  const uint64_t md = *rte_security_dynfield(const_cast<rte_mbuf *>(m));
+  return __atomic_load_n(&q.sec_sa_index[md & kSecMdSlotMask & (kSecMaxSessions - 1)], __ATOMIC_RELAXED);
+}
+
 /* MACLEN: the L2 header; for a tunnelled frame with the outer IPv4 checksum, the outer L2 header
  * with the outer IP and tunnel lengths in their own fields (X550); for one without, everything
  * before the inner IP header, as the hardware treats any MAC header of up to 127 bytes. */
-inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol, uint32_t outer_ipcs_cmd) {
+inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, uint16_t sa_index) {
   CtxFields c;
   uint32_t maclen = m->l2_len;
   if (ol & RTE_MBUF_F_TX_OUTER_IP_CKSUM) {
     maclen = m->outer_l2_len;
     c.seqnum_seed = (uint32_t(m->outer_l3_len) << ADVTXD_OUTER_IPLEN_SHIFT) |
                     (uint32_t(m->l2_len) << ADVTXD_TUNNEL_LEN_SHIFT);
-    c.cmd |= outer_ipcs_cmd;
+    c.cmd |= q.outer_ipcs_cmd;
   } else if (ol & (RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IPV6)) {
     maclen = uint32_t(m->outer_l2_len + m->outer_l3_len + m->l2_len);
   }
@@ -153,6 +162,15 @@ inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol, uint32_t outer_ipcs_
       break;
     }
   }
+  /* Inline IPsec: the SA index (through the session's slot: the PF's index may change with the VF),
+   * ESP with encryption, and the trailer length set_pkt_metadata found. */
+  if ((ol & RTE_MBUF_F_TX_SEC_OFFLOAD) && q.sec_sa_index) {
+    const uint64_t md = *rte_security_dynfield(const_cast<rte_mbuf *>(m));
+    c.seqnum_seed |= sa_index & ADVTXD_IPSEC_SA_INDEX_MASK;
+    c.type_tucmd_mlhl |= ADVTXD_TUCMD_IPSEC_TYPE_ESP | ADVTXD_TUCMD_IPSEC_ENCRYPT_EN |
+                         (uint32_t(md >> kSecMdTrailerShift) & ADVTXD_IPSEC_ESP_LEN_MASK);
+    c.olinfo |= ADVTXD_POPTS_IPSEC;
+  }
   return c;
 }
 
@@ -174,12 +192,23 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   for (; nb_tx < nb_pkts; nb_tx++) {
     rte_mbuf *m = pkts[nb_tx];
     uint64_t ol = m->ol_flags;
+    uint16_t sa_index = kSecNoSa;
+    if (unlikely(ol & RTE_MBUF_F_TX_SEC_OFFLOAD)) {
+      sa_index = q.sec_sa_index ? sec_sa_index_of(q, m) : kSecNoSa;
+      if (unlikely(sa_index == kSecNoSa)) {
+        /* no SA for it on this VF (destroyed, not restored on it, or no security offload on the
+         * queue): never send it in clear */
+        q.errors++;
+        rte_pktmbuf_free(m);
+        continue;
+      }
+    }
     bool use_ctx = (ol & kTxCtxFlags) != 0;
     CtxFields cf;
     int slot = -1;
     bool new_ctx = false;
     if (use_ctx) {
-      cf = ctx_fields(m, ol, q.outer_ipcs_cmd);
+      cf = ctx_fields(q, m, ol, sa_index);
       for (unsigned s = 0; s < kTxContextSlots; s++) {
         const TxContextCache &c = q.ctx[(q.ctx_curr + s) % kTxContextSlots];
         if (c.key && c.vlan_macip_lens == cf.vlan_macip_lens && c.seqnum_seed == cf.seqnum_seed &&
@@ -301,6 +330,23 @@ uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
                       : unsigned(m->outer_l2_len + m->outer_l3_len + m->l2_len) <= kMaxMacLen;
       if (!fits) {
         rte_errno = EINVAL;
+        return i;
+      }
+    }
+    if (ol & RTE_MBUF_F_TX_SEC_OFFLOAD) {
+      /* the engine finds the ESP header at l2_len + l3_len; the metadata must come from
+       * rte_security_set_pkt_metadata() on a queue set up with the security offload */
+      if (!q.sec_sa_index) {
+        rte_errno = ENOTSUP;
+        return i;
+      }
+      if (m->l2_len == 0 || m->l3_len == 0 || !(*rte_security_dynfield(m) & kSecMdValid) ||
+          sec_sa_index_of(q, m) == kSecNoSa) {
+        rte_errno = EINVAL;
+        return i;
+      }
+      if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+        rte_errno = ENOTSUP;  /* the engine does not segment ESP */
         return i;
       }
     }

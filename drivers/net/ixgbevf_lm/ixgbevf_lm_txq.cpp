@@ -87,6 +87,8 @@ int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket,
   q->conf = *conf;
   q->offloads = conf->offloads | dev->data->dev_conf.txmode.offloads;
   q->deferred_start = conf->tx_deferred_start;
+  if (ad.sec && (q->offloads & RTE_ETH_TX_OFFLOAD_SECURITY))
+    q->sec_sa_index = ad.sec->tx_sa_index.data();
   const rte_memzone *mz = rte_eth_dma_zone_reserve(dev, "tx_ring", qid, kRingMaxDescs * sizeof(TxDesc),
                                                    kRingBaseAlign, int(socket));
   q->sw_ring = static_cast<rte_mbuf **>(

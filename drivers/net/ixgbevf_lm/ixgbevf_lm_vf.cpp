@@ -34,13 +34,14 @@ const char *api_name(MbxApi a) {
   case MbxApi::v11: return "1.1";
   case MbxApi::v12: return "1.2";
   case MbxApi::v13: return "1.3";
+  case MbxApi::v14: return "1.4";
   case MbxApi::v20: return "2.0";
   default: return "?";
   }
 }
 
 int negotiate_api(Adapter &ad) {
-  static constexpr MbxApi kPreferred[] = {MbxApi::v13, MbxApi::v12, MbxApi::v11};
+  static constexpr MbxApi kPreferred[] = {MbxApi::v14, MbxApi::v13, MbxApi::v12, MbxApi::v11};
   for (MbxApi a : kPreferred) {
     uint32_t msg[2] = {VF_API_NEGOTIATE, uint32_t(a)};
     uint32_t reply[2] = {};

@@ -46,6 +46,7 @@ inline constexpr uint32_t RXD_STAT_PIF = 0x80;
 inline constexpr uint32_t RXD_STAT_OUTERIPCS = 0x100;  /* X550: outer IPv4 header checksum of a tunnel computed */
 inline constexpr uint32_t RXD_STAT_VEXT = 0x200;
 inline constexpr uint32_t RXD_STAT_UDPV = 0x400;
+inline constexpr uint32_t RXD_STAT_SECP = 0x20000; /* an Rx SA matched: the IPsec engine processed it */
 inline constexpr uint32_t RXD_STAT_LB = 0x40000;  /* looped back by the VM-to-VM switch */
 inline constexpr uint32_t RXDADV_STAT_MASK = 0x000FFFFF;
 inline constexpr uint32_t RXDADV_NEXTP_MASK = 0x000FFFF0;
@@ -62,6 +63,13 @@ inline constexpr uint32_t RXDADV_ERR_OSE = 0x10000000;
 inline constexpr uint32_t RXDADV_ERR_USE = 0x20000000;
 inline constexpr uint32_t RXDADV_ERR_TCPE = 0x40000000;   /* L4 checksum wrong */
 inline constexpr uint32_t RXDADV_ERR_IPE = 0x80000000;    /* IPv4 header checksum wrong */
+
+/* With SECP, bits 28:27 of status_error are the IPsec result (they overlap PE/OSE, which the
+ * engine does not report for such frames). */
+inline constexpr uint32_t RXDADV_IPSEC_ERROR_MASK = 0x18000000;
+inline constexpr uint32_t RXDADV_IPSEC_ERROR_INVALID_PROTOCOL = 0x08000000;
+inline constexpr uint32_t RXDADV_IPSEC_ERROR_INVALID_LENGTH = 0x10000000;
+inline constexpr uint32_t RXDADV_IPSEC_ERROR_AUTH_FAILED = 0x18000000;
 
 /* pkt_info */
 inline constexpr uint16_t RXDADV_RSSTYPE_MASK = 0x000F;
@@ -87,6 +95,8 @@ inline constexpr uint16_t RXDADV_PKTTYPE_SCTP = 0x0400;
 /* X550, with the tunnel bit: a VXLAN (or GENEVE) header; without it: NVGRE. The L3/L4 bits then
  * describe the inner packet. (On 82599 the same bit is NFS.) */
 inline constexpr uint16_t RXDADV_PKTTYPE_VXLAN = 0x0800;
+inline constexpr uint16_t RXDADV_PKTTYPE_IPSEC_ESP = 0x1000;
+inline constexpr uint16_t RXDADV_PKTTYPE_IPSEC_AH = 0x2000;
 inline constexpr uint16_t RXDADV_PKTTYPE_ETQF = 0x8000;
 /* X550: packet type bit 12 (bit 16 of the first dword, so bit 0 of wb.hdr_info): a tunnelled packet. */
 inline constexpr uint32_t RXDADV_PKTTYPE_TUNNEL = 0x00010000;
@@ -144,6 +154,7 @@ inline constexpr uint32_t ADVTXD_CC = 0x00000080;
 inline constexpr unsigned ADVTXD_POPTS_SHIFT = 8;
 inline constexpr uint32_t ADVTXD_POPTS_IXSM = 0x01u << ADVTXD_POPTS_SHIFT;  /* insert IPv4 checksum */
 inline constexpr uint32_t ADVTXD_POPTS_TXSM = 0x02u << ADVTXD_POPTS_SHIFT;  /* insert L4 checksum */
+inline constexpr uint32_t ADVTXD_POPTS_IPSEC = 0x04u << ADVTXD_POPTS_SHIFT; /* IPsec offload for this frame */
 inline constexpr unsigned ADVTXD_PAYLEN_SHIFT = 14;
 /* context descriptor fields */
 inline constexpr unsigned ADVTXD_MACLEN_SHIFT = 9;
@@ -154,6 +165,12 @@ inline constexpr uint32_t ADVTXD_TUCMD_L4T_UDP = 0x00000000;
 inline constexpr uint32_t ADVTXD_TUCMD_L4T_TCP = 0x00000800;
 inline constexpr uint32_t ADVTXD_TUCMD_L4T_SCTP = 0x00001000;
 inline constexpr uint32_t ADVTXD_TUCMD_L4T_RSV = 0x00001800;
+/* IPsec in the context descriptor: the Tx SA index in seqnum_seed 9:0, the ESP type and encrypt
+ * flags in TUCMD, the ESP trailer length (padding + 2 + ICV) in type_tucmd_mlhl 8:0. */
+inline constexpr uint32_t ADVTXD_IPSEC_SA_INDEX_MASK = 0x3FF;
+inline constexpr uint32_t ADVTXD_IPSEC_ESP_LEN_MASK = 0x1FF;
+inline constexpr uint32_t ADVTXD_TUCMD_IPSEC_TYPE_ESP = 0x00002000;
+inline constexpr uint32_t ADVTXD_TUCMD_IPSEC_ENCRYPT_EN = 0x00004000;
 inline constexpr unsigned ADVTXD_L4LEN_SHIFT = 8;
 inline constexpr unsigned ADVTXD_MSS_SHIFT = 16;
 inline constexpr uint32_t ADVTXD_IPLEN_MASK = 0x1FF;

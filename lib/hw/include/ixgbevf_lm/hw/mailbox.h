@@ -40,6 +40,10 @@ inline constexpr uint32_t VF_GET_QUEUES = 0x09;
 inline constexpr uint32_t VF_GET_RETA = 0x0a;
 inline constexpr uint32_t VF_GET_RSS_KEY = 0x0b;
 inline constexpr uint32_t VF_UPDATE_XCAST_MODE = 0x0c;
+/* API 1.4 (Linux ixgbe/ixgbevf; DPDK's shared code stops at 1.3): the VF asks the PF to program an
+ * IPsec SA into the device's tables (the VF has no access to them) or to remove one. */
+inline constexpr uint32_t VF_IPSEC_ADD = 0x0d;
+inline constexpr uint32_t VF_IPSEC_DEL = 0x0e;
 
 /* PF to VF */
 inline constexpr uint32_t PF_CONTROL_MSG = 0x0100;
@@ -54,7 +58,8 @@ enum class MbxApi : uint32_t {
   v11 = 2,
   v12 = 3,
   v13 = 4,
-  unknown = 5,
+  v14 = 5,      /* Linux's next revision: IPsec SA messages (DPDK's shared code has `unknown` here) */
+  unknown = 6,
 };
 
 /* UPDATE_XCAST_MODE values (API 1.2+; PROMISC needs 1.3). */

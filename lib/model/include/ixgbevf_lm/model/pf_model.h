@@ -37,6 +37,12 @@ struct PfConfig {
   hw::MbxApi max_api = hw::MbxApi::v13;    /* newest mailbox API the PF accepts */
   bool allow_vf_set_mac = true;            /* PF policy: may a VF replace its administered MAC */
   bool allow_vf_promisc = true;            /* Linux ixgbe: only for trusted VFs */
+  /* IPsec for VFs (VF_IPSEC_ADD/DEL, API 1.4), as Linux's ixgbe decides it: refused unless the PF
+   * enables it (ethtool's vf-ipsec private flag, off by default) and the VF is trusted. */
+  bool allow_vf_ipsec = false;
+  bool refuse_vf_tx_sa = false;            /* Linux ixgbe today also refuses outbound SAs of VFs */
+  unsigned pf_rx_sas = 0;                  /* SA table entries the PF uses itself (of 1024 each) */
+  unsigned pf_tx_sas = 0;
   uint32_t link_speed_mbps = 10000;
   /* HLREG0.RXCRCSTRP: the PF strips the 4-byte FCS from every received frame, for all pools (a VF
    * can neither choose nor read it). false: frames reach the VFs with their FCS. */
@@ -68,6 +74,9 @@ struct VfView {
   uint32_t max_frame = 1518;       /* SET_LPE */
   unsigned rx_queues_enabled = 0;
   unsigned tx_queues_enabled = 0;
+  bool trusted = false;            /* host administration (set_vf_trusted) */
+  unsigned ipsec_rx_sas = 0;       /* SAs the VF added (VF_IPSEC_ADD) in the device's tables */
+  unsigned ipsec_tx_sas = 0;
 };
 
 struct PfStats {
@@ -80,6 +89,7 @@ struct PfStats {
   uint64_t mailbox_messages = 0;
   uint64_t mailbox_nacks = 0;
   uint64_t rx_oversize_drops = 0;    /* longer than the VF's SET_LPE maximum */
+  uint64_t ipsec_tx_malformed = 0;   /* IPsec asked for a frame that cannot hold its ESP trailer */
 };
 
 /* Values to load into a VF's statistics counters (full 64-bit shadows; the registers show them at
