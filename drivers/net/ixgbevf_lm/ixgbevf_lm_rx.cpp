@@ -54,6 +54,7 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info) {
 }
 
 /* Give the nb_hold consumed slots after rdt back to the device: one bulk get, one tail write. */
+template <bool kSecondary>
 inline void refill(RxQueue &q) {
   uint16_t n = q.nb_hold;
   uint16_t start = uint16_t(q.rdt + 1 == q.nb_desc ? 0 : q.rdt + 1);
@@ -73,7 +74,10 @@ inline void refill(RxQueue &q) {
   q.rdt = uint16_t(idx == 0 ? q.nb_desc - 1 : idx - 1);
   q.nb_hold = 0;
   rte_io_wmb();
-  q.tail.ring(q.rdt);
+  if constexpr (kSecondary)
+    ring_secondary(q.port_id, q.tail.off, q.shared_tail, q.rdt);
+  else
+    q.tail.ring(q.rdt);
 }
 
 /* Log the ring pages of the n descriptors the burst consumed from `from` (the device wrote them
@@ -86,28 +90,21 @@ inline void log_consumed(const RxQueue &q, mig::DirtyBurst &db, uint16_t from, u
     db.ring(q.ring_iova, const_cast<RxDesc *>(&q.ring[0]), uint64_t(n - a) * kDescSize);
 }
 
-}  // namespace
-
-int rx_refill_all(RxQueue &q) noexcept {
-  rxq_free_mbufs(q);
-  if (rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(q.sw_ring), q.nb_desc) != 0)
-    return -ENOMEM;
-  for (uint16_t i = 0; i < q.nb_desc; i++) {
-    q.ring[i].read.hdr_addr = 0;
-    q.ring[i].read.pkt_addr = rte_cpu_to_le_64(rte_mbuf_data_iova_default(q.sw_ring[i]));
-  }
-  q.rx_tail = 0;
-  q.nb_hold = 0;
-  q.rdt = uint16_t(q.nb_desc - 1);  /* one slot stays with the driver: head == tail means empty */
-  return 0;
-}
-
-uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+template <bool kSecondary>
+inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<RxQueue *>(rxq);
   if (unlikely(!q.gate.enter()))
     return 0;
   /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
-  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  if constexpr (kSecondary) {
+    /* the logger is the primary's object: a secondary receives nothing while pages are logged */
+    if (unlikely(logger != nullptr)) {
+      q.gate.leave();
+      return 0;
+    }
+  }
+  mig::DirtyBurst db(kSecondary ? nullptr : logger);
   const uint16_t start = q.rx_tail;
   const uint16_t hold0 = q.nb_hold;
   uint16_t idx = start;
@@ -173,10 +170,32 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   q.packets += nb_rx;
   q.bytes += bytes;
   if (q.nb_hold >= q.rx_free_thresh)
-    refill(q);
+    refill<kSecondary>(q);
   db.finish();
   q.gate.leave();
   return nb_rx;
+}
+
+}  // namespace
+
+int rx_refill_all(RxQueue &q) noexcept {
+  rxq_free_mbufs(q);
+  if (rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(q.sw_ring), q.nb_desc) != 0)
+    return -ENOMEM;
+  for (uint16_t i = 0; i < q.nb_desc; i++) {
+    q.ring[i].read.hdr_addr = 0;
+    q.ring[i].read.pkt_addr = rte_cpu_to_le_64(rte_mbuf_data_iova_default(q.sw_ring[i]));
+  }
+  q.rx_tail = 0;
+  q.nb_hold = 0;
+  q.rdt = uint16_t(q.nb_desc - 1);  /* one slot stays with the driver: head == tail means empty */
+  return 0;
+}
+
+uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) { return rx_burst_impl<false>(rxq, pkts, nb_pkts); }
+
+uint16_t rx_burst_secondary(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  return rx_burst_impl<true>(rxq, pkts, nb_pkts);
 }
 
 uint32_t rx_queue_count(void *rxq) {

@@ -21,6 +21,7 @@
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_mp.h"
 
 namespace ixgbevf_lm::pmd {
 
@@ -132,6 +133,26 @@ void sim_platform_prepare(Adapter &ad) {
 
 void delete_binding(SimBinding *b) { delete b; }
 
+/* A secondary process: the port and its model are the primary's; attach to the shared port data.
+ * The model is not reachable from here: register access goes to the primary (ixgbevf_lm_mp.cpp),
+ * doorbells through the queues' SharedTail words that the primary relays. */
+int probe_secondary(rte_vdev_device *vdev, const char *name) noexcept {
+  rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+  if (!dev) {
+    IXGBEVF_LM_LOG(ERR, "%s: the primary process has no such port", name);
+    return -ENODEV;
+  }
+  dev->device = &vdev->device;
+  int rc = secondary_attach(dev, nullptr);
+  if (rc) {
+    rte_eth_dev_release_port(dev);
+    return rc;
+  }
+  rte_eth_dev_probing_finish(dev);
+  IXGBEVF_LM_LOG(INFO, "%s: port %u attached in a secondary process", name, dev->data->port_id);
+  return 0;
+}
+
 }  // namespace
 
 SimBinding::~SimBinding() {
@@ -171,13 +192,13 @@ int sim_register_guest_memory() noexcept {
 
 int sim_probe(rte_vdev_device *vdev) noexcept {
   const char *name = rte_vdev_device_name(vdev);
+  /* A secondary learns the vdevs from the primary by name only (DPDK 22.11's vdev bus sends no
+   * arguments): the port's configuration is the primary's. */
+  if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+    return probe_secondary(vdev, name);
   Devargs da;
   if (parse_devargs(vdev->device.devargs, true, &da))
     return -EINVAL;
-  if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-    IXGBEVF_LM_LOG(ERR, "%s: secondary processes are not supported", name);
-    return -ENOTSUP;
-  }
   try {
     /* The PF: an existing one (another port, or the host created it with SimPlatform::source_pf)
      * keeps its uplink; a new one is created on uplink= (default none). */

@@ -137,14 +137,21 @@ inline CtxFields ctx_fields(const rte_mbuf *m, uint64_t ol) {
   return c;
 }
 
-}  // namespace
-
-uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+template <bool kSecondary>
+inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<TxQueue *>(txq);
   if (unlikely(!q.gate.enter()))
     return 0;
   /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
-  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  if constexpr (kSecondary) {
+    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
+    if (unlikely(logger != nullptr)) {
+      q.gate.leave();
+      return 0;
+    }
+  }
+  mig::DirtyBurst db(kSecondary ? nullptr : logger);
   if (q.nb_free < q.free_thresh)
     cleanup(q, db);
 
@@ -239,13 +246,24 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     }
     q.tx_tail = tail;
     rte_io_wmb();
-    q.tail.ring(tail);
+    if constexpr (kSecondary)
+      ring_secondary(q.port_id, q.tail.off, q.shared_tail, tail);
+    else
+      q.tail.ring(tail);
     q.packets += nb_tx;
     q.bytes += bytes;
   }
   db.finish();
   q.gate.leave();
   return nb_tx;
+}
+
+}  // namespace
+
+uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) { return tx_burst_impl<false>(txq, pkts, nb_pkts); }
+
+uint16_t tx_burst_secondary(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  return tx_burst_impl<true>(txq, pkts, nb_pkts);
 }
 
 uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
