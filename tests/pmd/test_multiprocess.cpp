@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Multi-process: this binary is the primary (an EAL with hugepages and its own --file-prefix, two
+ * sim ports on VFs 0 and 1 of one PF model, configured and started), and, run again with
+ * `--secondary`, a DPDK secondary process of the same --file-prefix that does rx/tx bursts on the
+ * primary's ports. The primary waits (bounded) for the secondary to exit and checks what it saw;
+ * the primary outlives the secondary.
+ */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rte_bus_vdev.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "../common/eal_teardown.h"
+
+namespace {
+
+using namespace std::chrono;
+
+constexpr uint16_t kEtherType = 0x88B5;  /* local experimental */
+constexpr unsigned kFrames = 200;        /* per direction: more than a ring's refill batch, in bursts */
+constexpr uint16_t kBurst = 32;
+constexpr auto kRxBound = seconds(10);
+constexpr auto kChildBound = seconds(60);
+
+std::string g_self;    /* /proc/self/exe */
+std::string g_prefix;  /* the primary's --file-prefix */
+
+/* ---------------- frames ---------------- */
+
+struct Frame {
+  rte_ether_hdr eth;
+  uint32_t seq;
+  uint8_t pad[60 - sizeof(rte_ether_hdr) - sizeof(uint32_t)];
+} __attribute__((packed));
+
+rte_mbuf *make_frame(rte_mempool *mp, const rte_ether_addr &dst, const rte_ether_addr &src, uint32_t seq) {
+  rte_mbuf *m = rte_pktmbuf_alloc(mp);
+  if (!m)
+    return nullptr;
+  auto *f = rte_pktmbuf_mtod(m, Frame *);
+  std::memset(f, 0, sizeof *f);
+  rte_ether_addr_copy(&dst, &f->eth.dst_addr);
+  rte_ether_addr_copy(&src, &f->eth.src_addr);
+  f->eth.ether_type = rte_cpu_to_be_16(kEtherType);
+  f->seq = seq;
+  m->data_len = m->pkt_len = sizeof(Frame);
+  return m;
+}
+
+/* Send kFrames from `from` to `to` with sequence numbers base.., receive them on `to` within
+ * kRxBound; returns "" or what went wrong. */
+std::string pass_frames(rte_mempool *mp, uint16_t from, uint16_t to, uint32_t base) {
+  rte_ether_addr src, dst;
+  rte_eth_macaddr_get(from, &src);
+  rte_eth_macaddr_get(to, &dst);
+  unsigned sent = 0;
+  std::set<uint32_t> got;
+  const auto end = steady_clock::now() + kRxBound;
+  while ((sent < kFrames || got.size() < kFrames) && steady_clock::now() < end) {
+    if (sent < kFrames) {
+      rte_mbuf *tx[kBurst];
+      uint16_t n = 0;
+      while (n < kBurst && sent + n < kFrames) {
+        tx[n] = make_frame(mp, dst, src, base + sent + n);
+        if (!tx[n])
+          return "mempool empty";
+        n++;
+      }
+      uint16_t done = rte_eth_tx_burst(from, 0, tx, n);
+      for (uint16_t i = done; i < n; i++)
+        rte_pktmbuf_free(tx[i]);
+      sent += done;
+    }
+    rte_mbuf *rx[kBurst];
+    uint16_t n = rte_eth_rx_burst(to, 0, rx, kBurst);
+    for (uint16_t i = 0; i < n; i++) {
+      const auto *f = rte_pktmbuf_mtod(rx[i], const Frame *);
+      if (rx[i]->pkt_len >= sizeof(Frame) && f->eth.ether_type == rte_cpu_to_be_16(kEtherType) &&
+          rte_is_same_ether_addr(&f->eth.dst_addr, &dst) && f->seq >= base && f->seq < base + kFrames)
+        got.insert(f->seq);
+      rte_pktmbuf_free(rx[i]);
+    }
+    if (n == 0)
+      std::this_thread::sleep_for(microseconds(200));  /* the model's engines may share this CPU */
+  }
+  if (sent < kFrames || got.size() < kFrames)
+    return "port " + std::to_string(from) + " -> " + std::to_string(to) + ": sent " + std::to_string(sent) +
+           ", received " + std::to_string(got.size()) + " of " + std::to_string(kFrames) + " distinct frames";
+  return "";
+}
+
+/* ---------------- the secondary process ---------------- */
+
+/* argv: --secondary <prefix> <pool> <port a> <port b> <expect: pass|paused> */
+int secondary_main(int argc, char **argv) {
+  if (argc != 7)
+    return 2;
+  const std::string prefix = argv[2], pool = argv[3], expect = argv[6];
+  const uint16_t a = uint16_t(std::atoi(argv[4])), b = uint16_t(std::atoi(argv[5]));
+  const char *eal[] = {"mp_secondary", "--proc-type=secondary", "--file-prefix", prefix.c_str(), "--no-pci",
+                       "-l", "1", "--log-level", "pmd.net.ixgbevf_lm*:info"};
+  if (rte_eal_init(int(std::size(eal)), const_cast<char **>(eal)) < 0) {
+    std::fprintf(stderr, "secondary: EAL init failed\n");
+    return 3;
+  }
+  int rc = 0;
+  rte_mempool *mp = rte_mempool_lookup(pool.c_str());
+  if (!mp || rte_eal_process_type() != RTE_PROC_SECONDARY || !rte_eth_dev_is_valid_port(a) ||
+      !rte_eth_dev_is_valid_port(b)) {
+    std::fprintf(stderr, "secondary: no pool %s or ports %u, %u\n", pool.c_str(), a, b);
+    rc = 4;
+  } else if (expect == "pass") {
+    for (auto [from, to, base] : {std::tuple{a, b, 0u}, std::tuple{b, a, 1000u}}) {
+      std::string why = pass_frames(mp, from, to, base);
+      if (!why.empty()) {
+        std::fprintf(stderr, "secondary: %s\n", why.c_str());
+        rc = 5;
+      }
+    }
+    /* statistics through the primary: the device counted what this process sent */
+    rte_eth_stats st{};
+    if (rc == 0 && (rte_eth_stats_get(a, &st) != 0 || st.q_opackets[0] < kFrames)) {
+      std::fprintf(stderr, "secondary: stats of port %u: q_opackets %llu\n", a, (unsigned long long)st.q_opackets[0]);
+      rc = 6;
+    }
+  } else {
+    /* the primary paused the queues: every burst returns 0 and takes nothing */
+    rte_mbuf *m[kBurst];
+    rte_ether_addr src, dst;
+    rte_eth_macaddr_get(a, &src);
+    rte_eth_macaddr_get(b, &dst);
+    rte_mbuf *f = make_frame(mp, dst, src, 0);
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+      if (rte_eth_rx_burst(b, 0, m, kBurst) != 0 || rte_eth_tx_burst(a, 0, &f, 1) != 0)
+        rc = 7;
+    }
+    rte_pktmbuf_free(f);
+    if (rc)
+      std::fprintf(stderr, "secondary: a burst on a stopped queue did something\n");
+  }
+  rte_eal_cleanup();  /* closes this process's ports (vdev bus clean-up); the runtime dir is the primary's */
+  return rc;
+}
+
+/* ---------------- the primary ---------------- */
+
+/* Run this binary as a secondary; wait for it at most kChildBound (then kill it). */
+int run_secondary(const std::string &pool, uint16_t a, uint16_t b, const char *expect) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    const std::string pa = std::to_string(a), pb = std::to_string(b);
+    execl(g_self.c_str(), g_self.c_str(), "--secondary", g_prefix.c_str(), pool.c_str(), pa.c_str(), pb.c_str(),
+          expect, static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  if (pid < 0)
+    return -1;
+  const auto end = steady_clock::now() + kChildBound;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (steady_clock::now() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -2;
+    }
+    std::this_thread::sleep_for(milliseconds(5));  /* polling a child's exit with a bound */
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct MultiProcess : public ::testing::Test {
+  std::string pf, pool_name, name_a, name_b;
+  rte_mempool *mp = nullptr;
+  uint16_t a = UINT16_MAX, b = UINT16_MAX;
+
+  void SetUp() override {
+    static unsigned n = 0;
+    const std::string tag = std::to_string(getpid()) + "_" + std::to_string(n++);
+    pf = "mp" + tag;
+    pool_name = "mp_pool" + tag;
+    name_a = "net_ixgbevf_lm_sim_mpa" + tag;
+    name_b = "net_ixgbevf_lm_sim_mpb" + tag;
+    ASSERT_EQ(rte_vdev_init(name_a.c_str(), ("pf=" + pf + ",vf=0,mac=02:00:00:00:5a:0a").c_str()), 0);
+    ASSERT_EQ(rte_vdev_init(name_b.c_str(), ("pf=" + pf + ",vf=1,mac=02:00:00:00:5a:0b").c_str()), 0);
+    ASSERT_EQ(rte_eth_dev_get_port_by_name(name_a.c_str(), &a), 0);
+    ASSERT_EQ(rte_eth_dev_get_port_by_name(name_b.c_str(), &b), 0);
+    /* no per-lcore cache: two processes use the pool one after the other. Created after the
+     * ports: the sim maps DPDK memory into the model at the first probe and on later growth. */
+    mp = rte_pktmbuf_pool_create(pool_name.c_str(), 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, int(rte_socket_id()));
+    ASSERT_TRUE(mp);
+    for (uint16_t p : {a, b}) {
+      rte_eth_conf conf{};
+      ASSERT_EQ(rte_eth_dev_configure(p, 1, 1, &conf), 0);
+      ASSERT_EQ(rte_eth_rx_queue_setup(p, 0, 512, rte_socket_id(), nullptr, mp), 0);
+      ASSERT_EQ(rte_eth_tx_queue_setup(p, 0, 512, rte_socket_id(), nullptr), 0);
+      ASSERT_EQ(rte_eth_dev_start(p), 0);
+    }
+  }
+  void TearDown() override {
+    for (uint16_t p : {a, b}) {
+      if (p == UINT16_MAX)
+        continue;
+      rte_eth_dev_stop(p);
+      rte_eth_dev_close(p);
+    }
+    rte_vdev_uninit(name_a.c_str());
+    rte_vdev_uninit(name_b.c_str());
+    if (mp) {
+      EXPECT_EQ(rte_mempool_avail_count(mp), mp->size) << "mbufs leaked";
+      rte_mempool_free(mp);
+    }
+  }
+  uint64_t device_counter(uint16_t p, bool rx) {
+    rte_eth_stats st{};
+    rte_eth_stats_get(p, &st);
+    return rx ? st.ipackets : st.opackets;
+  }
+};
+
+TEST_F(MultiProcess, SecondaryRxTxBurstsPassFramesBetweenTheVfsOfThePrimary) {
+  ASSERT_EQ(run_secondary(pool_name, a, b, "pass"), 0) << "the secondary's bursts failed (its stderr above)";
+  /* the primary sees what the secondary did: the device counted it, the shared queue counters too */
+  EXPECT_GE(device_counter(a, false), kFrames);
+  EXPECT_GE(device_counter(b, true), kFrames);
+  rte_eth_stats st{};
+  ASSERT_EQ(rte_eth_stats_get(b, &st), 0);
+  EXPECT_EQ(st.q_ipackets[0], kFrames);
+  /* and the queues go on working in the primary after the secondary left */
+  EXPECT_EQ(pass_frames(mp, a, b, 5000), "");
+  EXPECT_EQ(pass_frames(mp, b, a, 6000), "");
+}
+
+TEST_F(MultiProcess, SecondaryBurstsReturnZeroOnQueuesThePrimaryStopped) {
+  ASSERT_EQ(rte_eth_dev_rx_queue_stop(b, 0), 0);
+  ASSERT_EQ(rte_eth_dev_tx_queue_stop(a, 0), 0);
+  ASSERT_EQ(run_secondary(pool_name, a, b, "paused"), 0) << "a secondary's burst on a stopped queue did something";
+  ASSERT_EQ(rte_eth_dev_rx_queue_start(b, 0), 0);
+  ASSERT_EQ(rte_eth_dev_tx_queue_start(a, 0), 0);
+  EXPECT_EQ(pass_frames(mp, a, b, 0), "");
+}
+
+bool hugepages_free(unsigned need_2m) {
+  std::ifstream f("/proc/meminfo");
+  std::string k;
+  unsigned long v;
+  while (f >> k >> v) {
+    if (k == "HugePages_Free:")
+      return v >= need_2m;
+    f.ignore(256, '\n');
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--secondary") == 0)
+    return secondary_main(argc, argv);
+  testing::InitGoogleTest(&argc, argv);
+  if (geteuid() != 0 || !hugepages_free(256)) {
+    std::printf("SKIP: a primary and a secondary process need root and free hugepages (shared memory)\n");
+    return 77;
+  }
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return 1;
+  exe[n] = 0;
+  g_self = exe;
+  g_prefix = "ixlmmp" + std::to_string(getpid());
+  const char *eal[] = {"mp_primary", "--no-pci", "-l", "0", "--file-prefix", g_prefix.c_str(), "--log-level",
+                       "pmd.net.ixgbevf_lm*:info"};
+  if (rte_eal_init(int(std::size(eal)), const_cast<char **>(eal)) < 0) {
+    std::fprintf(stderr, "EAL init failed\n");
+    return 1;
+  }
+  int rc = RUN_ALL_TESTS();
+  ixlm_test::eal_teardown();
+  return rc;
+}
