@@ -25,6 +25,8 @@
 #include <rte_mbuf.h>
 
 #include "../common/eal_teardown.h"
+#include "rte_pmd_ixgbevf_lm.h"
+#include "rte_pmd_ixgbevf_lm_migration.h"
 
 namespace {
 
@@ -123,6 +125,10 @@ int secondary_main(int argc, char **argv) {
       !rte_eth_dev_is_valid_port(b)) {
     std::fprintf(stderr, "secondary: no pool %s or ports %u, %u\n", pool.c_str(), a, b);
     rc = 4;
+  } else if (rte_pmd_ixgbevf_lm_mbx_api(a) != rte_pmd_ixgbevf_lm_mbx_api(b) || rte_pmd_ixgbevf_lm_mbx_api(a) < 0) {
+    std::fprintf(stderr, "secondary: rte_pmd_ixgbevf_lm_mbx_api: %d, %d\n", rte_pmd_ixgbevf_lm_mbx_api(a),
+                 rte_pmd_ixgbevf_lm_mbx_api(b));
+    rc = 8;
   } else if (expect == "pass") {
     for (auto [from, to, base] : {std::tuple{a, b, 0u}, std::tuple{b, a, 1000u}}) {
       std::string why = pass_frames(mp, from, to, base);
@@ -251,6 +257,17 @@ TEST_F(MultiProcess, SecondaryBurstsReturnZeroOnQueuesThePrimaryStopped) {
   ASSERT_EQ(rte_eth_dev_rx_queue_start(b, 0), 0);
   ASSERT_EQ(rte_eth_dev_tx_queue_start(a, 0), 0);
   EXPECT_EQ(pass_frames(mp, a, b, 0), "");
+}
+
+/* A migration's stop-copy as the primary's control path runs it: the secondary's bursts return 0
+ * while the port is quiesced, and pass frames again once the primary resumed it. */
+TEST_F(MultiProcess, SecondaryBurstsReturnZeroWhileThePrimaryHoldsThePortsQuiesced) {
+  ASSERT_EQ(rte_pmd_ixgbevf_lm_quiesce(a, 200000), 0);
+  ASSERT_EQ(rte_pmd_ixgbevf_lm_quiesce(b, 200000), 0);
+  ASSERT_EQ(run_secondary(pool_name, a, b, "paused"), 0) << "a secondary's burst on a quiesced port did something";
+  ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(a), 0);
+  ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(b), 0);
+  ASSERT_EQ(run_secondary(pool_name, a, b, "pass"), 0) << "the secondary's bursts failed after the resume";
 }
 
 bool hugepages_free(unsigned need_2m) {
