@@ -129,6 +129,9 @@ int secondary_main(int argc, char **argv) {
     std::fprintf(stderr, "secondary: rte_pmd_ixgbevf_lm_mbx_api: %d, %d\n", rte_pmd_ixgbevf_lm_mbx_api(a),
                  rte_pmd_ixgbevf_lm_mbx_api(b));
     rc = 8;
+  } else if (rte_pmd_ixgbevf_lm_quiesce(a, 1000) != -ENOTSUP || rte_pmd_ixgbevf_lm_migration_state(a) != -ENOTSUP) {
+    std::fprintf(stderr, "secondary: the migration API did not refuse (it is the primary's)\n");
+    rc = 9;
   } else if (expect == "pass") {
     for (auto [from, to, base] : {std::tuple{a, b, 0u}, std::tuple{b, a, 1000u}}) {
       std::string why = pass_frames(mp, from, to, base);
