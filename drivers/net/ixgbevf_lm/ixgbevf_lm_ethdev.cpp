@@ -175,7 +175,10 @@ int dev_stop(rte_eth_dev *dev) noexcept {
   }
   stop_queues(dev);
   intr_stop(dev);
-  ad.started = false;
+  {
+    auto lk = relay_lock();  /* a relay pass that saw the port started is over when this returns */
+    ad.started = false;
+  }
   dev->data->dev_started = 0;
   rte_eth_link link{};
   rte_eth_linkstatus_set(dev, &link);

@@ -21,11 +21,12 @@ namespace {
 
 constexpr char kMpAction[] = "ixgbevf_lm_mp";
 
-enum class MpOp : uint32_t { attach = 1, counters, stats_reset, xstats_reset, link_update };
+enum class MpOp : uint32_t { attach = 1, detach, counters, stats_reset, xstats_reset, link_update };
 
 const char *op_name(MpOp op) {
   switch (op) {
   case MpOp::attach: return "attach";
+  case MpOp::detach: return "detach";
   case MpOp::counters: return "counters";
   case MpOp::stats_reset: return "stats_reset";
   case MpOp::xstats_reset: return "xstats_reset";
@@ -59,6 +60,10 @@ int serve(const MpRequest &req, MpReply *rep) {
   switch (MpOp(req.op)) {
   case MpOp::attach:
     return ad.sim ? relay_add_port(req.port_id) : 0;
+  case MpOp::detach:
+    if (ad.sim)
+      relay_release_port(req.port_id);
+    return 0;
   case MpOp::counters:
     counters_snapshot(ad, &rep->snap);
     return 0;
@@ -143,6 +148,8 @@ int secondary_attach(rte_eth_dev *dev, uint8_t *mmio) noexcept {
 }
 
 int mp_dev_close(rte_eth_dev *dev) noexcept {
+  MpReply rep{};
+  (void)request(dev->data->port_id, MpOp::detach, &rep);  /* a primary gone or closing: nothing to undo */
   delete static_cast<ProcessLocal *>(dev->process_private);
   dev->process_private = nullptr;
   return 0;

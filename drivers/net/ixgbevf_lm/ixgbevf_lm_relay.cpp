@@ -5,7 +5,7 @@
 
 #include <ctime>
 #include <memory>
-#include <set>
+#include <map>
 #include <thread>
 
 #include "ixgbevf_lm_adapter.h"
@@ -20,7 +20,7 @@ namespace {
 
 struct Relay {
   std::mutex mu;                /* the relay lock: one pass, the port set, queue restart/release */
-  std::set<uint16_t> ports;
+  std::map<uint16_t, unsigned> ports;  /* port -> secondaries attached */
   std::thread thread;
   std::shared_ptr<std::atomic<bool>> stop;  /* the running thread's */
 
@@ -58,7 +58,7 @@ void relay_one(const HwAccess &hw, QueueGate &gate, SharedTail &t, uint32_t reg)
 
 void relay_pass(Relay &r) {
   std::lock_guard g(r.mu);
-  for (uint16_t port : r.ports) {
+  for (const auto &[port, users] : r.ports) {
     rte_eth_dev *dev = &rte_eth_devices[port];
     if (!dev->data || !dev->data->dev_private)
       continue;
@@ -95,7 +95,7 @@ int relay_add_port(uint16_t port_id) noexcept {
   Relay &r = relay();
   try {
     std::lock_guard g(r.mu);
-    r.ports.insert(port_id);
+    r.ports[port_id]++;
     if (!r.stop) {
       auto stop = std::make_shared<std::atomic<bool>>(false);
       std::thread t(relay_main, &r, stop);
@@ -111,6 +111,18 @@ int relay_add_port(uint16_t port_id) noexcept {
     IXGBEVF_LM_LOG(ERR, "port %u: cannot start the doorbell relay: %s", port_id, e.what());
     return -ENOMEM;
   }
+}
+
+void relay_release_port(uint16_t port_id) noexcept {
+  Relay &r = relay();
+  {
+    std::lock_guard g(r.mu);
+    auto it = r.ports.find(port_id);
+    if (it == r.ports.end() || --it->second > 0)
+      return;
+    r.ports.erase(it);
+  }
+  r.stop_thread(true);
 }
 
 void relay_remove_port(uint16_t port_id) noexcept {
