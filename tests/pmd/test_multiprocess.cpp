@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_memzone.h>
 
 #include "../common/eal_teardown.h"
 #include "rte_pmd_ixgbevf_lm.h"
@@ -105,6 +107,43 @@ std::string pass_frames(rte_mempool *mp, uint16_t from, uint16_t to, uint32_t ba
   return "";
 }
 
+/* Shared between the primary and a streaming secondary (a memzone named after the pool). */
+struct StreamCtl {
+  std::atomic<uint32_t> stop{0};         /* primary -> secondary */
+  std::atomic<uint64_t> received{0};     /* secondary -> primary: frames received so far */
+};
+std::string ctl_name(const std::string &pool) { return pool + "_ctl"; }
+
+/* Until the primary sets stop: send a burst a -> b, receive on b, count. Bursts may return 0 at any
+ * time (the primary migrates the ports); nothing may crash. */
+std::string stream(rte_mempool *mp, uint16_t a, uint16_t b, StreamCtl &ctl) {
+  rte_ether_addr src, dst;
+  rte_eth_macaddr_get(a, &src);
+  rte_eth_macaddr_get(b, &dst);
+  const auto end = steady_clock::now() + kChildBound;
+  uint32_t seq = 0;
+  while (!ctl.stop.load(std::memory_order_acquire)) {
+    if (steady_clock::now() > end)
+      return "the primary never said stop";
+    rte_mbuf *tx[kBurst];
+    uint16_t n = 0;
+    while (n < 8 && (tx[n] = make_frame(mp, dst, src, seq + n)) != nullptr)
+      n++;
+    uint16_t done = rte_eth_tx_burst(a, 0, tx, n);
+    for (uint16_t i = done; i < n; i++)
+      rte_pktmbuf_free(tx[i]);
+    seq += done;
+    rte_mbuf *rx[kBurst];
+    uint16_t r = rte_eth_rx_burst(b, 0, rx, kBurst);
+    for (uint16_t i = 0; i < r; i++)
+      rte_pktmbuf_free(rx[i]);
+    ctl.received.fetch_add(r, std::memory_order_release);
+    if (r == 0)
+      std::this_thread::sleep_for(microseconds(100));  /* pacing: the model shares the CPUs */
+  }
+  return "";
+}
+
 /* ---------------- the secondary process ---------------- */
 
 /* argv: --secondary <prefix> <pool> <port a> <port b> <expect: pass|paused> */
@@ -132,6 +171,16 @@ int secondary_main(int argc, char **argv) {
   } else if (rte_pmd_ixgbevf_lm_quiesce(a, 1000) != -ENOTSUP || rte_pmd_ixgbevf_lm_migration_state(a) != -ENOTSUP) {
     std::fprintf(stderr, "secondary: the migration API did not refuse (it is the primary's)\n");
     rc = 9;
+  } else if (expect == "stream") {
+    const rte_memzone *mz = rte_memzone_lookup(ctl_name(pool).c_str());
+    std::string why = mz ? stream(mp, a, b, *static_cast<StreamCtl *>(mz->addr)) : "no control memzone";
+    /* after the primary's migrations: the ports pass frames again */
+    if (why.empty())
+      why = pass_frames(mp, a, b, 100000);
+    if (!why.empty()) {
+      std::fprintf(stderr, "secondary: %s\n", why.c_str());
+      rc = 10;
+    }
   } else if (expect == "pass") {
     for (auto [from, to, base] : {std::tuple{a, b, 0u}, std::tuple{b, a, 1000u}}) {
       std::string why = pass_frames(mp, from, to, base);
@@ -167,18 +216,25 @@ int secondary_main(int argc, char **argv) {
 
 /* ---------------- the primary ---------------- */
 
-/* Run this binary as a secondary; wait for it at most kChildBound (then kill it). */
-int run_secondary(const std::string &pool, uint16_t a, uint16_t b, const char *expect) {
+/* Start a program; wait_child() reaps it within a bound. */
+pid_t spawn(const std::vector<std::string> &argv) {
   pid_t pid = fork();
   if (pid == 0) {
-    const std::string pa = std::to_string(a), pb = std::to_string(b);
-    execl(g_self.c_str(), g_self.c_str(), "--secondary", g_prefix.c_str(), pool.c_str(), pa.c_str(), pb.c_str(),
-          expect, static_cast<char *>(nullptr));
+    std::vector<char *> av;
+    for (const auto &a : argv)
+      av.push_back(const_cast<char *>(a.c_str()));
+    av.push_back(nullptr);
+    execv(av[0], av.data());
     _exit(127);
   }
+  return pid;
+}
+
+/* Exit code of the child, or -2 when it did not exit within bound (then it is killed). */
+int wait_child(pid_t pid, steady_clock::duration bound = kChildBound) {
   if (pid < 0)
     return -1;
-  const auto end = steady_clock::now() + kChildBound;
+  const auto end = steady_clock::now() + bound;
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
     if (steady_clock::now() > end) {
@@ -191,8 +247,18 @@ int run_secondary(const std::string &pool, uint16_t a, uint16_t b, const char *e
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+pid_t spawn_secondary(const std::string &pool, uint16_t a, uint16_t b, const char *expect) {
+  return spawn({g_self, "--secondary", g_prefix, pool, std::to_string(a), std::to_string(b), expect});
+}
+
+/* Run this binary as a secondary; wait for it at most kChildBound (then kill it). */
+int run_secondary(const std::string &pool, uint16_t a, uint16_t b, const char *expect) {
+  return wait_child(spawn_secondary(pool, a, b, expect));
+}
+
 struct MultiProcess : public ::testing::Test {
   std::string pf, pool_name, name_a, name_b;
+  std::string extra_devargs;  /* set by a derived fixture before SetUp */
   rte_mempool *mp = nullptr;
   uint16_t a = UINT16_MAX, b = UINT16_MAX;
 
@@ -203,8 +269,8 @@ struct MultiProcess : public ::testing::Test {
     pool_name = "mp_pool" + tag;
     name_a = "net_ixgbevf_lm_sim_mpa" + tag;
     name_b = "net_ixgbevf_lm_sim_mpb" + tag;
-    ASSERT_EQ(rte_vdev_init(name_a.c_str(), ("pf=" + pf + ",vf=0,mac=02:00:00:00:5a:0a").c_str()), 0);
-    ASSERT_EQ(rte_vdev_init(name_b.c_str(), ("pf=" + pf + ",vf=1,mac=02:00:00:00:5a:0b").c_str()), 0);
+    ASSERT_EQ(rte_vdev_init(name_a.c_str(), ("pf=" + pf + ",vf=0,mac=02:00:00:00:5a:0a" + extra_devargs).c_str()), 0);
+    ASSERT_EQ(rte_vdev_init(name_b.c_str(), ("pf=" + pf + ",vf=1,mac=02:00:00:00:5a:0b" + extra_devargs).c_str()), 0);
     ASSERT_EQ(rte_eth_dev_get_port_by_name(name_a.c_str(), &a), 0);
     ASSERT_EQ(rte_eth_dev_get_port_by_name(name_b.c_str(), &b), 0);
     /* no per-lcore cache: two processes use the pool one after the other. Created after the
@@ -271,6 +337,53 @@ TEST_F(MultiProcess, SecondaryBurstsReturnZeroWhileThePrimaryHoldsThePortsQuiesc
   ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(a), 0);
   ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(b), 0);
   ASSERT_EQ(run_secondary(pool_name, a, b, "pass"), 0) << "the secondary's bursts failed after the resume";
+}
+
+/* Two sim ports with a migration region, migrated by ixgbevf-lm-migrate (another process, as a
+ * hypervisor would) while a secondary process streams frames between them. */
+struct MultiProcessMigration : public MultiProcess {
+  std::string tool, region;
+  void SetUp() override {
+    tool = g_self.substr(0, g_self.rfind("/tests/pmd/")) + "/app/ixgbevf-lm-migrate";
+    if (access(tool.c_str(), X_OK) != 0)
+      GTEST_SKIP() << tool << " not built";
+    region = "/dev/shm/ixlm-mp-" + std::to_string(getpid()) + ".region";
+    /* IOVA may be physical here (hugepages): the region covers 0..128T in 2M pages */
+    ASSERT_EQ(wait_child(spawn({tool, "create", "--region", region, "--range", "0:128T", "--page-size", "2M"}),
+                         seconds(30)),
+              0);
+    extra_devargs = ",mig_region=" + region;
+    MultiProcess::SetUp();
+  }
+  void TearDown() override {
+    MultiProcess::TearDown();
+    if (!region.empty())
+      unlink(region.c_str());
+  }
+};
+
+TEST_F(MultiProcessMigration, SecondaryStreamingThroughTwoMigrationsOfThePrimaryNeverCrashesAndPassesAfter) {
+  const rte_memzone *mz = rte_memzone_reserve((pool_name + "_ctl").c_str(), sizeof(StreamCtl), SOCKET_ID_ANY, 0);
+  ASSERT_TRUE(mz);
+  auto *ctl = new (mz->addr) StreamCtl();
+  pid_t sec = spawn_secondary(pool_name, a, b, "stream");
+  ASSERT_GT(sec, 0);
+  /* the secondary streams before the migrations start */
+  const auto end = steady_clock::now() + seconds(20);
+  while (ctl->received.load(std::memory_order_acquire) < 100 && steady_clock::now() < end)
+    std::this_thread::sleep_for(milliseconds(1));
+  EXPECT_GE(ctl->received.load(), 100u) << "the secondary received nothing before the migrations";
+  const int mig = wait_child(spawn({tool, "run", "--region", region, "--migrations", "2", "--interval-ms", "100"}),
+                             seconds(90));
+  const uint64_t during = ctl->received.load();
+  ctl->stop.store(1, std::memory_order_release);
+  EXPECT_EQ(wait_child(sec), 0) << "the secondary crashed or failed (its stderr above)";
+  EXPECT_EQ(mig, 0) << "ixgbevf-lm-migrate run failed";
+  rte_pmd_ixgbevf_lm_mig_stats st{};
+  ASSERT_EQ(rte_pmd_ixgbevf_lm_migration_stats(a, &st), 0);
+  EXPECT_EQ(st.migrations_done, 2u);
+  std::printf("secondary received %llu frames across 2 migrations\n", (unsigned long long)during);
+  rte_memzone_free(mz);
 }
 
 bool hugepages_free(unsigned need_2m) {
