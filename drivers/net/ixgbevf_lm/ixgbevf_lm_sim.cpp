@@ -56,10 +56,32 @@ void map_range(GuestMemory &g, void *va, uint64_t iova, uint64_t len) {
                  (unsigned long long)len, why.c_str());
 }
 
+/* Map [base, base+len) of msl page by page, merging pages whose IOVAs follow each other: with IOVA
+ * as PA, VA-contiguous pages are not IOVA-contiguous in general. Lock-free look-ups only. */
+void map_iova_runs(GuestMemory &g, const rte_memseg_list *msl, uint8_t *base, size_t len) {
+  const uint64_t pg = msl->page_sz;
+  size_t off = 0;
+  while (off < len) {
+    const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
+    if (!ms)
+      return;
+    size_t run = pg;
+    while (off + run < len) {
+      const rte_memseg *n = rte_mem_virt2memseg(base + off + run, msl);
+      if (!n || n->iova != ms->iova + run)
+        break;
+      run += pg;
+    }
+    map_range(g, base + off, ms->iova, run);
+    off += run;
+  }
+}
+
+/* rte_memseg_contig_walk gives VA-contiguous areas: split them into IOVA-contiguous runs. */
 int contig_walk_cb(const rte_memseg_list *msl, const rte_memseg *ms, size_t len, void *arg) {
   if (msl->external)
     return 0;
-  map_range(*static_cast<GuestMemory *>(arg), ms->addr, ms->iova, len);
+  map_iova_runs(*static_cast<GuestMemory *>(arg), msl, static_cast<uint8_t *>(ms->addr), len);
   return 0;
 }
 
@@ -73,22 +95,7 @@ void mem_event_cb(rte_mem_event type, const void *addr, size_t len, void *arg) {
   uint64_t pg = msl->page_sz;
   auto *base = static_cast<uint8_t *>(const_cast<void *>(addr));
   if (type == RTE_MEM_EVENT_ALLOC) {
-    /* split into IOVA-contiguous runs */
-    size_t off = 0;
-    while (off < len) {
-      const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
-      if (!ms)
-        return;
-      size_t run = pg;
-      while (off + run < len) {
-        const rte_memseg *n = rte_mem_virt2memseg(base + off + run, msl);
-        if (!n || n->iova != ms->iova + run)
-          break;
-        run += pg;
-      }
-      map_range(g, base + off, ms->iova, run);
-      off += run;
-    }
+    map_iova_runs(g, msl, base, len);
   } else {
     for (size_t off = 0; off < len; off += pg) {
       const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
