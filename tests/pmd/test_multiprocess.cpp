@@ -153,8 +153,10 @@ int secondary_main(int argc, char **argv) {
     return 2;
   const std::string prefix = argv[2], pool = argv[3], expect = argv[6];
   const uint16_t a = uint16_t(std::atoi(argv[4])), b = uint16_t(std::atoi(argv[5]));
+  /* lcore 1 (its own mempool cache slot), free to run on either CPU: the primary's threads and
+   * the model's engines must not starve behind a pinned busy loop on a loaded machine */
   const char *eal[] = {"mp_secondary", "--proc-type=secondary", "--file-prefix", prefix.c_str(), "--no-pci",
-                       "-l", "1", "--log-level", "pmd.net.ixgbevf_lm*:info"};
+                       "--lcores", "1@(0-1)", "--log-level", "pmd.net.ixgbevf_lm*:info"};
   if (rte_eal_init(int(std::size(eal)), const_cast<char **>(eal)) < 0) {
     std::fprintf(stderr, "secondary: EAL init failed\n");
     return 3;
@@ -217,14 +219,15 @@ int secondary_main(int argc, char **argv) {
 
 /* ---------------- the primary ---------------- */
 
-/* Start a program; wait_child() reaps it within a bound. */
+/* Start a program; wait_child() reaps it within a bound. The argument vector is built before
+ * fork(): the child of a multi-threaded process must not allocate before exec. */
 pid_t spawn(const std::vector<std::string> &argv) {
+  std::vector<char *> av;
+  for (const auto &a : argv)
+    av.push_back(const_cast<char *>(a.c_str()));
+  av.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
-    std::vector<char *> av;
-    for (const auto &a : argv)
-      av.push_back(const_cast<char *>(a.c_str()));
-    av.push_back(nullptr);
     execv(av[0], av.data());
     _exit(127);
   }
@@ -424,8 +427,8 @@ int main(int argc, char **argv) {
   exe[n] = 0;
   g_self = exe;
   g_prefix = "ixlmmp" + std::to_string(getpid());
-  const char *eal[] = {"mp_primary", "--no-pci", "-l", "0", "--file-prefix", g_prefix.c_str(), "--log-level",
-                       "pmd.net.ixgbevf_lm*:info"};
+  const char *eal[] = {"mp_primary", "--no-pci", "--lcores", "0@(0-1)", "--file-prefix", g_prefix.c_str(),
+                       "--log-level", "pmd.net.ixgbevf_lm*:info"};
   if (rte_eal_init(int(std::size(eal)), const_cast<char **>(eal)) < 0) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;
