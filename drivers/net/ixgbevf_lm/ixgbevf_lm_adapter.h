@@ -118,6 +118,17 @@ uint16_t mc_hash(uint32_t filter_type, const rte_ether_addr &a);
 int replay_config(Adapter &ad) noexcept;
 
 /* ixgbevf_lm_stats.cpp */
+/* What of the statistics only the primary can compute (hardware totals since the last reset, the
+ * migration counters): taken in the primary, sent to a secondary over IPC (ixgbevf_lm_mp.cpp). */
+inline constexpr unsigned kMaxMigXstats = 16;
+struct CounterSnapshot {
+  uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0, imcast = 0;
+  uint32_t n_mig = 0;
+  uint64_t mig[kMaxMigXstats] = {};
+};
+void counters_snapshot(Adapter &ad, CounterSnapshot *out) noexcept;  /* primary */
+int stats_fill(rte_eth_dev *dev, const CounterSnapshot &s, rte_eth_stats *st) noexcept;
+int xstats_fill(rte_eth_dev *dev, const CounterSnapshot &s, rte_eth_xstat *xs, unsigned n) noexcept;
 void stats_sample(Adapter &ad) noexcept;
 void stats_rebase(Adapter &ad) noexcept;
 int stats_get(rte_eth_dev *dev, rte_eth_stats *st) noexcept;

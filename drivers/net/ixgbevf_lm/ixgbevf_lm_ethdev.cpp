@@ -13,7 +13,9 @@
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_intr.h"
 #include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_mp.h"
 #include "ixgbevf_lm_pci.h"
+#include "ixgbevf_lm_relay.h"
 #include "ixgbevf_lm_rxtx.h"
 #include "ixgbevf_lm_sim.h"
 
@@ -184,7 +186,10 @@ int dev_stop(rte_eth_dev *dev) noexcept {
   }
   stop_queues(dev);
   intr_stop(dev);
-  ad.started = false;
+  {
+    auto lk = relay_lock();  /* a relay pass that saw the port started is over when this returns */
+    ad.started = false;
+  }
   dev->data->dev_started = 0;
   rte_eth_link link{};
   rte_eth_linkstatus_set(dev, &link);
@@ -377,6 +382,21 @@ const eth_dev_ops kEthDevOps = {
     .get_monitor_addr = rx_get_monitor_addr,
 };
 
+/* A secondary process: what reads shared state runs here, what needs the device's accumulated state
+ * goes to the primary (ixgbevf_lm_mp.cpp); configuration, start/stop and queue setup stay with the
+ * primary (ethdev answers -ENOTSUP). */
+const eth_dev_ops kEthDevOpsSecondary = {
+    .dev_close = mp_dev_close,
+    .link_update = mp_link_update,
+    .stats_get = mp_stats_get,
+    .stats_reset = mp_stats_reset,
+    .xstats_get = mp_xstats_get,
+    .xstats_reset = mp_xstats_reset,
+    .xstats_get_names = xstats_get_names,
+    .dev_infos_get = dev_infos_get,
+    .dev_supported_ptypes_get = supported_ptypes,
+};
+
 int adapter_init(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   dev->dev_ops = &kEthDevOps;
@@ -403,11 +423,13 @@ int adapter_init(rte_eth_dev *dev) noexcept {
   rte_ether_addr_copy(&ad.perm_addr, &dev->data->mac_addrs[0]);
   vf_link_update(dev, 0);
   vf_service_start(ad);
+  mp_primary_init();
   return migration_attach(ad);
 }
 
 void adapter_uninit(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
+  relay_remove_port(dev->data->port_id);
   migration_detach(ad);
   vf_service_stop(ad);
   sec_uninit(ad);

@@ -4,11 +4,20 @@
  * device goes through rd32()/wr32(); the burst functions touch the device only through their
  * queue's TailDoorbell, once per burst. DMA needs no seam: descriptors and buffers carry IOVAs in
  * both cases (the sim binding maps DPDK memory into the model's DmaSpace, IOVA -> VA).
+ *
+ * Multi-process: HwAccess and TailDoorbell hold pointers of the process that probed the port (the
+ * primary's BAR0 mapping, the model's functions and context) and live in shared memory (Adapter,
+ * queues). A secondary process never uses them: its bursts ring through SecondaryDoorbell, which
+ * takes this process's BAR0 from ProcessLocal (rte_eth_devices[port].process_private) or, on the
+ * sim where the model lives in the primary, stores the tail into the queue's SharedTail word that
+ * the primary's relay (ixgbevf_lm_relay.cpp) writes to the model.
  */
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
+#include <ethdev_driver.h>
 #include <rte_io.h>
 
 namespace ixgbevf_lm::pmd {
@@ -56,5 +65,28 @@ struct TailDoorbell {
       hw->write(hw->ctx, off, v);
   }
 };
+
+/* A queue's tail as secondary processes post it (in the queue, shared memory): the secondary's
+ * burst stores the value (release) once per burst; the primary's relay writes it to the device.
+ * Between two relays the tail advances by less than a ring, so a changed value is a new doorbell. */
+struct SharedTail {
+  std::atomic<uint32_t> posted{0};  /* written by a secondary's burst */
+  uint32_t relayed = 0;             /* primary only: the last value written to the device from posted */
+};
+
+/* The per-process part of a port in a secondary (rte_eth_devices[port].process_private). */
+struct ProcessLocal {
+  uint8_t *mmio = nullptr;  /* PCI: this process's BAR0 mapping; sim: nullptr (the model is in the primary) */
+};
+
+/* A secondary's doorbell: one load of process_private, then one MMIO store (PCI) or one store into
+ * shared memory (sim). Caller issued rte_io_wmb(). */
+inline void ring_secondary(uint16_t port_id, uint32_t off, SharedTail &shared, uint32_t v) {
+  const auto *pl = static_cast<const ProcessLocal *>(rte_eth_devices[port_id].process_private);
+  if (pl->mmio)
+    rte_write32_relaxed(v, pl->mmio + off);
+  else
+    shared.posted.store(v, std::memory_order_release);
+}
 
 }  // namespace ixgbevf_lm::pmd

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * PCI VFs: map BAR0 (RTE_PCI_DRV_NEED_MAPPING), hand it to the common code as the HwAccess mmio
- * base. Also the takeover of VF IDs that net_ixgbe_vf registered before this plugin was loaded.
+ * base (primary), or keep this process's mapping for the tail registers (secondary). Also the takeover of VF IDs that net_ixgbe_vf registered before this plugin was loaded.
  */
 #include "ixgbevf_lm_pci.h"
 
@@ -13,6 +13,7 @@
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_mp.h"
 #include "ixgbevf_lm_takeover.h"
 
 namespace ixgbevf_lm::pmd {
@@ -21,8 +22,15 @@ namespace {
 
 int eth_init(rte_eth_dev *dev) {
   rte_pci_device *pci = RTE_ETH_DEV_TO_PCI(dev);
-  if (rte_eal_process_type() != RTE_PROC_PRIMARY)
-    return -ENOTSUP;
+  if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+    /* The primary configured the VF; this process only needs its own mapping of BAR0 (the PCI bus
+     * mapped it) for the queues' tail registers. */
+    if (!pci->mem_resource[0].addr || pci->mem_resource[0].len < hw::kVfBar0Size) {
+      IXGBEVF_LM_LOG(ERR, "%s: BAR0 not mapped in this secondary process", pci->device.name);
+      return -ENODEV;
+    }
+    return secondary_attach(dev, static_cast<uint8_t *>(pci->mem_resource[0].addr));
+  }
   auto *ad = new (dev->data->dev_private) Adapter();
   ad->dev = dev;
   if (!hw::mac_type_for(pci->id.device_id, &ad->mac_type))

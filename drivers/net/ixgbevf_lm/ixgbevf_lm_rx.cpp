@@ -74,7 +74,9 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info, bool tunnel) {
   return f;
 }
 
-/* Give the nb_hold consumed slots after rdt back to the device: one bulk get, one tail write. */
+/* Give the nb_hold consumed slots after rdt back to the device: one bulk get, one tail write (a
+ * secondary process rings through the shared doorbell word). */
+template <bool kSecondary = false>
 inline void refill(RxQueue &q) {
   uint16_t n = q.nb_hold;
   uint16_t start = uint16_t(q.rdt + 1 == q.nb_desc ? 0 : q.rdt + 1);
@@ -94,7 +96,10 @@ inline void refill(RxQueue &q) {
   q.rdt = uint16_t(idx == 0 ? q.nb_desc - 1 : idx - 1);
   q.nb_hold = 0;
   rte_io_wmb();
-  q.tail.ring(q.rdt);
+  if constexpr (kSecondary)
+    ring_secondary(q.port_id, q.tail.off, q.shared_tail, q.rdt);
+  else
+    q.tail.ring(q.rdt);
 }
 
 /* Log the ring pages of the n descriptors the burst consumed from `from` (the device wrote them
@@ -212,7 +217,10 @@ __rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_
 
 }  // namespace
 
-uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+namespace {
+
+template <bool kSecondary>
+inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<RxQueue *>(rxq);
   if (unlikely(!q.gate.enter()))
     return 0;
@@ -223,7 +231,10 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     mig::RxBufNoLog off;
     nb_rx = rx_loop(q, pkts, nb_pkts, off);
     if (q.nb_hold >= q.rx_free_thresh)
-      refill(q);
+      refill<kSecondary>(q);
+  } else if constexpr (kSecondary) {
+    /* the logger is the primary's object: a secondary receives nothing while pages are logged */
+    nb_rx = 0;
   } else {
     mig::DirtyBurst db(logger);
     switch (logger->rx_buf_policy()) {
@@ -251,6 +262,14 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   }
   q.gate.leave();
   return nb_rx;
+}
+
+}  // namespace
+
+uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) { return rx_burst_impl<false>(rxq, pkts, nb_pkts); }
+
+uint16_t rx_burst_secondary(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  return rx_burst_impl<true>(rxq, pkts, nb_pkts);
 }
 
 uint32_t rx_queue_count(void *rxq) {

@@ -10,6 +10,7 @@
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_relay.h"
 #include "ixgbevf_lm_rxtx.h"
 
 namespace ixgbevf_lm::pmd {
@@ -147,12 +148,15 @@ void rxq_release(rte_eth_dev *dev, uint16_t qid) noexcept {
   if (!q)
     return;
   q->gate.quiesce(kQueueStopped, kGraceTimeoutUs);
+  {
+    auto lk = relay_lock();  /* the doorbell relay no longer sees the queue */
+    dev->data->rx_queues[qid] = nullptr;
+  }
   rxq_free_mbufs(*q);
   rte_free(q->sw_ring);
   rte_memzone_free(q->mz);
   q->~RxQueue();
   rte_free(q);
-  dev->data->rx_queues[qid] = nullptr;
 }
 
 void rxq_hw_disable(Adapter &ad, RxQueue &q) noexcept {
@@ -189,6 +193,10 @@ int rxq_hw_enable(Adapter &ad, RxQueue &q) noexcept {
   if (!wait_reg_bit(hw, VFRXDCTL(i), RXDCTL_ENABLE, true)) {
     IXGBEVF_LM_LOG(ERR, "port %u rxq %u: RXDCTL.ENABLE did not read back", q.port_id, i);
     return -EIO;
+  }
+  {
+    auto lk = relay_lock();  /* a secondary's doorbell posted before this restart is stale */
+    relay_reset(q.shared_tail, q.rdt);
   }
   rte_io_wmb();
   q.tail.ring(q.rdt);

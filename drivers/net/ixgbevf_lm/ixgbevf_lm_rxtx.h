@@ -88,7 +88,8 @@ struct RxQueue {
   /* ---- second line: chaining, doorbell, counters ---- */
   alignas(RTE_CACHE_LINE_SIZE) rte_mbuf *pkt_first_seg = nullptr;
   rte_mbuf *pkt_last_seg = nullptr;
-  TailDoorbell tail;
+  TailDoorbell tail;                         /* the primary's; a secondary rings through shared_tail */
+  SharedTail shared_tail;
   rte_mempool *mp = nullptr;
   uint64_t packets = 0;
   uint64_t bytes = 0;
@@ -132,8 +133,11 @@ struct TxQueue {
   uint32_t outer_ipcs_cmd = 0;               /* X550: the OUTERIPCS bit of cmd_type_len; 0: no tunnel offloads */
   /* ---- second line ---- */
   alignas(RTE_CACHE_LINE_SIZE) TxContextCache ctx[hw::kTxContextSlots];
-  const uint16_t *sec_sa_index = nullptr;   /* inline IPsec: session slot -> Tx SA index (nullptr: none) */
-  TailDoorbell tail;
+  /* inline IPsec: session slot -> Tx SA index (nullptr: none); the primary's memory, never used
+   * by a secondary's burst */
+  const uint16_t *sec_sa_index = nullptr;
+  TailDoorbell tail;                         /* the primary's; a secondary rings through shared_tail */
+  SharedTail shared_tail;
   uint64_t packets = 0;
   uint64_t bytes = 0;
   uint64_t errors = 0;
@@ -173,6 +177,10 @@ void txq_free_mbufs(TxQueue &q) noexcept;
 /* ixgbevf_lm_rx.cpp / ixgbevf_lm_tx.cpp (C ABI: installed as the ethdev burst functions) */
 uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts);
 uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts);
+/* The same in a secondary process: rings through ring_secondary(), and returns 0 while the
+ * primary logs dirty pages (the logger is the primary's) as during a rebuild. */
+uint16_t rx_burst_secondary(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts);
+uint16_t tx_burst_secondary(void *txq, rte_mbuf **pkts, uint16_t nb_pkts);
 uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts);
 uint32_t rx_queue_count(void *rxq);
 int rx_descriptor_status(void *rxq, uint16_t offset);

@@ -21,6 +21,7 @@
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_mp.h"
 
 namespace ixgbevf_lm::pmd {
 
@@ -55,10 +56,32 @@ void map_range(GuestMemory &g, void *va, uint64_t iova, uint64_t len) {
                  (unsigned long long)len, why.c_str());
 }
 
+/* Map [base, base+len) of msl page by page, merging pages whose IOVAs follow each other: with IOVA
+ * as PA, VA-contiguous pages are not IOVA-contiguous in general. Lock-free look-ups only. */
+void map_iova_runs(GuestMemory &g, const rte_memseg_list *msl, uint8_t *base, size_t len) {
+  const uint64_t pg = msl->page_sz;
+  size_t off = 0;
+  while (off < len) {
+    const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
+    if (!ms)
+      return;
+    size_t run = pg;
+    while (off + run < len) {
+      const rte_memseg *n = rte_mem_virt2memseg(base + off + run, msl);
+      if (!n || n->iova != ms->iova + run)
+        break;
+      run += pg;
+    }
+    map_range(g, base + off, ms->iova, run);
+    off += run;
+  }
+}
+
+/* rte_memseg_contig_walk gives VA-contiguous areas: split them into IOVA-contiguous runs. */
 int contig_walk_cb(const rte_memseg_list *msl, const rte_memseg *ms, size_t len, void *arg) {
   if (msl->external)
     return 0;
-  map_range(*static_cast<GuestMemory *>(arg), ms->addr, ms->iova, len);
+  map_iova_runs(*static_cast<GuestMemory *>(arg), msl, static_cast<uint8_t *>(ms->addr), len);
   return 0;
 }
 
@@ -72,22 +95,7 @@ void mem_event_cb(rte_mem_event type, const void *addr, size_t len, void *arg) {
   uint64_t pg = msl->page_sz;
   auto *base = static_cast<uint8_t *>(const_cast<void *>(addr));
   if (type == RTE_MEM_EVENT_ALLOC) {
-    /* split into IOVA-contiguous runs */
-    size_t off = 0;
-    while (off < len) {
-      const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
-      if (!ms)
-        return;
-      size_t run = pg;
-      while (off + run < len) {
-        const rte_memseg *n = rte_mem_virt2memseg(base + off + run, msl);
-        if (!n || n->iova != ms->iova + run)
-          break;
-        run += pg;
-      }
-      map_range(g, base + off, ms->iova, run);
-      off += run;
-    }
+    map_iova_runs(g, msl, base, len);
   } else {
     for (size_t off = 0; off < len; off += pg) {
       const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
@@ -132,6 +140,26 @@ void sim_platform_prepare(Adapter &ad) {
 
 void delete_binding(SimBinding *b) { delete b; }
 
+/* A secondary process: the port and its model are the primary's; attach to the shared port data.
+ * The model is not reachable from here: register access goes to the primary (ixgbevf_lm_mp.cpp),
+ * doorbells through the queues' SharedTail words that the primary relays. */
+int probe_secondary(rte_vdev_device *vdev, const char *name) noexcept {
+  rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+  if (!dev) {
+    IXGBEVF_LM_LOG(ERR, "%s: the primary process has no such port", name);
+    return -ENODEV;
+  }
+  dev->device = &vdev->device;
+  int rc = secondary_attach(dev, nullptr);
+  if (rc) {
+    rte_eth_dev_release_port(dev);
+    return rc;
+  }
+  rte_eth_dev_probing_finish(dev);
+  IXGBEVF_LM_LOG(INFO, "%s: port %u attached in a secondary process", name, dev->data->port_id);
+  return 0;
+}
+
 }  // namespace
 
 SimBinding::~SimBinding() {
@@ -171,13 +199,13 @@ int sim_register_guest_memory() noexcept {
 
 int sim_probe(rte_vdev_device *vdev) noexcept {
   const char *name = rte_vdev_device_name(vdev);
+  /* A secondary learns the vdevs from the primary by name only (DPDK 22.11's vdev bus sends no
+   * arguments): the port's configuration is the primary's. */
+  if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+    return probe_secondary(vdev, name);
   Devargs da;
   if (parse_devargs(vdev->device.devargs, true, &da))
     return -EINVAL;
-  if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-    IXGBEVF_LM_LOG(ERR, "%s: secondary processes are not supported", name);
-    return -ENOTSUP;
-  }
   try {
     /* The PF: an existing one (another port, or the host created it with SimPlatform::source_pf)
      * keeps its uplink; a new one is created on uplink= (default none). */

@@ -3,6 +3,7 @@
  * accumulates deltas into 64-bit totals (sampled at least every service interval so no wrap is
  * missed) and reset remembers a base. Per-queue counts are the driver's own.
  */
+#include <algorithm>
 #include <cstdio>
 
 #include "ixgbevf_lm_adapter.h"
@@ -26,22 +27,25 @@ uint64_t read36(const HwAccess &hw, uint32_t lsb, uint32_t msb) {
   return ((uint64_t(hi2 & 0xF) << 32) | lo) & kOctetMask;
 }
 
-/* The driver's own counters; ethdev already reports rx_mbuf_allocation_errors from stats.rx_nombuf. */
+/* The driver's own counters; ethdev already reports rx_mbuf_allocation_errors from stats.rx_nombuf.
+ * The mailbox counters and resets are plain words of the Adapter (shared memory): a secondary reads
+ * them as they are; the hardware totals come in the snapshot. */
 struct DrvStat {
   const char *name;
-  uint64_t (*get)(const Adapter &);
+  uint64_t (*get)(const Adapter &, const CounterSnapshot &);
 };
 const DrvStat kDrvStats[] = {
-    {"rx_multicast_packets", [](const Adapter &a) { return a.total.mprc - a.base.mprc; }},
-    {"mailbox_requests", [](const Adapter &a) { return a.mbx.requests; }},
-    {"mailbox_errors", [](const Adapter &a) { return a.mbx.nacks; }},
-    {"mailbox_timeouts", [](const Adapter &a) { return a.mbx.timeouts; }},
-    {"mailbox_pf_messages", [](const Adapter &a) { return a.mbx.pf_messages; }},
-    {"vf_resets", [](const Adapter &a) { return a.resets; }},
+    {"rx_multicast_packets", [](const Adapter &, const CounterSnapshot &s) { return s.imcast; }},
+    {"mailbox_requests", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.requests; }},
+    {"mailbox_errors", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.nacks; }},
+    {"mailbox_timeouts", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.timeouts; }},
+    {"mailbox_pf_messages", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.pf_messages; }},
+    {"vf_resets", [](const Adapter &a, const CounterSnapshot &) { return a.resets; }},
 };
 constexpr unsigned kNumDrv = sizeof(kDrvStats) / sizeof(kDrvStats[0]);
 constexpr unsigned kPerQueue = 2;  /* packets, bytes */
 
+/* Only whether the primary has a migration port: the pointer is the primary's (no dereference). */
 unsigned n_mig(const rte_eth_dev *dev) {
   return static_cast<const Adapter *>(dev->data->dev_private)->migport ? mig::MigrationPort::xstats_count() : 0;
 }
@@ -83,14 +87,29 @@ void stats_rebase(Adapter &ad) noexcept {
   ad.last_raw.gotc = read36(hw, VFGOTC_LSB, VFGOTC_MSB);
 }
 
-int stats_get(rte_eth_dev *dev, rte_eth_stats *st) noexcept {
-  Adapter &ad = adapter_of(dev);
+void counters_snapshot(Adapter &ad, CounterSnapshot *out) noexcept {
   stats_sample(ad);
-  std::lock_guard g(ad.stats_mu);
-  st->ipackets = ad.total.gprc - ad.base.gprc;
-  st->opackets = ad.total.gptc - ad.base.gptc;
-  st->ibytes = ad.total.gorc - ad.base.gorc;
-  st->obytes = ad.total.gotc - ad.base.gotc;
+  {
+    std::lock_guard g(ad.stats_mu);
+    out->ipackets = ad.total.gprc - ad.base.gprc;
+    out->opackets = ad.total.gptc - ad.base.gptc;
+    out->ibytes = ad.total.gorc - ad.base.gorc;
+    out->obytes = ad.total.gotc - ad.base.gotc;
+    out->imcast = ad.total.mprc - ad.base.mprc;
+  }
+  out->n_mig = 0;
+  if (ad.migport) {
+    out->n_mig = std::min<unsigned>(mig::MigrationPort::xstats_count(), kMaxMigXstats);
+    for (unsigned i = 0; i < out->n_mig; i++)
+      out->mig[i] = ad.migport->xstat_value(i);
+  }
+}
+
+int stats_fill(rte_eth_dev *dev, const CounterSnapshot &s, rte_eth_stats *st) noexcept {
+  st->ipackets = s.ipackets;
+  st->opackets = s.opackets;
+  st->ibytes = s.ibytes;
+  st->obytes = s.obytes;
   uint64_t nombuf = 0;
   for (unsigned i = 0; i < dev->data->nb_rx_queues; i++) {
     auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
@@ -111,6 +130,12 @@ int stats_get(rte_eth_dev *dev, rte_eth_stats *st) noexcept {
   }
   st->rx_nombuf = nombuf;
   return 0;
+}
+
+int stats_get(rte_eth_dev *dev, rte_eth_stats *st) noexcept {
+  CounterSnapshot s;
+  counters_snapshot(adapter_of(dev), &s);
+  return stats_fill(dev, s, st);
 }
 
 int stats_reset(rte_eth_dev *dev) noexcept {
@@ -147,16 +172,15 @@ int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned n) no
   return int(k);
 }
 
-int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) noexcept {
-  Adapter &ad = adapter_of(dev);
+int xstats_fill(rte_eth_dev *dev, const CounterSnapshot &s, rte_eth_xstat *xs, unsigned n) noexcept {
+  const Adapter &ad = adapter_of(dev);
   unsigned total = count(dev);
   if (!xs || n < total)
     return int(total);
-  stats_sample(ad);
   unsigned k = 0;
-  for (const auto &s : kDrvStats) {
+  for (const auto &d : kDrvStats) {
     xs[k].id = k;
-    xs[k].value = s.get(ad);
+    xs[k].value = d.get(ad, s);
     k++;
   }
   for (unsigned i = 0; i < dev->data->nb_rx_queues; i++) {
@@ -170,8 +194,17 @@ int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) noexcept {
     xs[k].id = k, xs[k].value = q ? q->bytes : 0, k++;
   }
   for (unsigned i = 0; i < n_mig(dev); i++)
-    xs[k].id = k, xs[k].value = ad.migport->xstat_value(i), k++;
+    xs[k].id = k, xs[k].value = i < s.n_mig ? s.mig[i] : 0, k++;
   return int(k);
+}
+
+int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) noexcept {
+  unsigned total = count(dev);
+  if (!xs || n < total)
+    return int(total);
+  CounterSnapshot s;
+  counters_snapshot(adapter_of(dev), &s);
+  return xstats_fill(dev, s, xs, n);
 }
 
 int xstats_reset(rte_eth_dev *dev) noexcept {

@@ -174,14 +174,21 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, ui
   return c;
 }
 
-}  // namespace
-
-uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+template <bool kSecondary>
+inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<TxQueue *>(txq);
   if (unlikely(!q.gate.enter()))
     return 0;
   /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
-  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  if constexpr (kSecondary) {
+    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
+    if (unlikely(logger != nullptr)) {
+      q.gate.leave();
+      return 0;
+    }
+  }
+  mig::DirtyBurst db(kSecondary ? nullptr : logger);
   if (q.nb_free < q.free_thresh)
     cleanup(q, db);
 
@@ -194,7 +201,8 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     uint64_t ol = m->ol_flags;
     uint16_t sa_index = kSecNoSa;
     if (unlikely(ol & RTE_MBUF_F_TX_SEC_OFFLOAD)) {
-      sa_index = q.sec_sa_index ? sec_sa_index_of(q, m) : kSecNoSa;
+      /* sec_sa_index is the primary's memory: a secondary has no sessions (no security context) */
+      sa_index = (!kSecondary && q.sec_sa_index) ? sec_sa_index_of(q, m) : kSecNoSa;
       if (unlikely(sa_index == kSecNoSa)) {
         /* no SA for it on this VF (destroyed, not restored on it, or no security offload on the
          * queue): never send it in clear */
@@ -287,13 +295,24 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     }
     q.tx_tail = tail;
     rte_io_wmb();
-    q.tail.ring(tail);
+    if constexpr (kSecondary)
+      ring_secondary(q.port_id, q.tail.off, q.shared_tail, tail);
+    else
+      q.tail.ring(tail);
     q.packets += nb_tx;
     q.bytes += bytes;
   }
   db.finish();
   q.gate.leave();
   return nb_tx;
+}
+
+}  // namespace
+
+uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) { return tx_burst_impl<false>(txq, pkts, nb_pkts); }
+
+uint16_t tx_burst_secondary(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  return tx_burst_impl<true>(txq, pkts, nb_pkts);
 }
 
 uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
@@ -336,7 +355,7 @@ uint16_t tx_prepare(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     if (ol & RTE_MBUF_F_TX_SEC_OFFLOAD) {
       /* the engine finds the ESP header at l2_len + l3_len; the metadata must come from
        * rte_security_set_pkt_metadata() on a queue set up with the security offload */
-      if (!q.sec_sa_index) {
+      if (!q.sec_sa_index || rte_eal_process_type() != RTE_PROC_PRIMARY) {
         rte_errno = ENOTSUP;
         return i;
       }

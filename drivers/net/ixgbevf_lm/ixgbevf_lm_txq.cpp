@@ -7,6 +7,7 @@
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
+#include "ixgbevf_lm_relay.h"
 #include "ixgbevf_lm_rxtx.h"
 
 namespace ixgbevf_lm::pmd {
@@ -118,13 +119,16 @@ void txq_release(rte_eth_dev *dev, uint16_t qid) noexcept {
   if (!q)
     return;
   q->gate.quiesce(kQueueStopped, kGraceTimeoutUs);
+  {
+    auto lk = relay_lock();  /* the doorbell relay no longer sees the queue */
+    dev->data->tx_queues[qid] = nullptr;
+  }
   txq_free_mbufs(*q);
   rte_free(q->sw_ring);
   rte_free(q->rs_fifo);
   rte_memzone_free(q->mz);
   q->~TxQueue();
   rte_free(q);
-  dev->data->tx_queues[qid] = nullptr;
 }
 
 int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
@@ -139,6 +143,10 @@ int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
   wr32(hw, VFTDBAH(qid), uint32_t(q->ring_iova >> 32));
   wr32(hw, VFTDLEN(qid), q->nb_desc * kDescSize);
   wr32(hw, VFTDH(qid), 0);
+  {
+    auto lk = relay_lock();  /* a secondary's doorbell posted before this restart is stale */
+    relay_reset(q->shared_tail, 0);
+  }
   wr32(hw, VFTDT(qid), 0);
   wr32(hw, VFTDWBAL(qid), 0);
   wr32(hw, VFTDWBAH(qid), 0);
