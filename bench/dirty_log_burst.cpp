@@ -11,7 +11,7 @@
  * exactly; natively the TSC cycles are printed (median over rounds).
  *
  * Usage: ixgbevf-lm-bench-dirty-log <EAL args incl. -d <PMD .so>> -- [--rounds N] [--burst N]
- *        [--warmup N] [--frame BYTES] [--modes off,bitmap4k,bitmap2m,touch]
+ *        [--warmup N] [--frame BYTES] [--fetch-every N] [--modes off,bitmap4k,bitmap2m,touch]
  */
 #include <algorithm>
 #include <chrono>
@@ -49,6 +49,7 @@ namespace region = ixgbevf_lm::region;
 struct Options {
   unsigned rounds = 400;
   unsigned warmup = 40;
+  unsigned fetch_every = 0;  /* bitmap modes: the host fetches-and-clears every N rounds (0: never) */
   uint16_t burst = 32;
   uint16_t frame = 128;
   std::vector<std::string> modes{"off", "bitmap4k", "bitmap2m", "touch"};
@@ -111,7 +112,10 @@ void setup(Mode &m, unsigned index, const Options &o)
     m.host = std::make_unique<region::Host>(std::move(h.value()));
     m.devargs = ",mig_region=" + m.region_path + m.devargs;
   }
-  m.mp = rte_pktmbuf_pool_create(("bench_" + m.name).c_str(), 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  /* Sized to the rings (2 x 511 posted, a burst in flight) and without a per-lcore cache, so that
+   * every buffer of the pool cycles through the rings as in an application at a high packet rate. */
+  m.mp = rte_pktmbuf_pool_create(("bench_" + m.name).c_str(), 2 * 512 + 4 * o.burst, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                 SOCKET_ID_ANY);
   if (!m.mp)
     die("mbuf pool for " + m.name);
   for (unsigned i = 0; i < 2; ++i) {
@@ -218,6 +222,8 @@ Options parse(int argc, char **argv)
       o.warmup = unsigned(std::stoul(value()));
     else if (a == "--burst")
       o.burst = uint16_t(std::stoul(value()));
+    else if (a == "--fetch-every")
+      o.fetch_every = unsigned(std::stoul(value()));
     else if (a == "--frame")
       o.frame = uint16_t(std::stoul(value()));
     else if (a == "--modes") {
@@ -270,6 +276,8 @@ int main(int argc, char **argv)
   /* Interleaved: round r forwards the burst there and back in every mode before round r + 1. */
   for (unsigned r = 0; r < o.warmup + o.rounds; ++r) {
     for (auto &m : modes) {
+      if (m.host && o.fetch_every != 0 && r % o.fetch_every == 0)
+        (void)m.host->dirty_pages(region::ReadMode::clear);  /* a pre-copy round's fetch */
       const bool measured = r >= o.warmup;
       const uint64_t c = forward_once(m, 1, o, measured) + forward_once(m, 0, o, measured);  /* primed towards port 1 */
       if (r >= o.warmup)

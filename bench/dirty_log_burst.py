@@ -59,6 +59,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=20000, help="native rounds (cycles)")
     ap.add_argument("--cg-rounds", type=int, default=300, help="rounds under callgrind (instructions)")
     ap.add_argument("--burst", type=int, default=32)
+    ap.add_argument("--fetch-every", type=int, default=200,
+                    help="bitmap modes: the host fetches-and-clears every N rounds (0: never)")
     ap.add_argument("--write", action="store_true", help="write doc/figures/dirty-logging-burst.md")
     a = ap.parse_args()
     exe = os.path.join(ROOT, a.build, "bench/ixgbevf-lm-bench-dirty-log")
@@ -74,7 +76,8 @@ def main():
         out = os.path.join(outdir, "callgrind.%s.out" % mode)
         cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--callgrind-out-file=" + out,
                exe] + eal(a.build, "ixlm-dlb-cg-" + mode + "-" + tag) + [
-               "--", "--rounds", str(a.cg_rounds), "--warmup", "30", "--burst", str(a.burst), "--modes", mode]
+               "--", "--rounds", str(a.cg_rounds), "--warmup", "30", "--burst", str(a.burst),
+               "--fetch-every", str(a.fetch_every), "--modes", mode]
         commands.append(cmd)
         rows = run(cmd, 600)
         total = None
@@ -88,7 +91,7 @@ def main():
         print("%-9s %7.1f Ir/packet (callgrind, %d packets)" % (mode, ir[mode], rows[mode]["packets"]), flush=True)
 
     cmd = [exe] + eal(a.build, "ixlm-dlb-tsc-" + tag) + ["--", "--rounds", str(a.rounds), "--burst", str(a.burst),
-                                                          "--modes", ",".join(MODES)]
+                                                          "--fetch-every", str(a.fetch_every), "--modes", ",".join(MODES)]
     commands.append(cmd)
     tsc = run(cmd, 600)
     for mode in MODES:
@@ -104,8 +107,8 @@ def write_doc(a, ir, tsc, commands):
     lines = [
         "# Dirty-page logging: cost per packet in rx_burst + tx_burst, deterministic",
         "",
-        "Produced by `bench/dirty_log_burst.py --rounds %d --cg-rounds %d --write` on %s." % (
-            a.rounds, a.cg_rounds, datetime.date.today().isoformat()),
+        "Produced by `bench/dirty_log_burst.py --rounds %d --cg-rounds %d --fetch-every %d --write` on %s." % (
+            a.rounds, a.cg_rounds, a.fetch_every, datetime.date.today().isoformat()),
         "Machine: %s." % machine(),
         "",
         "`build/bench/ixgbevf-lm-bench-dirty-log` (bench/dirty_log_burst.cpp): per mode a pair of sim VFs on",
@@ -113,8 +116,13 @@ def write_doc(a, ir, tsc, commands):
         "with rx_burst and sending it back with tx_burst. Before each measured call the bench waits, unmeasured,",
         "until the whole burst is written back, so every measured call does the same work whatever the",
         "model thread's scheduling. Bitmap modes: a region covering the EAL's memory (IOVA as VA), logging",
-        "requested by the host and acknowledged before the first round. Ratios are against `off` in the",
-        "same run.",
+        "requested by the host and acknowledged before the first round, and the host fetching-and-clearing",
+        "the bitmap every %d rounds (%d packets per port pair), as a pre-copy round does. Each pair's mbuf" % (
+            a.fetch_every, a.fetch_every * 2 * a.burst),
+        "pool is sized to its rings, without a per-lcore cache, so every buffer cycles through the rings as",
+        "at a high packet rate: after each fetch the Rx bursts mark buffers until the control thread has",
+        "proven the pool's pages marked again (RxPoolMarkScan), then mark none until the next fetch.",
+        "Ratios are against `off` in the same run.",
         "",
         "| mode | Ir/packet (callgrind) | vs off | cycles/packet median | vs off | cycles/packet p10 | vs off |",
         "|---|---:|---:|---:|---:|---:|---:|",

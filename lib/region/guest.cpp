@@ -46,14 +46,19 @@ Result<Guest> Guest::attach(const std::string &path)
     guest.ranges_ = g->ranges;
     guest.n_ranges_ = g->n_ranges;
     guest.page_shift_ = g->page_shift;
+    if (auto *h = detail::header(guest.map_.data()); h->version_minor >= 1) {
+        guest.fetch_begin_ = &h->fetch_begin;
+        guest.fetch_end_ = &h->fetch_end;
+    }
     return guest;
 }
 
 Guest::Guest(Guest &&o) noexcept
     : map_(std::move(o.map_)), ranges_(o.ranges_), n_ranges_(o.n_ranges_), page_shift_(o.page_shift_),
-      out_of_range_(o.out_of_range_.load(std::memory_order_relaxed))
+      fetch_begin_(o.fetch_begin_), fetch_end_(o.fetch_end_), out_of_range_(o.out_of_range_.load(std::memory_order_relaxed))
 {
     o.n_ranges_ = 0;
+    o.fetch_begin_ = o.fetch_end_ = nullptr;
 }
 
 Guest &Guest::operator=(Guest &&o) noexcept
@@ -63,6 +68,9 @@ Guest &Guest::operator=(Guest &&o) noexcept
         ranges_ = o.ranges_;
         n_ranges_ = o.n_ranges_;
         page_shift_ = o.page_shift_;
+        fetch_begin_ = o.fetch_begin_;
+        fetch_end_ = o.fetch_end_;
+        o.fetch_begin_ = o.fetch_end_ = nullptr;
         out_of_range_.store(o.out_of_range_.load(std::memory_order_relaxed), std::memory_order_relaxed);
         o.n_ranges_ = 0;
     }

@@ -254,12 +254,19 @@ Result<uint64_t> Host::get_dirty_bitmap(uint32_t r, std::span<uint64_t> out, Rea
     if (out.size() < v.n_words)
         return make_error(Errc::invalid_argument, "bitmap of " + std::to_string(out.size()) + " words is smaller than range " +
                                                       std::to_string(r) + "'s " + std::to_string(v.n_words));
+    const FetchScope scope(*this, mode);
     uint64_t n = 0;
     for (uint64_t w = 0; w < v.n_words; ++w) {
         out[w] = read_word(v.words + w, mode);
         n += static_cast<uint64_t>(std::popcount(out[w]));
     }
     return n;
+}
+
+void Host::fetch_bump(bool begin) noexcept
+{
+    Header &h = *detail::header(map_.data());
+    std::atomic_ref<uint64_t>(begin ? h.fetch_begin : h.fetch_end).fetch_add(1, std::memory_order_seq_cst);
 }
 
 std::vector<uint64_t> Host::dirty_pages(ReadMode mode)

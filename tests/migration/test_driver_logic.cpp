@@ -6,6 +6,7 @@
  * with MigrationController::poll_once().
  */
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -230,6 +231,76 @@ TEST(migration, RxBufTouchLogWritesEveryPageOfTheBufferOnceAndKeepsTheContent)
   EXPECT_EQ(g_write_faults.size(), 4u) << "one write per page";
   EXPECT_TRUE(std::equal(copy.begin(), copy.end(), bytes)) << "touch must not change the content";
   munmap(mem, kPages * 4096);
+}
+
+TEST(migration, RxPoolMarkScanPublishesTheFetchGenerationOnlyWhileEveryPoolPageStaysMarked)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str());
+  auto a = RegionAttachment::acquire(path.str(), nullptr);
+  ASSERT_TRUE(a);
+  region::Guest &g = a->guest();
+  ASSERT_TRUE(g.tracks_fetches());
+  DirtyLogger l = bitmap_logger(*a);
+  EXPECT_EQ(buffer_pages({{kBase + 128, kBase + 2175}, {kBase + 4096 + 3000, kBase + 8192 + 100}}, 12),
+            (std::vector<uint64_t>{kBase, kBase + 4096, kBase + 8192}));
+  /* 320 pages: up to 5 may be left to the scan to mark. */
+  std::vector<std::pair<uint64_t, uint64_t>> bufs;
+  for (uint64_t i = 0; i < 320; ++i)
+    bufs.emplace_back(kBase + i * 4096 + 256, kBase + i * 4096 + 2303);
+  RxPoolMarkScan scan(buffer_pages(bufs, 12));
+  ASSERT_EQ(scan.pages(), 320u);
+  ASSERT_EQ(scan.max_unmarked(), 5u);
+  const auto mark_all_but = [&](unsigned left) {
+    for (uint64_t i = left; i < 320; ++i)
+      g.mark_dirty(kBase + i * 4096);
+  };
+
+  EXPECT_FALSE(scan.step(l, g, 1000)) << "nothing marked yet";
+  mark_all_but(6);
+  EXPECT_FALSE(scan.step(l, g, 1000)) << "six pages unmarked: more than the scan marks itself";
+  EXPECT_EQ(l.rx_pool_marked_gen, ~0ULL);
+  EXPECT_EQ(dirty(h).size(), 314u) << "and it marked nothing";  // a clearing read: generation gen0
+  const uint64_t gen0 = g.fetch_counters().end;
+
+  mark_all_but(2);
+  EXPECT_FALSE(scan.step(l, g, 100)) << "a budget of 100 pages per step";
+  EXPECT_FALSE(scan.step(l, g, 100));
+  EXPECT_FALSE(scan.step(l, g, 100));
+  EXPECT_TRUE(scan.step(l, g, 100));
+  EXPECT_EQ(l.rx_pool_marked_gen, gen0);
+  EXPECT_EQ(l.ctl_pages, 2u) << "the two pages no frame reached, marked by the scan";
+  EXPECT_EQ(dirty(h).size(), 320u);
+
+  /* That clearing read moved the generation: the proof no longer matches and a new one needs the
+   * pages marked again. A read without clearing changes nothing. */
+  const auto f = g.fetch_counters();
+  EXPECT_TRUE(f.quiet());
+  EXPECT_EQ(f.end, gen0 + 1);
+  (void)h.dirty_pages(ReadMode::no_clear);
+  EXPECT_EQ(g.fetch_counters().end, gen0 + 1);
+  EXPECT_FALSE(scan.step(l, g, 1000));
+  mark_all_but(0);
+  EXPECT_TRUE(scan.step(l, g, 1000));
+  EXPECT_EQ(l.rx_pool_marked_gen, gen0 + 1);
+}
+
+TEST(migration, AnOlderHostWithoutFetchCountersNeverLetsTheRxBurstSkipMarks)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str());
+  /* What a 1.0 host wrote: minor version 0 (the counters were reserved bytes). */
+  region_test::patch<uint16_t>(path.str(), offsetof(region::Header, version_minor), 0);
+  auto g = region::Guest::attach(path.str());
+  ASSERT_TRUE(g);
+  EXPECT_FALSE(g->tracks_fetches());
+  DirtyLogger l;
+  l.mode = DirtyLogMode::bitmap;
+  l.guest = &g.value();
+  g->mark_dirty(kBase);
+  RxPoolMarkScan scan(std::vector<uint64_t>{kBase});
+  EXPECT_FALSE(scan.step(l, *g, 100));
+  EXPECT_EQ(l.rx_pool_marked_gen, ~0ULL);
 }
 
 TEST(migration, AddrTableMergesContiguousExtentsAndTranslatesAcrossHugepages)

@@ -25,6 +25,7 @@
  */
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -139,6 +140,12 @@ struct alignas(64) DirtyLogger {
   uint64_t pages = 0;                   /* page marks by the queue's lcore (single writer) */
   uint64_t untranslated = 0;            /* pages with no translation (should stay 0) */
   uint64_t ctl_pages = 0;               /* page marks by the control path (atomic adds) */
+  /* bitmap mode, host keeping the region's fetch counters (layout 1.1): the fetch generation in
+   * which the control path found every page the queue's Rx buffers can lie in marked already
+   * (RxPoolMarkScan); ~0: none. While no clearing read has begun since, those bits are still set
+   * and the Rx burst need not mark its buffers. Control path writes (release), the burst reads. */
+  uint64_t rx_pool_marked_gen = ~0ULL;
+  uint64_t rx_bursts_unmarked = 0;      /* bursts that relied on it (the queue's lcore) */
 
   /* Which receive loop marks the Rx buffers (see the RxBuf*Log policies below). */
   enum class RxBufPolicy : uint8_t { bitmap, touch, general };
@@ -440,6 +447,45 @@ class RxBufGeneralLog {
  private:
   DirtyBurst &db_;
 };
+
+/* Control path: proves, once per host fetch, that every page an Rx queue's buffers can lie in is
+ * marked, so that the queue's bursts may stop marking buffers until the host's next clearing read
+ * (DirtyLogger::rx_pool_marked_gen). At a high packet rate every buffer of the pool is written
+ * soon after each fetch and the Rx burst then marks nothing per packet; at a low rate the scan
+ * does not complete and the burst marks as before. What it reports beyond the device's writes is
+ * bounded: the few pages of the pool no frame reached (max_unmarked()), once per fetch.
+ *
+ * The argument: the scan runs while the fetch counters are quiet at generation G (no clearing read
+ * in progress, none since the one that ended at G) and publishes G only if no read began during
+ * the scan, so every page of the set is marked and stays marked until fetch G + 1 begins. A burst
+ * skips marking only if it saw the counters quiet at G = rx_pool_marked_gen at its start and still
+ * no begun read after its last DD (seq_cst fence, then fetch_begin): each of its buffers' writes
+ * then precedes fetch G + 1, which reports the page. Otherwise it marks them afterwards. */
+class RxPoolMarkScan {
+ public:
+  explicit RxPoolMarkScan(std::vector<uint64_t> pages) : pages_(std::move(pages))
+  {
+    unmarked_.reserve(max_unmarked());
+  }
+  /* One bounded step (at most `budget` pages tested); true once l carries the current generation.
+   * A pass that finds at most max_unmarked() pages unmarked marks them itself (an over-report of
+   * pages no frame reached, counted in l.ctl_pages) and publishes; more, and the next pass starts
+   * over. */
+  bool step(DirtyLogger &l, region::Guest &g, size_t budget) noexcept;
+  size_t pages() const noexcept { return pages_.size(); }
+  /* 1/64 of the set, at least 4. */
+  size_t max_unmarked() const noexcept { return std::max<size_t>(4, pages_.size() / 64); }
+
+ private:
+  std::vector<uint64_t> pages_;     /* page addresses, sorted, unique */
+  std::vector<uint64_t> unmarked_;  /* pages of pages_[0, pos_) found unmarked in this pass */
+  size_t pos_ = 0;                  /* pages_[0, pos_) tested in generation gen_ */
+  uint64_t gen_ = ~0ULL;
+};
+
+/* The page addresses (page_shift) covering [first, last] of every buffer in `bufs`, sorted and
+ * unique: the pages an Rx queue's device writes can touch. */
+std::vector<uint64_t> buffer_pages(const std::vector<std::pair<uint64_t, uint64_t>> &bufs, uint32_t page_shift);
 
 /* Control path: mark a whole ring and every buffer posted in it (logging start, quiesce). Entries
  * of `posted` that are nullptr are skipped; each buffer is marked from buf_iova over buf_len.

@@ -91,6 +91,27 @@ bool AdapterMigration::grace_period(const Deadline &d)
   return ok;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> AdapterMigration::rx_buffer_spans(unsigned q) const
+{
+  std::vector<std::pair<uint64_t, uint64_t>> spans;
+  RxQueue *r = rxq(ad_.dev, q);
+  if (r == nullptr || r->mp == nullptr)
+    return spans;
+  spans.reserve(r->mp->size);
+  /* Every mbuf of the pool: the refill posts buf_iova + headroom, the device writes up to the
+   * buffer's end. */
+  rte_mempool_obj_iter(
+      r->mp,
+      [](rte_mempool *, void *arg, void *obj, unsigned) {
+        const auto *m = static_cast<const rte_mbuf *>(obj);
+        if (m->buf_len > RTE_PKTMBUF_HEADROOM)
+          static_cast<std::vector<std::pair<uint64_t, uint64_t>> *>(arg)->emplace_back(
+              m->buf_iova + RTE_PKTMBUF_HEADROOM, m->buf_iova + m->buf_len - 1);
+      },
+      &spans);
+  return spans;
+}
+
 void AdapterMigration::log_posted(mig::DirtyLogger *const *rx, mig::DirtyLogger *const *tx)
 {
   for (unsigned q = 0; q < n_rx_queues(); ++q) {

@@ -215,6 +215,61 @@ __rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_
   return nb_rx;
 }
 
+/* Mark every segment of the frames a burst returned and of the frame still being assembled, after
+ * the fact (rx_unmarked found a clearing read begun). */
+template <class BufLog>
+void mark_received(const RxQueue &q, rte_mbuf *const *pkts, uint16_t nb_rx, BufLog &log, unsigned &bufs) {
+  const auto chain = [&](const rte_mbuf *m) {
+    for (; m != nullptr; m = m->next, ++bufs)
+      log.buf(m->buf_iova + m->data_off, static_cast<const uint8_t *>(m->buf_addr) + m->data_off, m->data_len);
+  };
+  for (uint16_t i = 0; i < nb_rx; i++)
+    chain(pkts[i]);
+  chain(q.pkt_first_seg);
+}
+
+/* bitmap mode while the control path has proven every page of the queue's Rx pool marked in the
+ * current fetch generation (mig::RxPoolMarkScan): the receive loop without buffer marks, then one
+ * check that no clearing read began before the last DD was seen; if one did, the buffers are
+ * marked now. Returns false (nothing done) when the proof does not hold for this burst. */
+template <uint32_t kShift>
+bool rx_unmarked(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, mig::DirtyLogger &l,
+                 uint16_t &nb_rx) {
+  const region::Guest &g = *l.guest;
+  if (!g.tracks_fetches())
+    return false;
+  const region::Guest::FetchCounters f = g.fetch_counters();
+  if (!f.quiet() || f.end != __atomic_load_n(&l.rx_pool_marked_gen, __ATOMIC_ACQUIRE))
+    return false;
+  const uint16_t start = q.rx_tail;
+  const uint16_t hold0 = q.nb_hold;
+  mig::RxBufNoLog none;
+  nb_rx = rx_loop(q, pkts, nb_pkts, none);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (unlikely(g.fetch_begin() != f.end)) {
+    mig::RxBufBitmapLog<kShift> log(*l.guest);
+    unsigned bufs = 0;
+    mark_received(q, pkts, nb_rx, log, bufs);
+    db.add_marks(log.marks(bufs));
+  } else {
+    l.rx_bursts_unmarked++;
+  }
+  const uint16_t consumed = uint16_t(q.nb_hold - hold0);
+  if (consumed != 0)
+    log_consumed(q, db, start, consumed);
+  if (q.nb_hold >= q.rx_free_thresh)
+    refill(q);
+  return true;
+}
+
+template <uint32_t kShift>
+uint16_t rx_bitmap(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, mig::DirtyLogger &l) {
+  uint16_t nb_rx = 0;
+  if (rx_unmarked<kShift>(q, pkts, nb_pkts, db, l, nb_rx))
+    return nb_rx;
+  return rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<kShift>(*l.guest));
+}
+
 }  // namespace
 
 namespace {
@@ -241,13 +296,13 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     case mig::DirtyLogger::RxBufPolicy::bitmap:
       switch (logger->guest->page_shift()) {
       case 12:
-        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<12>(*logger->guest));
+        nb_rx = rx_bitmap<12>(q, pkts, nb_pkts, db, *logger);
         break;
       case 21:
-        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<21>(*logger->guest));
+        nb_rx = rx_bitmap<21>(q, pkts, nb_pkts, db, *logger);
         break;
       default:
-        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<>(*logger->guest));
+        nb_rx = rx_bitmap<0>(q, pkts, nb_pkts, db, *logger);
         break;
       }
       break;

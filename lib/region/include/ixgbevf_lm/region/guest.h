@@ -206,6 +206,40 @@ public:
     // The host's heartbeat (Header::host_generation), acquire.
     [[nodiscard]] uint64_t host_generation() const noexcept;
 
+    // The clearing-read counters (layout 1.1; false for an older host, which does not keep them).
+    [[nodiscard]] bool tracks_fetches() const noexcept { return fetch_begin_ != nullptr; }
+    struct FetchCounters {
+        uint64_t begin;
+        uint64_t end;
+        // No clearing read in progress, none started since `end` reached this value.
+        [[nodiscard]] bool quiet() const noexcept { return begin == end; }
+    };
+    // Acquire loads, begin after end: quiet() means no bit was cleared between the fetch that
+    // ended at `end` and this read. Only when tracks_fetches().
+    [[nodiscard]] FetchCounters fetch_counters() const noexcept
+    {
+        const uint64_t e = std::atomic_ref<uint64_t>(*fetch_end_).load(std::memory_order_acquire);
+        const uint64_t b = std::atomic_ref<uint64_t>(*fetch_begin_).load(std::memory_order_acquire);
+        return {b, e};
+    }
+    [[nodiscard]] uint64_t fetch_begin() const noexcept
+    {
+        return std::atomic_ref<uint64_t>(*fetch_begin_).load(std::memory_order_acquire);
+    }
+    // Whether the page holding gpa is marked (relaxed; false outside every range).
+    [[nodiscard]] bool is_marked(uint64_t gpa) const noexcept
+    {
+        for (uint32_t i = 0; i < n_ranges_; ++i) {
+            const detail::RangeView &r = ranges_[i];
+            const uint64_t off = gpa - r.base;
+            if (off < r.length) {
+                const uint64_t page = off >> page_shift_;
+                return (std::atomic_ref<uint64_t>(r.words[page >> 6]).load(std::memory_order_relaxed) >> (page & 63)) & 1;
+            }
+        }
+        return false;
+    }
+
 private:
     Guest() = default;
 
@@ -213,6 +247,8 @@ private:
     std::array<detail::RangeView, kMaxRanges> ranges_{};
     uint32_t n_ranges_{0};
     uint32_t page_shift_{12};
+    uint64_t *fetch_begin_{nullptr};  // Header::fetch_begin/end when the host keeps them (1.1)
+    uint64_t *fetch_end_{nullptr};
     std::atomic<uint64_t> out_of_range_{0};
 };
 

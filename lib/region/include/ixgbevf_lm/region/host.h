@@ -112,6 +112,7 @@ public:
     template <class F>
     uint64_t for_each_dirty(ReadMode mode, F &&fn)
     {
+        const FetchScope scope(*this, mode);
         uint64_t n = 0;
         for (uint32_t i = 0; i < n_ranges_; ++i) {
             const detail::RangeView &r = ranges_[i];
@@ -139,6 +140,24 @@ public:
 private:
     Host() = default;
     static Result<Host> from_mapping(FileMapping map);
+    // Brackets a clearing read with the header's fetch_begin / fetch_end bumps (seq_cst).
+    void fetch_bump(bool begin) noexcept;
+    struct FetchScope {
+        Host &h;
+        bool clearing;
+        FetchScope(Host &host, ReadMode mode) noexcept : h(host), clearing(mode == ReadMode::clear)
+        {
+            if (clearing)
+                h.fetch_bump(true);
+        }
+        ~FetchScope()
+        {
+            if (clearing)
+                h.fetch_bump(false);
+        }
+        FetchScope(const FetchScope &) = delete;
+        FetchScope &operator=(const FetchScope &) = delete;
+    };
     static uint64_t read_word(uint64_t *word, ReadMode mode) noexcept
     {
         std::atomic_ref<uint64_t> a(*word);

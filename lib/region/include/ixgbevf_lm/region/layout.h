@@ -65,7 +65,7 @@ static_assert(std::endian::native == std::endian::little, "region layout is litt
 
 inline constexpr uint64_t kMagic = 0x47524d4c46565849ULL;  // "IXVFLMRG" in memory order
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 0;
+inline constexpr uint16_t kVersionMinor = 1;  // 1.1: Header::fetch_begin/fetch_end
 inline constexpr uint32_t kMaxRanges = 8;
 inline constexpr uint32_t kMaxSlots = 32;
 inline constexpr uint64_t kMinPageSize = 4096;
@@ -96,10 +96,15 @@ struct alignas(kCacheLine) Header {
     uint32_t n_ranges;        // 48  1..kMaxRanges
     uint32_t reserved0;       // 52
     uint64_t created_ns;      // 56  CLOCK_REALTIME
-    // Cache line 1: host heartbeat.
+    // Cache line 1: host heartbeat and, since 1.1, the clearing-read counters: fetch_begin is
+    // bumped before a fetch-and-clear touches a word, fetch_end after it has finished. Equal: no
+    // bit has been cleared since fetch_end reached that value. A driver uses them to know that the
+    // bits it saw set are still set (see Guest::fetch_counters).
     uint64_t host_generation; // 64  bumped by Host::heartbeat()
     uint64_t heartbeat_ns;    // 72  CLOCK_MONOTONIC (host) of the last heartbeat
-    uint8_t reserved1[48];    // 80
+    uint64_t fetch_begin;     // 80  1.1
+    uint64_t fetch_end;       // 88  1.1
+    uint8_t reserved1[32];    // 96
     // Cache lines 2..5: range table (written once).
     RangeDesc ranges[kMaxRanges];  // 128
 };
@@ -115,6 +120,8 @@ static_assert(offsetof(Header, slots_offset) == 40);
 static_assert(offsetof(Header, n_ranges) == 48);
 static_assert(offsetof(Header, created_ns) == 56);
 static_assert(offsetof(Header, host_generation) == 64);
+static_assert(offsetof(Header, fetch_begin) == 80);
+static_assert(offsetof(Header, fetch_end) == 88);
 static_assert(offsetof(Header, ranges) == 128);
 
 enum class SlotClaim : uint32_t { free = 0, busy = 1, claimed = 2 };
