@@ -199,6 +199,16 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
   return nb_rx;
 }
 
+/* The end of a logged receive burst: the ring pages of the descriptors consumed since `start`
+ * (hold0 held before), then the refill. */
+inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint16_t hold0) {
+  const uint16_t consumed = uint16_t(q.nb_hold - hold0);
+  if (consumed != 0)
+    log_consumed(q, db, start, consumed);
+  if (q.nb_hold >= q.rx_free_thresh)
+    refill(q);
+}
+
 /* A receive burst while logging is on: buffers through the mode's policy, then the ring pages of
  * the consumed descriptors, then the refill; the page count is published before the gate opens. */
 template <class BufLog>
@@ -206,12 +216,8 @@ __rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_
   const uint16_t start = q.rx_tail;
   const uint16_t hold0 = q.nb_hold;
   const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, log);
-  const uint16_t consumed = uint16_t(q.nb_hold - hold0);
-  if (consumed != 0)
-    log_consumed(q, db, start, consumed);
-  db.add_marks(log.marks(consumed));
-  if (q.nb_hold >= q.rx_free_thresh)
-    refill(q);
+  db.add_marks(log.marks(uint16_t(q.nb_hold - hold0)));
+  rx_logged_tail(q, db, start, hold0);
   return nb_rx;
 }
 
@@ -254,11 +260,7 @@ bool rx_unmarked(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst 
   } else {
     l.rx_bursts_unmarked++;
   }
-  const uint16_t consumed = uint16_t(q.nb_hold - hold0);
-  if (consumed != 0)
-    log_consumed(q, db, start, consumed);
-  if (q.nb_hold >= q.rx_free_thresh)
-    refill(q);
+  rx_logged_tail(q, db, start, hold0);
   return true;
 }
 
