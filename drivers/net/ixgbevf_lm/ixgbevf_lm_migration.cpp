@@ -291,8 +291,10 @@ int MigrationPort::do_resume_same_vf(const char *trigger)
   const auto t0 = MigClock::now();
   int rc = dev_.resume_same_vf(budgets_, &why);
   /* -EBUSY: an lcore was preempted inside a burst. It leaves soon, and the VF is fine: wait for it
-   * again rather than reset a VF the cancel promised to keep (a rebuild would wait for it too). */
-  for (unsigned a = 1; rc == -EBUSY && a < budgets_.rebuild_attempts; ++a)
+   * again, for as long as one rebuild attempt may take, rather than reset a VF the cancel promised
+   * to keep (a rebuild would wait for it too). */
+  const auto keep_waiting_until = t0 + budgets_.rebuild;
+  for (unsigned a = 1; rc == -EBUSY && (a < budgets_.rebuild_attempts || MigClock::now() < keep_waiting_until); ++a)
     rc = dev_.resume_same_vf(budgets_, &why);
   if (rc != 0) {
     fail(rc, "resume on the same VF failed (" + why + "), rebuilding");
