@@ -400,12 +400,7 @@ const eth_dev_ops kEthDevOpsSecondary = {
 int adapter_init(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   dev->dev_ops = &kEthDevOps;
-  dev->rx_pkt_burst = rx_burst;
-  dev->tx_pkt_burst = tx_burst;
-  dev->tx_pkt_prepare = tx_prepare;
-  dev->rx_queue_count = rx_queue_count;
-  dev->rx_descriptor_status = rx_descriptor_status;
-  dev->tx_descriptor_status = tx_descriptor_status;
+  install_datapath(dev, false);
   /* Link changes reach applications that ask (intr_conf.lsc): the service alarm and the migration
    * rebuild raise RTE_ETH_EVENT_INTR_LSC. */
   dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;

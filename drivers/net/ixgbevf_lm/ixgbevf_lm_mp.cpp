@@ -138,12 +138,7 @@ int secondary_attach(rte_eth_dev *dev, uint8_t *mmio) noexcept {
   }
   dev->process_private = pl;
   dev->dev_ops = &kEthDevOpsSecondary;
-  dev->rx_pkt_burst = rx_burst_secondary;
-  dev->tx_pkt_burst = tx_burst_secondary;
-  dev->tx_pkt_prepare = tx_prepare;
-  dev->rx_queue_count = rx_queue_count;
-  dev->rx_descriptor_status = rx_descriptor_status;
-  dev->tx_descriptor_status = tx_descriptor_status;
+  install_datapath(dev, true);
   return 0;
 }
 

@@ -190,4 +190,14 @@ const uint32_t *supported_ptypes(rte_eth_dev *dev);
 int rx_refill_all(RxQueue &q) noexcept;
 int tx_done_cleanup(void *txq, uint32_t free_cnt);
 
+/* Install this process's burst and descriptor functions on the port (primary or secondary). */
+inline void install_datapath(rte_eth_dev *dev, bool secondary) noexcept {
+  dev->rx_pkt_burst = secondary ? rx_burst_secondary : rx_burst;
+  dev->tx_pkt_burst = secondary ? tx_burst_secondary : tx_burst;
+  dev->tx_pkt_prepare = tx_prepare;
+  dev->rx_queue_count = rx_queue_count;
+  dev->rx_descriptor_status = rx_descriptor_status;
+  dev->tx_descriptor_status = tx_descriptor_status;
+}
+
 }  // namespace ixgbevf_lm::pmd
