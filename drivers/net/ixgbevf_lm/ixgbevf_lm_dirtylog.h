@@ -322,13 +322,15 @@ class DirtyBurst {
 /* Rx buffer logging, one policy per mode: rx_burst reads the logger once per burst and runs its
  * receive loop instantiated for the policy, so that the mode test is out of the per-packet path and
  * the policy's few fields stay in registers (the policy object never escapes). Each buf() is called
- * after the descriptor's DD was seen with acquire semantics; marks(buffers) is the count of pages
- * marked for that many buf() calls. */
+ * after the descriptor's DD was seen with acquire semantics, with the buffer's mbuf, whose first
+ * cache line the loop stores to after DD (only the touch policy uses it); marks(buffers) is the
+ * count of pages marked for that many buf() calls, after flush() ended the burst's marks. */
 
 /* dirty_log=off */
 struct RxBufNoLog {
   static constexpr bool kActive = false;
-  void buf(uint64_t, const void *, uint64_t) noexcept {}
+  void buf(uint64_t, const void *, uint64_t, const rte_mbuf *) noexcept {}
+  void flush() noexcept {}
   uint64_t marks(uint64_t) const noexcept { return 0; }
 };
 
@@ -356,7 +358,7 @@ class RxBufBitmapLog {
     set_hot(g.range_view(0));
   }
 
-  void buf(uint64_t iova, const void *, uint64_t len) noexcept
+  void buf(uint64_t iova, const void *, uint64_t len, const rte_mbuf *) noexcept
   {
     const uint32_t shift = kShift != 0 ? kShift : shift_;
     const uint64_t pmask = (uint64_t{1} << shift) - 1;
@@ -376,6 +378,7 @@ class RxBufBitmapLog {
     if (m.hot.words != nullptr)
       set_hot(m.hot);
   }
+  void flush() noexcept {}
   /* Every buffer marks one page on the fast path: the count is the caller's number of buffers,
    * corrected by what the out-of-line path marked. */
   uint64_t marks(uint64_t buffers) const noexcept { return uint64_t(int64_t(buffers) + extra_); }
@@ -396,44 +399,78 @@ class RxBufBitmapLog {
   int64_t extra_ = 0;
 };
 
-/* dirty_log=touch: one write access per 4 KiB page of the buffer. The bytes were written by the
- * device (DD seen) and nobody else holds the mbuf yet, so a plain volatile load and store of the same
- * value is race free and cheaper than the atomic the control path needs for memory it does not own. */
+/* dirty_log=touch: one CPU write access per 4 KiB page of the buffer after the device wrote it, so
+ * that KVM's dirty logging (4 KiB granularity whatever backs the guest) sees the page. The receive
+ * loop stores into the mbuf's first cache line (rearm data, lengths) after the descriptor's DD for
+ * every buffer it passes here, and that store already is such a write access for the header's page:
+ * with the usual pool layout a small frame lies in that page and logging it costs no access to the
+ * packet data, which an application forwarding by the mbufs' metadata may never read. Any other page
+ * is touched: the bytes were written by the device (DD seen) and nobody else holds the mbuf yet, so
+ * a plain volatile load and store of the same value is race free and cheaper than the atomic the
+ * control path needs for memory it does not own.
+ * Only for pools whose buffers follow their headers (every pool but one of pinned external buffers,
+ * which takes RxBufGeneralLog): then the buffer's first byte lies in the header's page whenever
+ * its last byte does. */
 class RxBufTouchLog {
  public:
   static constexpr bool kActive = true;
-  static constexpr uint64_t kPage = 4096;
+  static constexpr uint32_t kShift = 12;
 
-  void buf(uint64_t, const void *va, uint64_t len) noexcept
+  RxBufTouchLog() noexcept {}  /* user-provided: RxBufTouchLog() must not zero deferred_ each burst */
+
+  void buf(uint64_t, const void *va, uint64_t len, const rte_mbuf *header) noexcept
   {
     const uintptr_t a = reinterpret_cast<uintptr_t>(va);
-    /* One page (a zero-length write at a page offset > 0 touches its own first byte: an
-     * over-report, never a miss). */
-    if (__builtin_expect((((a & (kPage - 1)) + len - 1) >> 12) == 0, 1)) {
-      touch_owned(a);
+    const uintptr_t h = reinterpret_cast<uintptr_t>(header);
+    /* The last byte in the header's page, and so the first: the loop's store logged the buffer. */
+    if (__builtin_expect((((a + len - 1) ^ h) >> kShift) == 0, 1))
       return;
-    }
+    other_pages(a, len, h);
+  }
+  /* Before the burst returns: the touches deferred by buf(). */
+  void flush() noexcept
+  {
+    for (unsigned i = 0; i < n_deferred_; ++i)
+      touch_owned(deferred_[i]);
+    n_deferred_ = 0;
+  }
+  /* Pages logged for that many buf() calls: one each, whether by the loop's store or a touch,
+   * corrected for the buffers of several pages or none (a zero-length write in its header's page
+   * counts one: an over-count of the statistic only, nothing is touched). */
+  uint64_t marks(uint64_t buffers) const noexcept { return uint64_t(int64_t(buffers) + extra_); }
+
+ private:
+  /* The line to touch was written by the device from another agent and is rarely in this core's
+   * cache: prefetched for writing now, touched at flush() once the rest of the burst ran. */
+  __attribute__((noinline)) void other_pages(uintptr_t a, uint64_t len, uintptr_t h) noexcept
+  {
     if (len == 0) {
       --extra_;
       return;
     }
-    const uintptr_t end = a + len - 1;
-    touch_owned(a);
-    for (uintptr_t p = (a & ~(kPage - 1)) + kPage; p <= end; p += kPage) {
-      touch_owned(p);
-      ++extra_;
+    const uintptr_t first = a >> kShift, last = (a + len - 1) >> kShift, stored = h >> kShift;
+    for (uintptr_t p = first; p <= last; ++p) {
+      if (p == stored)
+        continue;
+      const uintptr_t byte = p == first ? a : p << kShift;  /* bytes of this buffer only, never a neighbour's */
+      if (n_deferred_ == kDeferred) {
+        touch_owned(byte);
+        continue;
+      }
+      __builtin_prefetch(reinterpret_cast<const void *>(byte), 1, 3);
+      deferred_[n_deferred_++] = byte;
     }
+    extra_ += int64_t(last - first);
   }
-  /* As RxBufBitmapLog::marks. */
-  uint64_t marks(uint64_t buffers) const noexcept { return uint64_t(int64_t(buffers) + extra_); }
-
- private:
   static void touch_owned(uintptr_t a) noexcept
   {
     volatile uint8_t *b = reinterpret_cast<volatile uint8_t *>(a);
     *b = *b;
   }
+  static constexpr unsigned kDeferred = 32;
   int64_t extra_ = 0;
+  unsigned n_deferred_ = 0;
+  uintptr_t deferred_[kDeferred];
 };
 
 /* dirty_addr=pa (translation) and anything else: DirtyBurst's general path. */
@@ -441,7 +478,8 @@ class RxBufGeneralLog {
  public:
   static constexpr bool kActive = true;
   explicit RxBufGeneralLog(DirtyBurst &db) noexcept : db_(db) {}
-  void buf(uint64_t iova, const void *va, uint64_t len) noexcept { db_.buf(iova, va, len); }
+  void buf(uint64_t iova, const void *va, uint64_t len, const rte_mbuf *) noexcept { db_.buf(iova, va, len); }
+  void flush() noexcept {}
   uint64_t marks(uint64_t) const noexcept { return 0; /* counted by the DirtyBurst itself */ }
 
  private:

@@ -162,7 +162,8 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
     if constexpr (BufLog::kActive) {
       /* The bytes the device wrote: from the address programmed in the descriptor (rx_refill:
        * buf_iova + headroom) over the written length. The descriptors' write-back: per burst. */
-      log.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, len);
+      log.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, len,
+              m);
     }
     idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
     rte_prefetch0(q.sw_ring[idx]);
@@ -216,6 +217,7 @@ __rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_
   const uint16_t start = q.rx_tail;
   const uint16_t hold0 = q.nb_hold;
   const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, log);
+  log.flush();
   db.add_marks(log.marks(uint16_t(q.nb_hold - hold0)));
   rx_logged_tail(q, db, start, hold0);
   return nb_rx;
@@ -227,7 +229,8 @@ template <class BufLog>
 void mark_received(const RxQueue &q, rte_mbuf *const *pkts, uint16_t nb_rx, BufLog &log, unsigned &bufs) {
   const auto chain = [&](const rte_mbuf *m) {
     for (; m != nullptr; m = m->next, ++bufs)
-      log.buf(m->buf_iova + m->data_off, static_cast<const uint8_t *>(m->buf_addr) + m->data_off, m->data_len);
+      log.buf(m->buf_iova + m->data_off, static_cast<const uint8_t *>(m->buf_addr) + m->data_off, m->data_len,
+              m);
   };
   for (uint16_t i = 0; i < nb_rx; i++)
     chain(pkts[i]);
@@ -256,6 +259,7 @@ bool rx_unmarked(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst 
     mig::RxBufBitmapLog<kShift> log(*l.guest);
     unsigned bufs = 0;
     mark_received(q, pkts, nb_rx, log, bufs);
+    log.flush();
     db.add_marks(log.marks(bufs));
   } else {
     l.rx_bursts_unmarked++;
@@ -309,7 +313,10 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
       }
       break;
     case mig::DirtyLogger::RxBufPolicy::touch:
-      nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufTouchLog());
+      if (likely(q.bufs_after_headers))
+        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufTouchLog());
+      else
+        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db));
       break;
     default:
       nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db));

@@ -85,6 +85,7 @@ struct RxQueue {
   uint16_t queue_id = 0;
   bool vlan_strip = false;
   bool tunnel = false;                       /* X550: tunnel packet types and OUTERIPCS are reported */
+  bool bufs_after_headers = true;            /* not a pool of pinned external buffers (dirty_log=touch) */
   /* ---- second line: chaining, doorbell, counters ---- */
   alignas(RTE_CACHE_LINE_SIZE) rte_mbuf *pkt_first_seg = nullptr;
   rte_mbuf *pkt_last_seg = nullptr;
