@@ -8,10 +8,16 @@
  * cleanup finds its write-backs too. What is measured therefore does not depend on how the model
  * thread was scheduled: under `valgrind --tool=callgrind --collect-atstart=no` the instruction
  * counts (collected only inside the measured calls, per mode via CALLGRIND_DUMP_STATS_AT) repeat
- * exactly; natively the TSC cycles are printed (median over rounds).
+ * exactly; natively the TSC cycles are printed (median over rounds). Then, per bitmap mode alone,
+ * the over-report ratio: pages the host's fetches reported over pages the model DMA-wrote (its
+ * ground truth), over --over-report-fetches fetch intervals.
+ *
+ * Every thread but the measuring one is moved to the other CPUs, so that the model threads, which
+ * play the devices, write from outside the measuring core as DMA does and never preempt it.
  *
  * Usage: ixgbevf-lm-bench-dirty-log <EAL args incl. -d <PMD .so>> -- [--rounds N] [--burst N]
- *        [--warmup N] [--frame BYTES] [--fetch-every N] [--modes off,bitmap4k,bitmap2m,touch]
+ *        [--warmup N] [--frame BYTES] [--fetch-every N] [--over-report-fetches N]
+ *        [--modes off,bitmap4k,bitmap2m,touch]
  */
 #include <algorithm>
 #include <chrono>
@@ -24,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include <dirent.h>
+#include <sched.h>
 #include <unistd.h>
 
 #ifdef IXLM_HAVE_CALLGRIND_H
@@ -39,6 +47,8 @@
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
+#include <ixgbevf_lm/hypervisor/verifier.h>
+#include <ixgbevf_lm/model/pf_model.h>
 #include <ixgbevf_lm/region/host.h>
 
 namespace {
@@ -50,6 +60,7 @@ struct Options {
   unsigned rounds = 400;
   unsigned warmup = 40;
   unsigned fetch_every = 0;  /* bitmap modes: the host fetches-and-clears every N rounds (0: never) */
+  unsigned over_report_fetches = 5;  /* fetch intervals of the over-report phase (0: none) */
   uint16_t burst = 32;
   uint16_t frame = 128;
   std::vector<std::string> modes{"off", "bitmap4k", "bitmap2m", "touch"};
@@ -206,6 +217,82 @@ void prime(Mode &m, const Options &o)
     die("prime send");
 }
 
+/* Every other thread of the process (model threads, the PMD's control threads, EAL's) onto the
+ * CPUs the measuring thread does not run on, so that a measured call is not preempted by them on a
+ * 2-CPU machine. Returns the number of threads moved. */
+unsigned move_other_threads_off_this_cpu()
+{
+  const int here = sched_getcpu();
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t others;
+  CPU_ZERO(&others);
+  for (int c = 0; c < online && c < CPU_SETSIZE; ++c)
+    if (c != here)
+      CPU_SET(c, &others);
+  if (CPU_COUNT(&others) == 0)
+    return 0;
+  cpu_set_t self;
+  CPU_ZERO(&self);
+  CPU_SET(here, &self);
+  if (sched_setaffinity(0, sizeof self, &self) != 0)
+    return 0;
+  unsigned moved = 0;
+  DIR *d = opendir("/proc/self/task");
+  if (d == nullptr)
+    return 0;
+  const pid_t me = gettid();
+  while (const dirent *e = readdir(d)) {
+    const pid_t tid = pid_t(std::atoi(e->d_name));
+    if (tid > 0 && tid != me && sched_setaffinity(tid, sizeof others, &others) == 0)
+      ++moved;
+  }
+  closedir(d);
+  return moved;
+}
+
+/* One bitmap mode alone, after the measured rounds (its last use: the pair's traffic ends here):
+ * fetch intervals of o.fetch_every rounds (at least 100), each ending with the host's clearing read
+ * and the ground truth read at one instant (the model frozen), the last one after the burst in
+ * flight was received. Prints "over_report,<mode>,<pages written>,<pages reported>,<ratio>,<missed>"
+ * in the region's page size. */
+void over_report(Mode &m, const Options &o)
+{
+  namespace model = ixgbevf_lm::model;
+  auto truth = model::Registry::instance().guest_memory();
+  if (!truth || !m.host || o.over_report_fetches == 0)
+    return;
+  ixgbevf_lm::hv::DirtyVerifier v(m.host->page_size(), truth->log_page_size());
+  const unsigned interval = std::max(o.fetch_every, 100u);
+  truth->set_dirty_tracking(true);
+  {
+    auto frozen = truth->freeze();
+    (void)truth->fetch_and_clear_dirty();
+    (void)m.host->dirty_pages(region::ReadMode::clear);
+  }
+  const auto fetch = [&] {
+    auto frozen = truth->freeze();
+    const std::vector<uint64_t> written = truth->fetch_and_clear_dirty();
+    const std::vector<uint64_t> reported = m.host->dirty_pages(region::ReadMode::clear);
+    (void)v.round(written, reported);
+  };
+  for (unsigned f = 0; f < o.over_report_fetches; ++f) {
+    for (unsigned r = 0; r < interval; ++r)
+      (void)(forward_once(m, 1, o, false) + forward_once(m, 0, o, false));
+    if (f + 1 == o.over_report_fetches) {  /* the burst in flight towards port 1: received, not sent on */
+      rte_mbuf *pkts[512];
+      wait_ready(m.port[1], o.burst);
+      const uint16_t n = rte_eth_rx_burst(m.port[1], 0, pkts, o.burst);
+      rte_pktmbuf_free_bulk(pkts, n);
+    }
+    fetch();
+  }
+  truth->set_dirty_tracking(false);
+  /* missed: written and never reported (nothing is in flight at the last fetch) */
+  std::printf("over_report,%s,%" PRIu64 ",%" PRIu64 ",%.3f,%" PRIu64 "\n", m.name.c_str(), v.total_truth(),
+              v.total_reported(), v.total_truth() != 0 ? double(v.total_reported()) / double(v.total_truth()) : 0.0,
+              v.pending());
+}
+
 Options parse(int argc, char **argv)
 {
   Options o;
@@ -224,6 +311,8 @@ Options parse(int argc, char **argv)
       o.burst = uint16_t(std::stoul(value()));
     else if (a == "--fetch-every")
       o.fetch_every = unsigned(std::stoul(value()));
+    else if (a == "--over-report-fetches")
+      o.over_report_fetches = unsigned(std::stoul(value()));
     else if (a == "--frame")
       o.frame = uint16_t(std::stoul(value()));
     else if (a == "--modes") {
@@ -272,10 +361,13 @@ int main(int argc, char **argv)
     setup(modes[i], i, o);
   for (auto &m : modes)
     prime(m, o);
+  const unsigned moved = move_other_threads_off_this_cpu();
 
-  /* Interleaved: round r forwards the burst there and back in every mode before round r + 1. */
+  /* Interleaved: round r forwards the burst there and back in every mode before round r + 1, the
+   * first mode of a round rotating so that no mode always follows the same other one. */
   for (unsigned r = 0; r < o.warmup + o.rounds; ++r) {
-    for (auto &m : modes) {
+    for (size_t k = 0; k < modes.size(); ++k) {
+      Mode &m = modes[(r + k) % modes.size()];
       if (m.host && o.fetch_every != 0 && r % o.fetch_every == 0)
         (void)m.host->dirty_pages(region::ReadMode::clear);  /* a pre-copy round's fetch */
       const bool measured = r >= o.warmup;
@@ -285,14 +377,25 @@ int main(int argc, char **argv)
     }
   }
   /* Under callgrind the counts are collected only inside the measured calls of all modes given:
-   * the script runs one process per mode for the instruction counts (Ir / packets). */
-  std::printf("mode,packets,cycles_per_packet_median,cycles_per_packet_p10,cycles_per_packet_p90\n");
+   * the script runs one process per mode for the instruction counts (Ir / packets).
+   * ratio_median: the median over rounds of this mode's cycles over the first mode's in the same
+   * round (paired, so that what slows a whole round down cancels out). */
+  std::printf("# %u other threads moved off the measuring CPU %d\n", moved, sched_getcpu());
+  std::printf("mode,packets,cycles_per_packet_median,cycles_per_packet_p10,cycles_per_packet_p90,ratio_median\n");
+  const std::vector<uint64_t> base = modes.front().cycles;
   for (auto &m : modes) {
+    std::vector<double> ratio(m.cycles.size());
+    for (size_t r = 0; r < ratio.size(); ++r)
+      ratio[r] = double(m.cycles[r]) / double(base[r]);
+    std::sort(ratio.begin(), ratio.end());
     std::sort(m.cycles.begin(), m.cycles.end());
     const double per = 2.0 * o.burst;
     auto at = [&](double q) { return double(m.cycles[size_t(q * double(m.cycles.size() - 1))]) / per; };
-    std::printf("%s,%" PRIu64 ",%.1f,%.1f,%.1f\n", m.name.c_str(), m.packets, at(0.5), at(0.1), at(0.9));
+    std::printf("%s,%" PRIu64 ",%.1f,%.1f,%.1f,%.4f\n", m.name.c_str(), m.packets, at(0.5), at(0.1), at(0.9),
+                ratio[ratio.size() / 2]);
   }
+  for (auto &m : modes)
+    over_report(m, o);
   std::fflush(stdout);
   for (auto &m : modes) {
     if (m.host)
