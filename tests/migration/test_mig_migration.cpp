@@ -133,6 +133,35 @@ TEST(MigQuiesce, PublicApiQuiesceResumeWithTrafficInFlight)
   EXPECT_LT(rig.refl->max_call_ns.load(), kBurstBoundNs) << "a burst call blocked during quiesce";
 }
 
+/* An application whose pool barely covers its rings (here less than the Rx ring plus what the Tx
+ * ring holds between cleanups): a resume and a move to a new VF refill the Rx ring once the Tx
+ * ring gave its sent mbufs back, so neither fails for want of mbufs the port itself holds. */
+TEST(MigQuiesce, ATightPoolStillResumesAndMovesToANewVf)
+{
+  ASSERT_TRUE(migration_api_linked()) << "rte_pmd_ixgbevf_lm_quiesce/_resume not in the PMD yet";
+  RigConfig c;
+  c.fps = 40000;
+  c.pool_size = 383;  /* 256-descriptor Rx and Tx rings */
+  Rig rig(c);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 100));
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE("cycle " + std::to_string(i));
+    const int q = rte_pmd_ixgbevf_lm_quiesce(rig.port->id, 500000);
+    ASSERT_TRUE(q == 0 || q == -ETIMEDOUT) << q;
+    ASSERT_EQ(rte_pmd_ixgbevf_lm_resume(rig.port->id), 0);
+    ASSERT_TRUE(traffic_flows(*rig.traffic, 50)) << "no traffic after the resume";
+    hv::Migrator m(*rig.region->host, rig.options(1));
+    hv::MigrationFigures f;
+    std::string why;
+    ASSERT_TRUE(m.migrate(hv::Outcome::destination, &f, &why)) << why << slot_error(*rig.region->host, rig.slot);
+    ASSERT_TRUE(traffic_flows(*rig.traffic, 50)) << "no traffic after the move to a new VF";
+  }
+  const unsigned size = rig.pool.mp->size;
+  rig.teardown();
+  EXPECT_EQ(rte_mempool_avail_count(rig.pool.mp), size) << "mbufs not back in the pool after stop/close";
+}
+
 /* ---- 4. destination restore of each configuration item ---- */
 
 std::string view_str(const model::VfView &v)

@@ -230,21 +230,8 @@ int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why
     *why = "an lcore is still inside a burst";
     return -EBUSY;
   }
-  /* Rx: reprogram and refill (completed frames left in the ring are dropped, counted at quiesce). */
-  for (unsigned q = 0; q < n_rx_queues(); ++q) {
-    RxQueue *r = rxq(dev, q);
-    if (r == nullptr || dev->data->rx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
-      continue;
-    if (r->pkt_first_seg != nullptr) {
-      rte_pktmbuf_free(r->pkt_first_seg);
-      r->pkt_first_seg = r->pkt_last_seg = nullptr;
-    }
-    if (int rc = rxq_hw_enable(ad_, *r); rc != 0) {
-      *why = fmt("rx queue %u: re-enable failed", q);
-      return rc;
-    }
-  }
-  /* Tx: the device sent everything (TDH == TDT); txq_start cleans and restarts the ring. */
+  /* Tx first: the device sent everything (TDH == TDT); txq_start cleans and restarts the ring, and
+   * the mbufs it held go back to their pools before the Rx rings are filled again. */
   for (unsigned q = 0; q < n_tx_queues(); ++q) {
     if (txq(dev, q) == nullptr || dev->data->tx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
       continue;
@@ -253,6 +240,9 @@ int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why
       return rc;
     }
   }
+  /* Rx: reprogram and refill (completed frames left in the ring are dropped, counted at quiesce). */
+  if (int rc = refill_rx_rings("re-enable", why); rc != 0)
+    return rc;
   open_gates();
   return 0;
 }
@@ -316,6 +306,26 @@ void migration_detach(Adapter &ad) noexcept
   ad.migdev.reset();
 }
 
+int AdapterMigration::refill_rx_rings(const char *what, std::string *why)
+{
+  rte_eth_dev *dev = ad_.dev;
+  const auto started = [&](unsigned q) -> RxQueue * {
+    RxQueue *r = rxq(dev, q);
+    return r != nullptr && dev->data->rx_queue_state[q] == RTE_ETH_QUEUE_STATE_STARTED ? r : nullptr;
+  };
+  /* Every old ring emptied before any is filled: queues sharing a pool need room for a whole ring. */
+  for (unsigned q = 0; q < n_rx_queues(); ++q)
+    if (RxQueue *r = started(q))
+      rxq_free_mbufs(*r);
+  for (unsigned q = 0; q < n_rx_queues(); ++q)
+    if (RxQueue *r = started(q); r != nullptr)
+      if (int rc = rxq_hw_enable(ad_, *r); rc != 0) {
+        *why = fmt("rx queue %u: ", q) + what + " failed";
+        return rc;
+      }
+  return 0;
+}
+
 int AdapterMigration::rebuild(const MigrationBudgets &b, bool open, std::string *why)
 {
   /* A failed attempt holds the link reported down until an attempt succeeds. */
@@ -362,16 +372,8 @@ int AdapterMigration::rebuild_once(const MigrationBudgets &b, bool open, std::st
   }
   if (!ad_.started)
     return 0;
-  for (unsigned q = 0; q < n_rx_queues(); ++q) {
-    RxQueue *r = rxq(dev, q);
-    if (r == nullptr || dev->data->rx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
-      continue;
-    rxq_free_mbufs(*r);  /* every mbuf of the old ring back to its pool */
-    if ((rc = rxq_hw_enable(ad_, *r)) != 0) {
-      *why = fmt("rx queue %u: start on the new VF failed", q);
-      return rc;
-    }
-  }
+  /* Tx first, so that the mbufs the old Tx rings held are back in their pools before the Rx rings
+   * are filled again (a pool sized for the application's steady state has no room for both). */
   for (unsigned q = 0; q < n_tx_queues(); ++q) {
     TxQueue *t = txq(dev, q);
     if (t == nullptr || dev->data->tx_queue_state[q] != RTE_ETH_QUEUE_STATE_STARTED)
@@ -383,6 +385,8 @@ int AdapterMigration::rebuild_once(const MigrationBudgets &b, bool open, std::st
     if (!open)
       t->gate.state.store(kQueuePaused, std::memory_order_release);
   }
+  if ((rc = refill_rx_rings("start on the new VF", why)) != 0)
+    return rc;
   intr_restore(dev);  /* the reset forgot the queue-to-vector map and the armed vectors */
   if (open)
     open_gates();
