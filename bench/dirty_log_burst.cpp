@@ -263,6 +263,7 @@ void over_report(Mode &m, const Options &o)
     return;
   ixgbevf_lm::hv::DirtyVerifier v(m.host->page_size(), truth->log_page_size());
   const unsigned interval = std::max(o.fetch_every, 100u);
+  const bool tracking_was = truth->dirty_tracking();
   truth->set_dirty_tracking(true);
   {
     auto frozen = truth->freeze();
@@ -286,7 +287,7 @@ void over_report(Mode &m, const Options &o)
     }
     fetch();
   }
-  truth->set_dirty_tracking(false);
+  truth->set_dirty_tracking(tracking_was);
   /* missed: written and never reported (nothing is in flight at the last fetch) */
   std::printf("over_report,%s,%" PRIu64 ",%" PRIu64 ",%.3f,%" PRIu64 "\n", m.name.c_str(), v.total_truth(),
               v.total_reported(), v.total_truth() != 0 ? double(v.total_reported()) / double(v.total_truth()) : 0.0,

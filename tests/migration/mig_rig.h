@@ -102,6 +102,12 @@ struct Rig {
     traffic.reset();
     refl.reset();
     port.reset();
+    /* No port uses the rig's PF any more: its model thread stops, or a test binary would keep one
+     * idle model per test (the sim platform does the same for destination PFs it created). */
+    if (auto pf = model::Registry::instance().find(pf_name)) {
+      pf->shutdown();
+      model::Registry::instance().remove(pf_name);
+    }
   }
 
   hv::MigratorOptions options(unsigned rounds) const { return migrator_options(uint32_t(slot), rounds); }

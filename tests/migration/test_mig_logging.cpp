@@ -337,6 +337,7 @@ ReceivedUnderProtection receive_under_write_protection(const std::string &devarg
   EXPECT_TRUE(truth);
   if (!rig.ok() || !truth)
     return out;
+  const bool tracking_was = truth->dirty_tracking();
   truth->set_dirty_tracking(true);
   (void)truth->fetch_and_clear_dirty();
   auto pf = rig.port->current_pf();
@@ -351,7 +352,7 @@ ReceivedUnderProtection receive_under_write_protection(const std::string &devarg
     return same;
   }, 3000ms));
   const std::vector<uint64_t> written = truth->fetch_and_clear_dirty();
-  truth->set_dirty_tracking(false);
+  truth->set_dirty_tracking(tracking_was);
 
   std::vector<std::pair<uintptr_t, uintptr_t>> chunks;
   rte_mempool_mem_iter(
