@@ -46,6 +46,19 @@ std::string slot_error(Rig &rig)
          st->error_msg + "'";
 }
 
+/* Bounded wait until the model is idle: its uplink frame count and DMA byte count stopped moving
+ * between two looks. */
+bool wait_model_idle(const model::PfModel &pf, const model::DmaSpace &truth)
+{
+  uint64_t last = ~0ULL;
+  return wait_for([&] {
+    const uint64_t now = pf.stats().frames_from_uplink + truth.bytes_written();
+    const bool same = now == last;
+    last = now;
+    return same;
+  }, 3000ms);
+}
+
 /* Pre-copy rounds, stop-copy with the final fetch, then cancel: the verified run of the hypervisor. */
 void expect_no_missed_pages(Rig &rig, unsigned rounds, uint64_t min_written = 1, hv::MigrationFigures *out = nullptr)
 {
@@ -131,13 +144,7 @@ TEST(MigLogging, BuffersPostedBeforeLoggingReportedWithoutPolling)
   /* fewer frames than posted buffers: every one lands in a buffer posted before logging */
   ASSERT_TRUE(wait_for([&] { return pf->stats().frames_from_uplink >= before + 200; }, 5000ms));
   rig.traffic->stop();
-  uint64_t last = 0;
-  ASSERT_TRUE(wait_for([&] {  /* the model idle: its counters stopped moving */
-    const uint64_t now = pf->stats().frames_from_uplink + truth->bytes_written();
-    const bool same = now == last;
-    last = now;
-    return same;
-  }, 3000ms));
+  ASSERT_TRUE(wait_model_idle(*pf, *truth));
   const std::vector<uint64_t> written = truth->fetch_and_clear_dirty();
   const std::vector<uint64_t> reported = h.dirty_pages(region::ReadMode::clear);
   ASSERT_FALSE(written.empty()) << "the device wrote nothing";
@@ -345,13 +352,7 @@ ReceivedUnderProtection receive_under_write_protection(const std::string &devarg
   EXPECT_TRUE(wait_for([&] { return rte_eth_rx_queue_count(rig.port->id, 0) >= 100; }, 5000ms));
   rig.traffic->stop();
   pf->set_uplink(nullptr);  /* nothing more to deliver: the buffers the bursts post stay unwritten */
-  uint64_t last = ~0ULL;
-  EXPECT_TRUE(wait_for([&] {  /* the model idle: its counters stopped moving */
-    const uint64_t now = pf->stats().frames_from_uplink + truth->bytes_written();
-    const bool same = now == last;
-    last = now;
-    return same;
-  }, 3000ms));
+  EXPECT_TRUE(wait_model_idle(*pf, *truth));
   const std::vector<uint64_t> written = truth->fetch_and_clear_dirty();
   truth->set_dirty_tracking(tracking_was);
 
