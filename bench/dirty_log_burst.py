@@ -163,8 +163,9 @@ def write_doc(a, ir, tsc, over, commands):
         "the bitmap every %d rounds (%d packets per port pair), as a pre-copy round does. Each pair's mbuf" % (
             a.fetch_every, a.fetch_every * 2 * a.burst),
         "pool is sized to its rings, without a per-lcore cache, so every buffer cycles through the rings as",
-        "at a high packet rate: after each fetch the Rx bursts mark buffers until the control thread has",
-        "proven the pool's pages marked again (RxPoolMarkScan), then mark none until the next fetch.",
+        "at a high packet rate: after each fetch the bursts mark buffers and ring pages until the control",
+        "thread has proven the queues' pages marked again (QueueMarkScan), then mark none until the next",
+        "fetch. Touch mode touches no ring page (the refill and the next transmit rewrite each descriptor).",
         "Ratios are against `off` in the same run.",
         "",
         MEMORY_NOTE[a.huge],

@@ -224,13 +224,14 @@ TEST(migration, RxBufTouchLogWritesEveryPageTheLoopsOwnStoreDoesNotAndKeepsTheCo
   const std::vector<uint8_t> copy(bytes, bytes + kPages * 4096);
   const uintptr_t base = reinterpret_cast<uintptr_t>(mem);
   const auto page = [&](unsigned i) { return base + i * 4096; };
+  constexpr uint32_t kHeaderToData = 256;  // every case: the data 256 bytes after the header
   const std::vector<TouchCase> cases = {
       {page(0), page(0) + 256, 128},            // the usual layout, a small frame: the header's page only
       {page(0) + 3968, page(1) + 128, 1500},    // header at the end of a page, the frame in the next
       {page(2) + 3776, page(2) + 4032, 2000},   // from the header's page into the next
       {page(4), page(4) + 256, 2 * 4096},       // a large buffer: pages 4 (the header's), 5 and 6
       {page(7), page(7) + 256, 0},              // nothing written: no access (counted as one page)
-      {page(7) + 3840, page(7) + 4095, 1},      // the header page's last byte
+      {page(7) + 3839, page(7) + 4095, 1},      // the header page's last byte
   };
 
   struct sigaction sa {}, old {};
@@ -243,7 +244,7 @@ TEST(migration, RxBufTouchLogWritesEveryPageTheLoopsOwnStoreDoesNotAndKeepsTheCo
 
   // The policy alone writes the pages of each buffer other than its header's.
   ASSERT_EQ(mprotect(mem, kPages * 4096, PROT_READ), 0);
-  RxBufTouchLog log;
+  RxBufTouchLog log(kHeaderToData);
   for (const TouchCase &c : cases)
     log.buf(0, reinterpret_cast<const void *>(c.data), c.len, reinterpret_cast<const rte_mbuf *>(c.header));
   EXPECT_TRUE(g_write_faults.empty()) << "touches wait for flush(), the end of the burst";
@@ -256,7 +257,7 @@ TEST(migration, RxBufTouchLogWritesEveryPageTheLoopsOwnStoreDoesNotAndKeepsTheCo
   ASSERT_EQ(mprotect(mem, kPages * 4096, PROT_READ), 0);
   std::set<uintptr_t> device_wrote;
   for (const TouchCase &c : cases) {
-    RxBufTouchLog one;
+    RxBufTouchLog one(kHeaderToData);
     one.buf(0, reinterpret_cast<const void *>(c.data), c.len, reinterpret_cast<const rte_mbuf *>(c.header));
     one.flush();
     volatile uint8_t *h = reinterpret_cast<volatile uint8_t *>(c.header + 16);
@@ -275,7 +276,7 @@ TEST(migration, RxBufTouchLogWritesEveryPageTheLoopsOwnStoreDoesNotAndKeepsTheCo
   munmap(mem, kPages * 4096);
 }
 
-TEST(migration, RxPoolMarkScanPublishesTheFetchGenerationOnlyWhileEveryPoolPageStaysMarked)
+TEST(migration, QueueMarkScanPublishesTheFetchGenerationOnlyWhileEveryPageStaysMarked)
 {
   region_test::TempPath path;
   Host h = make_host(path.str());
@@ -284,13 +285,13 @@ TEST(migration, RxPoolMarkScanPublishesTheFetchGenerationOnlyWhileEveryPoolPageS
   region::Guest &g = a->guest();
   ASSERT_TRUE(g.tracks_fetches());
   DirtyLogger l = bitmap_logger(*a);
-  EXPECT_EQ(buffer_pages({{kBase + 128, kBase + 2175}, {kBase + 4096 + 3000, kBase + 8192 + 100}}, 12),
+  EXPECT_EQ(span_pages({{kBase + 128, kBase + 2175}, {kBase + 4096 + 3000, kBase + 8192 + 100}}, 12),
             (std::vector<uint64_t>{kBase, kBase + 4096, kBase + 8192}));
   /* 320 pages: up to 5 may be left to the scan to mark. */
   std::vector<std::pair<uint64_t, uint64_t>> bufs;
   for (uint64_t i = 0; i < 320; ++i)
     bufs.emplace_back(kBase + i * 4096 + 256, kBase + i * 4096 + 2303);
-  RxPoolMarkScan scan(buffer_pages(bufs, 12));
+  QueueMarkScan scan(span_pages(bufs, 12));
   ASSERT_EQ(scan.pages(), 320u);
   ASSERT_EQ(scan.max_unmarked(), 5u);
   const auto mark_all_but = [&](unsigned left) {
@@ -301,7 +302,7 @@ TEST(migration, RxPoolMarkScanPublishesTheFetchGenerationOnlyWhileEveryPoolPageS
   EXPECT_FALSE(scan.step(l, g, 1000)) << "nothing marked yet";
   mark_all_but(6);
   EXPECT_FALSE(scan.step(l, g, 1000)) << "six pages unmarked: more than the scan marks itself";
-  EXPECT_EQ(l.rx_pool_marked_gen, ~0ULL);
+  EXPECT_EQ(l.marked_gen, ~0ULL);
   EXPECT_EQ(dirty(h).size(), 314u) << "and it marked nothing";  // a clearing read: generation gen0
   const uint64_t gen0 = g.fetch_counters().end;
 
@@ -310,7 +311,7 @@ TEST(migration, RxPoolMarkScanPublishesTheFetchGenerationOnlyWhileEveryPoolPageS
   EXPECT_FALSE(scan.step(l, g, 100));
   EXPECT_FALSE(scan.step(l, g, 100));
   EXPECT_TRUE(scan.step(l, g, 100));
-  EXPECT_EQ(l.rx_pool_marked_gen, gen0);
+  EXPECT_EQ(l.marked_gen, gen0);
   EXPECT_EQ(l.ctl_pages, 2u) << "the two pages no frame reached, marked by the scan";
   EXPECT_EQ(dirty(h).size(), 320u);
 
@@ -324,10 +325,36 @@ TEST(migration, RxPoolMarkScanPublishesTheFetchGenerationOnlyWhileEveryPoolPageS
   EXPECT_FALSE(scan.step(l, g, 1000));
   mark_all_but(0);
   EXPECT_TRUE(scan.step(l, g, 1000));
-  EXPECT_EQ(l.rx_pool_marked_gen, gen0 + 1);
+  EXPECT_EQ(l.marked_gen, gen0 + 1);
 }
 
-TEST(migration, AnOlderHostWithoutFetchCountersNeverLetsTheRxBurstSkipMarks)
+/* A small set (a Tx ring, a pool in 2 MiB pages) is proven only while its queue's device writes
+ * reached at least half of it: an idle queue's pages are not marked anew after each fetch. */
+TEST(migration, QueueMarkScanLeavesASmallSetOfAnIdleQueueUnmarked)
+{
+  region_test::TempPath path;
+  Host h = make_host(path.str());
+  auto a = RegionAttachment::acquire(path.str(), nullptr);
+  ASSERT_TRUE(a);
+  region::Guest &g = a->guest();
+  DirtyLogger l = bitmap_logger(*a);
+  QueueMarkScan one(std::vector<uint64_t>{kBase});
+  QueueMarkScan two(std::vector<uint64_t>{kBase + 4096, kBase + 8192});
+  EXPECT_EQ(one.max_unmarked(), 0u);
+  EXPECT_EQ(two.max_unmarked(), 1u);
+  EXPECT_FALSE(one.step(l, g, 100));
+  EXPECT_FALSE(two.step(l, g, 100));
+  EXPECT_TRUE(dirty(h).empty()) << "an idle queue's pages stay unmarked";
+  g.mark_dirty(kBase + 8192);  // the device wrote one page of the two since the fetch
+  DirtyLogger l2 = bitmap_logger(*a);
+  EXPECT_TRUE(two.step(l2, g, 100));
+  EXPECT_EQ(l2.ctl_pages, 1u) << "the other page, marked by the scan";
+  g.mark_dirty(kBase);
+  EXPECT_TRUE(one.step(l, g, 100));
+  EXPECT_EQ(dirty(h), (std::set<uint64_t>{kBase, kBase + 4096, kBase + 8192}));
+}
+
+TEST(migration, AnOlderHostWithoutFetchCountersNeverLetsABurstSkipMarks)
 {
   region_test::TempPath path;
   Host h = make_host(path.str());
@@ -340,9 +367,9 @@ TEST(migration, AnOlderHostWithoutFetchCountersNeverLetsTheRxBurstSkipMarks)
   l.mode = DirtyLogMode::bitmap;
   l.guest = &g.value();
   g->mark_dirty(kBase);
-  RxPoolMarkScan scan(std::vector<uint64_t>{kBase});
+  QueueMarkScan scan(std::vector<uint64_t>{kBase});
   EXPECT_FALSE(scan.step(l, *g, 100));
-  EXPECT_EQ(l.rx_pool_marked_gen, ~0ULL);
+  EXPECT_EQ(l.marked_gen, ~0ULL);
 }
 
 TEST(migration, AddrTableMergesContiguousExtentsAndTranslatesAcrossHugepages)

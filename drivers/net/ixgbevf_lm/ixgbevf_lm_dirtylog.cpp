@@ -288,7 +288,7 @@ RxBufBitmapMiss rx_buf_bitmap_miss(region::Guest &g, uint64_t iova, uint64_t len
   return m;
 }
 
-bool RxPoolMarkScan::step(DirtyLogger &l, region::Guest &g, size_t budget) noexcept
+bool QueueMarkScan::step(DirtyLogger &l, region::Guest &g, size_t budget) noexcept
 {
   if (!g.tracks_fetches() || pages_.empty())
     return false;
@@ -300,7 +300,7 @@ bool RxPoolMarkScan::step(DirtyLogger &l, region::Guest &g, size_t budget) noexc
     pos_ = 0;
     unmarked_.clear();
   }
-  if (std::atomic_ref<uint64_t>(l.rx_pool_marked_gen).load(std::memory_order_relaxed) == gen_)
+  if (std::atomic_ref<uint64_t>(l.marked_gen).load(std::memory_order_relaxed) == gen_)
     return true;
   for (size_t n = 0; pos_ < pages_.size() && n < budget; ++pos_, ++n) {
     if (g.is_marked(pages_[pos_]))
@@ -315,8 +315,8 @@ bool RxPoolMarkScan::step(DirtyLogger &l, region::Guest &g, size_t budget) noexc
   }
   if (pos_ < pages_.size())
     return false;
-  /* A few pages a buffer can reach but no frame did (small frames leave the tails of 2 KiB
-   * buffers alone): marked here, a bounded over-report, so that the proof holds. */
+  /* A few pages of the set no write reached (small frames leave the tails of 2 KiB buffers
+   * alone): marked here, a bounded over-report, so that the proof holds. */
   uint64_t marked = 0;
   for (uint64_t page : unmarked_)
     if (!g.is_marked(page)) {
@@ -331,14 +331,14 @@ bool RxPoolMarkScan::step(DirtyLogger &l, region::Guest &g, size_t budget) noexc
     pos_ = 0;
     return false;  /* a clearing read began during the scan */
   }
-  std::atomic_ref<uint64_t>(l.rx_pool_marked_gen).store(gen_, std::memory_order_release);
+  std::atomic_ref<uint64_t>(l.marked_gen).store(gen_, std::memory_order_release);
   return true;
 }
 
-std::vector<uint64_t> buffer_pages(const std::vector<std::pair<uint64_t, uint64_t>> &bufs, uint32_t page_shift)
+std::vector<uint64_t> span_pages(const std::vector<std::pair<uint64_t, uint64_t>> &spans, uint32_t page_shift)
 {
   std::vector<uint64_t> pages;
-  for (const auto &[first, last] : bufs)
+  for (const auto &[first, last] : spans)
     for (uint64_t p = first >> page_shift; p <= last >> page_shift; ++p)
       pages.push_back(p << page_shift);
   std::sort(pages.begin(), pages.end());

@@ -18,6 +18,11 @@
  * (RxBufBitmapLog<page shift>, RxBufTouchLog, RxBufGeneralLog; RxBufNoLog with logging off), its receive loop
  * being instantiated per policy, and adds their count to the DirtyBurst with add_marks().
  *
+ * Two ways a burst logs less, each argued where it is defined: in bitmap mode, once the control
+ * path proved every page a queue's device can write marked in the current fetch generation
+ * (QueueMarkScan), a burst marks nothing (proven_generation(), proof_still_holds()); in touch mode
+ * the ring write-backs need no touch (DirtyLogger::logs_ring_writebacks()).
+ *
  * DirtyBurst caches mode and page size once per burst and skips a page it marked last
  * (one cursor for ring pages, one for buffers) with one compare; the region's mark_dirty does a
  * relaxed load and an atomic OR only when the bit is clear. No allocation, lock, system call or
@@ -141,11 +146,11 @@ struct alignas(64) DirtyLogger {
   uint64_t untranslated = 0;            /* pages with no translation (should stay 0) */
   uint64_t ctl_pages = 0;               /* page marks by the control path (atomic adds) */
   /* bitmap mode, host keeping the region's fetch counters (layout 1.1): the fetch generation in
-   * which the control path found every page the queue's Rx buffers can lie in marked already
-   * (RxPoolMarkScan); ~0: none. While no clearing read has begun since, those bits are still set
-   * and the Rx burst need not mark its buffers. Control path writes (release), the burst reads. */
-  uint64_t rx_pool_marked_gen = ~0ULL;
-  uint64_t rx_bursts_unmarked = 0;      /* bursts that relied on it (the queue's lcore) */
+   * which the control path found every page the queue's device can write (an Rx queue's buffers and
+   * ring, a Tx queue's ring) marked already (QueueMarkScan); ~0: none. While no clearing read has begun since, those bits are still
+   * set and the queue's bursts need mark nothing. Control path writes (release), the burst reads. */
+  uint64_t marked_gen = ~0ULL;
+  uint64_t bursts_unmarked = 0;         /* bursts that relied on it (the queue's lcore) */
 
   /* Which receive loop marks the Rx buffers (see the RxBuf*Log policies below). */
   enum class RxBufPolicy : uint8_t { bitmap, touch, general };
@@ -156,6 +161,19 @@ struct alignas(64) DirtyLogger {
     if (mode == DirtyLogMode::bitmap && xlat == nullptr && guest != nullptr)
       return RxBufPolicy::bitmap;
     return RxBufPolicy::general;
+  }
+
+  /* dirty_log=touch needs no touch of a descriptor the device wrote back: the driver rewrites every
+   * such descriptor before the device may write it again (the Rx refill posts a new buffer in it,
+   * the next transmit a new packet), and that store is the CPU write KVM's dirty logging sees, after
+   * the device's. Descriptors still held when the device stops are touched with the whole ring by
+   * the quiesce. The bitmap has no such CPU write to rely on. */
+  bool logs_ring_writebacks() const noexcept { return mode != DirtyLogMode::touch; }
+
+  /* The queue's lcore (single writer) adds the pages its burst marked. */
+  void add_pages(uint64_t n) noexcept
+  {
+    std::atomic_ref<uint64_t>(pages).store(pages + n, std::memory_order_relaxed);
   }
 
   uint64_t pages_marked() const noexcept
@@ -270,7 +288,7 @@ class DirtyBurst {
   void publish() noexcept
   {
     if (n_ != 0) {
-      std::atomic_ref<uint64_t>(l_->pages).store(l_->pages + n_, std::memory_order_relaxed);
+      l_->add_pages(n_);
       n_ = 0;
     }
   }
@@ -416,16 +434,23 @@ class RxBufTouchLog {
   static constexpr bool kActive = true;
   static constexpr uint32_t kShift = 12;
 
-  RxBufTouchLog() noexcept {}  /* user-provided: RxBufTouchLog() must not zero deferred_ each burst */
+  /* header_to_data: from an mbuf's header to the first byte the device writes (the pool's
+   * sizeof(rte_mbuf) + private area + headroom, the same for every mbuf of the pool). Not zeroing
+   * deferred_ each burst is why the constructor is user-provided. */
+  explicit RxBufTouchLog(uint32_t header_to_data) noexcept
+      : in_header_page_(header_to_data < kPage ? kPage - header_to_data : 0)
+  {
+  }
 
   void buf(uint64_t, const void *va, uint64_t len, const rte_mbuf *header) noexcept
   {
-    const uintptr_t a = reinterpret_cast<uintptr_t>(va);
     const uintptr_t h = reinterpret_cast<uintptr_t>(header);
-    /* The last byte in the header's page, and so the first: the loop's store logged the buffer. */
-    if (__builtin_expect((((a + len - 1) ^ h) >> kShift) == 0, 1))
+    /* The last byte, header + header_to_data + len - 1, in the header's page, and so the first:
+     * the loop's store logged the buffer. From the header alone: the buffer's address is loaded
+     * only for the frames that need a touch. */
+    if (__builtin_expect((h & (kPage - 1)) + len <= in_header_page_, 1))
       return;
-    other_pages(a, len, h);
+    other_pages(reinterpret_cast<uintptr_t>(va), len, h);
   }
   /* Before the burst returns: the touches deferred by buf(). */
   void flush() noexcept
@@ -468,6 +493,8 @@ class RxBufTouchLog {
     *b = *b;
   }
   static constexpr unsigned kDeferred = 32;
+  static constexpr uint64_t kPage = uint64_t{1} << kShift;
+  uint64_t in_header_page_;  /* a frame ends in its header's page iff (header & 4095) + len <= this */
   int64_t extra_ = 0;
   unsigned n_deferred_ = 0;
   uintptr_t deferred_[kDeferred];
@@ -486,33 +513,35 @@ class RxBufGeneralLog {
   DirtyBurst &db_;
 };
 
-/* Control path: proves, once per host fetch, that every page an Rx queue's buffers can lie in is
- * marked, so that the queue's bursts may stop marking buffers until the host's next clearing read
- * (DirtyLogger::rx_pool_marked_gen). At a high packet rate every buffer of the pool is written
- * soon after each fetch and the Rx burst then marks nothing per packet; at a low rate the scan
- * does not complete and the burst marks as before. What it reports beyond the device's writes is
- * bounded: the few pages of the pool no frame reached (max_unmarked()), once per fetch.
+/* Control path: proves, once per host fetch, that every page a queue's device can write (an Rx
+ * queue's pool buffers and ring, a Tx queue's ring) is marked, so that the queue's bursts may stop
+ * marking until the host's next clearing read (DirtyLogger::marked_gen). At a high packet rate
+ * every such page is written soon after each fetch and the bursts then mark nothing; at a low rate
+ * the scan does not complete and the bursts mark as before. What it reports beyond the device's
+ * writes is bounded: the few pages of the set no write reached (max_unmarked()), once per fetch.
  *
  * The argument: the scan runs while the fetch counters are quiet at generation G (no clearing read
  * in progress, none since the one that ended at G) and publishes G only if no read began during
  * the scan, so every page of the set is marked and stays marked until fetch G + 1 begins. A burst
- * skips marking only if it saw the counters quiet at G = rx_pool_marked_gen at its start and still
- * no begun read after its last DD (seq_cst fence, then fetch_begin): each of its buffers' writes
- * then precedes fetch G + 1, which reports the page. Otherwise it marks them afterwards. */
-class RxPoolMarkScan {
+ * skips marking only if it saw G = marked_gen and still no begun read after its last DD
+ * (proof_still_holds()): each write it saw then precedes fetch G + 1, which reports the page.
+ * Otherwise it marks them afterwards. */
+class QueueMarkScan {
  public:
-  explicit RxPoolMarkScan(std::vector<uint64_t> pages) : pages_(std::move(pages))
+  explicit QueueMarkScan(std::vector<uint64_t> pages) : pages_(std::move(pages))
   {
     unmarked_.reserve(max_unmarked());
   }
   /* One bounded step (at most `budget` pages tested); true once l carries the current generation.
    * A pass that finds at most max_unmarked() pages unmarked marks them itself (an over-report of
-   * pages no frame reached, counted in l.ctl_pages) and publishes; more, and the next pass starts
+   * pages no write reached, counted in l.ctl_pages) and publishes; more, and the next pass starts
    * over. */
   bool step(DirtyLogger &l, region::Guest &g, size_t budget) noexcept;
   size_t pages() const noexcept { return pages_.size(); }
-  /* 1/64 of the set, at least 4. */
-  size_t max_unmarked() const noexcept { return std::max<size_t>(4, pages_.size() / 64); }
+  /* 1/64 of the set, at least 4, but never more than half of it: a queue that took no traffic
+   * since the fetch (most of its pages unmarked) is left alone instead of being marked anew each
+   * fetch. */
+  size_t max_unmarked() const noexcept { return std::min(std::max<size_t>(4, pages_.size() / 64), pages_.size() / 2); }
 
  private:
   std::vector<uint64_t> pages_;     /* page addresses, sorted, unique */
@@ -521,9 +550,35 @@ class RxPoolMarkScan {
   uint64_t gen_ = ~0ULL;
 };
 
-/* The page addresses (page_shift) covering [first, last] of every buffer in `bufs`, sorted and
- * unique: the pages an Rx queue's device writes can touch. */
-std::vector<uint64_t> buffer_pages(const std::vector<std::pair<uint64_t, uint64_t>> &bufs, uint32_t page_shift);
+/* The page addresses (page_shift) covering every span [first, last], sorted and unique: the pages a
+ * queue's device writes can touch. */
+std::vector<uint64_t> span_pages(const std::vector<std::pair<uint64_t, uint64_t>> &spans, uint32_t page_shift);
+
+inline constexpr uint64_t kNoProof = ~0ULL;
+
+/* At a burst's start: the generation in which every page the queue's device can write was proven
+ * marked, if no clearing read began since (the burst may then run without marks); else kNoProof.
+ * Two loads; the logger of a queue with no proof (touch, translation, a 1.0 host) never has one. */
+inline uint64_t proven_generation(const DirtyLogger &l) noexcept
+{
+  const uint64_t gen = __atomic_load_n(&l.marked_gen, __ATOMIC_ACQUIRE);
+  if (gen == kNoProof || l.guest->fetch_begin() != gen)
+    return kNoProof;
+  return gen;
+}
+
+/* After the burst's last DD: true while no clearing read began since `gen`, so that every write the
+ * burst saw precedes the next fetch, which reports its page (the bits stay set until then). false:
+ * the burst marks what it consumed.
+ * Loads only, ordered by acquire: the DD loads before the counter's. No store of the burst takes
+ * part in the argument, so no full fence: the host bumps fetch_begin (a seq_cst RMW) before its
+ * read-and-clear touches a word, and a device write the burst saw that came after that clear came
+ * after the bump, which the counter's load then sees. */
+inline bool proof_still_holds(const DirtyLogger &l, uint64_t gen) noexcept
+{
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return l.guest->fetch_begin() == gen;
+}
 
 /* Control path: mark a whole ring and every buffer posted in it (logging start, quiesce). Entries
  * of `posted` that are nullptr are skipped; each buffer is marked from buf_iova over buf_len.

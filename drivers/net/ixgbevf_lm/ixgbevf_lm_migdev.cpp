@@ -91,13 +91,14 @@ bool AdapterMigration::grace_period(const Deadline &d)
   return ok;
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> AdapterMigration::rx_buffer_spans(unsigned q) const
+std::vector<std::pair<uint64_t, uint64_t>> AdapterMigration::rx_dma_spans(unsigned q) const
 {
   std::vector<std::pair<uint64_t, uint64_t>> spans;
   RxQueue *r = rxq(ad_.dev, q);
-  if (r == nullptr || r->mp == nullptr)
+  if (r == nullptr || r->mp == nullptr || r->ring == nullptr)
     return spans;
-  spans.reserve(r->mp->size);
+  spans.reserve(r->mp->size + 1);
+  spans.emplace_back(r->ring_iova, r->ring_iova + uint64_t(r->nb_desc) * kDescSize - 1);
   /* Every mbuf of the pool: the refill posts buf_iova + headroom, the device writes up to the
    * buffer's end. */
   rte_mempool_obj_iter(
@@ -110,6 +111,15 @@ std::vector<std::pair<uint64_t, uint64_t>> AdapterMigration::rx_buffer_spans(uns
       },
       &spans);
   return spans;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> AdapterMigration::tx_dma_spans(unsigned q) const
+{
+  TxQueue *t = txq(ad_.dev, q);
+  if (t == nullptr || t->ring == nullptr)
+    return {};
+  /* the descriptor write-backs (no head write-back: TDWBAL = 0) */
+  return {{t->ring_iova, t->ring_iova + uint64_t(t->nb_desc) * kDescSize - 1}};
 }
 
 void AdapterMigration::log_posted(mig::DirtyLogger *const *rx, mig::DirtyLogger *const *tx)

@@ -156,6 +156,7 @@ bool MigrationPort::start_logging(std::string *why)
   rx_log_.clear();
   tx_log_.clear();
   rx_scan_.clear();
+  tx_scan_.clear();
   for (unsigned q = 0; q < dev_.n_rx_queues(); ++q)
     rx_log_.push_back(make());
   for (unsigned q = 0; q < dev_.n_tx_queues(); ++q)
@@ -195,10 +196,12 @@ void MigrationPort::stop_logging()
   publish_counters();
   for (auto &l : rx_log_) {
     logged_base_ += l->pages_marked();
-    rx_unmarked_base_ += std::atomic_ref<uint64_t>(l->rx_bursts_unmarked).load(std::memory_order_relaxed);
+    rx_unmarked_base_ += std::atomic_ref<uint64_t>(l->bursts_unmarked).load(std::memory_order_relaxed);
   }
-  for (auto &l : tx_log_)
+  for (auto &l : tx_log_) {
     logged_base_ += l->pages_marked();
+    tx_unmarked_base_ += std::atomic_ref<uint64_t>(l->bursts_unmarked).load(std::memory_order_relaxed);
+  }
   if (quiet) {
     rx_log_.clear();
     tx_log_.clear();
@@ -216,6 +219,7 @@ void MigrationPort::stop_logging()
   }
   xlat_.reset();
   rx_scan_.clear();
+  tx_scan_.clear();
   logging_.store(false, std::memory_order_release);
   MIG_LOG(INFO, "port %u: dirty logging off", dev_.port_id());
 }
@@ -227,10 +231,13 @@ void MigrationPort::publish_counters()
     total += l->pages_marked();
   for (auto &l : tx_log_)
     total += l->pages_marked();
-  uint64_t unmarked = rx_unmarked_base_;
-  for (auto &l : rx_log_)
-    unmarked += std::atomic_ref<uint64_t>(l->rx_bursts_unmarked).load(std::memory_order_relaxed);
-  rx_unmarked_total_.store(unmarked, std::memory_order_relaxed);
+  const auto unmarked = [](uint64_t base, const std::vector<std::unique_ptr<DirtyLogger>> &logs) {
+    for (auto &l : logs)
+      base += std::atomic_ref<uint64_t>(l->bursts_unmarked).load(std::memory_order_relaxed);
+    return base;
+  };
+  rx_unmarked_total_.store(unmarked(rx_unmarked_base_, rx_log_), std::memory_order_relaxed);
+  tx_unmarked_total_.store(unmarked(tx_unmarked_base_, tx_log_), std::memory_order_relaxed);
   const uint64_t prev = pages_total_.exchange(total, std::memory_order_relaxed);
   if (slot_.valid() && total > prev)
     slot_.add_pages_logged(total - prev);
@@ -535,27 +542,32 @@ void MigrationPort::poll()
   if (state_.load(std::memory_order_relaxed) == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING)
     try_background_recovery();
   if (logging_.load(std::memory_order_relaxed) && !quiesced_)
-    scan_rx_pools();
+    scan_queues();
   publish_counters();
 }
 
-void MigrationPort::scan_rx_pools()
+void MigrationPort::scan_queues()
 {
   if (mode() != DirtyLogMode::bitmap || xlat_ || !region_ || !region_->guest().tracks_fetches())
     return;
   region::Guest &g = region_->guest();
-  if (rx_scan_.size() != rx_log_.size()) {
-    /* First poll after logging started: the pools' pages, computed here rather than before the
+  if (rx_scan_.size() != rx_log_.size() || tx_scan_.size() != tx_log_.size()) {
+    /* First poll after logging started: the queues' pages, computed here rather than before the
      * acknowledgement (a large pool takes milliseconds). */
     rx_scan_.clear();
+    tx_scan_.clear();
     const uint32_t shift = g.page_shift();
     for (unsigned q = 0; q < rx_log_.size(); ++q)
-      rx_scan_.emplace_back(buffer_pages(dev_.rx_buffer_spans(q), shift));
+      rx_scan_.emplace_back(span_pages(dev_.rx_dma_spans(q), shift));
+    for (unsigned q = 0; q < tx_log_.size(); ++q)
+      tx_scan_.emplace_back(span_pages(dev_.tx_dma_spans(q), shift));
   }
   /* Bounded per poll: a scan that stops at an unmarked page resumes there. */
   constexpr size_t kPagesPerPoll = 8192;
   for (unsigned q = 0; q < rx_log_.size(); ++q)
     (void)rx_scan_[q].step(*rx_log_[q], g, kPagesPerPoll);
+  for (unsigned q = 0; q < tx_log_.size(); ++q)
+    (void)tx_scan_[q].step(*tx_log_[q], g, kPagesPerPoll);
 }
 
 void MigrationPort::on_dev_start()
@@ -630,6 +642,7 @@ namespace {
 constexpr const char *kXstatNames[] = {
     "mig_state", "mig_logging", "mig_migrations_done", "mig_last_quiesce_ns", "mig_last_restart_ns",
     "mig_frames_dropped", "mig_pages_logged", "mig_recoveries", "mig_timeouts", "mig_rx_bursts_unmarked",
+    "mig_tx_bursts_unmarked",
 };
 }  // namespace
 
@@ -650,6 +663,7 @@ uint64_t MigrationPort::xstat_value(unsigned i) const
   case 7: return s.recoveries;
   case 8: return s.timeouts;
   case 9: return rx_unmarked_total_.load(std::memory_order_relaxed);
+  case 10: return tx_unmarked_total_.load(std::memory_order_relaxed);
   default: return 0;
   }
 }

@@ -124,9 +124,11 @@ class MigrationDevice {
   virtual void set_tx_logger(unsigned q, DirtyLogger *l) = 0;
   /* Wait until every lcore that was inside a burst of this port when called has left it. */
   virtual bool grace_period(const Deadline &d) = 0;
-  /* [first, last] byte of every buffer Rx queue q's device writes can land in (its mempool's
-   * data areas from the headroom on). Control path; may walk the whole pool. */
-  virtual std::vector<std::pair<uint64_t, uint64_t>> rx_buffer_spans(unsigned) const { return {}; }
+  /* [first, last] byte of everything queue q's device writes can land in: an Rx queue's ring and
+   * its mempool's data areas from the headroom on, a Tx queue's ring. Control path; may walk the
+   * whole pool. Empty: no proof of a marked queue for it (QueueMarkScan). */
+  virtual std::vector<std::pair<uint64_t, uint64_t>> rx_dma_spans(unsigned) const { return {}; }
+  virtual std::vector<std::pair<uint64_t, uint64_t>> tx_dma_spans(unsigned) const { return {}; }
   /* Mark every ring page and every buffer posted to the device (rx) / head write-back (tx). */
   virtual void log_posted(DirtyLogger *const *rx, DirtyLogger *const *tx) = 0;
   /* Stop-copy on this VF: gates, Tx drain, disable, Rx deliver, stop. */
@@ -220,7 +222,7 @@ class MigrationPort {
   void callback(rte_pmd_ixgbevf_lm_mig_event ev);
   void publish_counters();
   void try_background_recovery();
-  void scan_rx_pools();
+  void scan_queues();
 
   MigrationDevice &dev_;
   MigrationDevargs args_;
@@ -229,7 +231,7 @@ class MigrationPort {
   region::GuestSlot slot_;
   std::unique_ptr<AddrTable> xlat_;
   std::vector<std::unique_ptr<DirtyLogger>> rx_log_, tx_log_;
-  std::vector<RxPoolMarkScan> rx_scan_;     /* per Rx queue while logging to a 1.1 bitmap */
+  std::vector<QueueMarkScan> rx_scan_, tx_scan_;  /* per queue while logging to a 1.1 bitmap */
 
   mutable std::recursive_mutex op_lock_;   /* one migration step at a time (thread, API, ops) */
   std::atomic<rte_pmd_ixgbevf_lm_mig_state> state_{RTE_PMD_IXGBEVF_LM_MIG_RUNNING};
@@ -246,8 +248,8 @@ class MigrationPort {
   std::chrono::microseconds backoff_{0};
   uint64_t logged_base_ = 0;               /* pages of loggers already retired */
   std::atomic<uint64_t> pages_total_{0};   /* last total published to the slot */
-  uint64_t rx_unmarked_base_ = 0;          /* rx_bursts_unmarked of retired loggers */
-  std::atomic<uint64_t> rx_unmarked_total_{0};  /* Rx bursts that needed no buffer marks */
+  uint64_t rx_unmarked_base_ = 0, tx_unmarked_base_ = 0;  /* bursts_unmarked of retired loggers */
+  std::atomic<uint64_t> rx_unmarked_total_{0}, tx_unmarked_total_{0};  /* bursts that needed no marks */
   bool quiesce_by_region_ = false;         /* quiesced for STOP_COPY: the rebuild waits for RESUMING */
   std::vector<std::unique_ptr<DirtyLogger>> retired_;  /* loggers an lcore might still hold */
 

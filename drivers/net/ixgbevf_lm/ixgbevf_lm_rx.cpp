@@ -201,10 +201,10 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
 }
 
 /* The end of a logged receive burst: the ring pages of the descriptors consumed since `start`
- * (hold0 held before), then the refill. */
-inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint16_t hold0) {
+ * (hold0 held before) when the mode logs them, then the refill. */
+inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint16_t hold0, bool log_ring) {
   const uint16_t consumed = uint16_t(q.nb_hold - hold0);
-  if (consumed != 0)
+  if (log_ring && consumed != 0)
     log_consumed(q, db, start, consumed);
   if (q.nb_hold >= q.rx_free_thresh)
     refill(q);
@@ -213,20 +213,26 @@ inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint
 /* A receive burst while logging is on: buffers through the mode's policy, then the ring pages of
  * the consumed descriptors, then the refill; the page count is published before the gate opens. */
 template <class BufLog>
-__rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, BufLog &&log) {
+__rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, BufLog &&log,
+                                       bool log_ring) {
   const uint16_t start = q.rx_tail;
   const uint16_t hold0 = q.nb_hold;
   const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, log);
   log.flush();
   db.add_marks(log.marks(uint16_t(q.nb_hold - hold0)));
-  rx_logged_tail(q, db, start, hold0);
+  rx_logged_tail(q, db, start, hold0, log_ring);
   return nb_rx;
 }
 
 /* Mark every segment of the frames a burst returned and of the frame still being assembled, after
- * the fact (rx_unmarked found a clearing read begun). */
-template <class BufLog>
-void mark_received(const RxQueue &q, rte_mbuf *const *pkts, uint16_t nb_rx, BufLog &log, unsigned &bufs) {
+ * the fact, and the ring pages of the descriptors it consumed since `start` (hold0 held before):
+ * a burst that relied on the proof of a marked queue found a clearing read begun. */
+template <uint32_t kShift>
+__attribute__((noinline, cold)) void rx_mark_late(const RxQueue &q, rte_mbuf *const *pkts, uint16_t nb_rx,
+                                                  mig::DirtyLogger &l, uint16_t start, uint16_t hold0) {
+  mig::DirtyBurst db(&l);
+  mig::RxBufBitmapLog<kShift> log(*l.guest);
+  unsigned bufs = 0;
   const auto chain = [&](const rte_mbuf *m) {
     for (; m != nullptr; m = m->next, ++bufs)
       log.buf(m->buf_iova + m->data_off, static_cast<const uint8_t *>(m->buf_addr) + m->data_off, m->data_len,
@@ -235,45 +241,81 @@ void mark_received(const RxQueue &q, rte_mbuf *const *pkts, uint16_t nb_rx, BufL
   for (uint16_t i = 0; i < nb_rx; i++)
     chain(pkts[i]);
   chain(q.pkt_first_seg);
+  log.flush();
+  db.add_marks(log.marks(bufs));
+  log_consumed(q, db, start, uint16_t(q.nb_hold - hold0));
+  db.finish();
 }
 
-/* bitmap mode while the control path has proven every page of the queue's Rx pool marked in the
- * current fetch generation (mig::RxPoolMarkScan): the receive loop without buffer marks, then one
- * check that no clearing read began before the last DD was seen; if one did, the buffers are
- * marked now. Returns false (nothing done) when the proof does not hold for this burst. */
+/* bitmap mode. While the control path has proven every page the queue's device can write marked in
+ * the current fetch generation (mig::QueueMarkScan): the receive loop without marks, then one check
+ * that no clearing read began before the last DD was seen; if one did, what the burst consumed is
+ * marked now. Otherwise every buffer and the ring pages are marked as they are consumed. */
 template <uint32_t kShift>
-bool rx_unmarked(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, mig::DirtyLogger &l,
-                 uint16_t &nb_rx) {
-  const region::Guest &g = *l.guest;
-  if (!g.tracks_fetches())
-    return false;
-  const region::Guest::FetchCounters f = g.fetch_counters();
-  if (!f.quiet() || f.end != __atomic_load_n(&l.rx_pool_marked_gen, __ATOMIC_ACQUIRE))
-    return false;
-  const uint16_t start = q.rx_tail;
-  const uint16_t hold0 = q.nb_hold;
-  mig::RxBufNoLog none;
-  nb_rx = rx_loop(q, pkts, nb_pkts, none);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (unlikely(g.fetch_begin() != f.end)) {
-    mig::RxBufBitmapLog<kShift> log(*l.guest);
-    unsigned bufs = 0;
-    mark_received(q, pkts, nb_rx, log, bufs);
-    log.flush();
-    db.add_marks(log.marks(bufs));
-  } else {
-    l.rx_bursts_unmarked++;
-  }
-  rx_logged_tail(q, db, start, hold0);
-  return true;
-}
-
-template <uint32_t kShift>
-uint16_t rx_bitmap(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, mig::DirtyLogger &l) {
-  uint16_t nb_rx = 0;
-  if (rx_unmarked<kShift>(q, pkts, nb_pkts, db, l, nb_rx))
+uint16_t rx_bitmap(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
+  const uint64_t gen = mig::proven_generation(l);
+  if (likely(gen != mig::kNoProof)) {
+    const uint16_t start = q.rx_tail;
+    const uint16_t hold0 = q.nb_hold;
+    mig::RxBufNoLog none;
+    const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, none);
+    if (q.nb_hold != hold0) {
+      if (likely(mig::proof_still_holds(l, gen)))
+        l.bursts_unmarked++;
+      else
+        rx_mark_late<kShift>(q, pkts, nb_rx, l, start, hold0);
+    }
+    if (q.nb_hold >= q.rx_free_thresh)
+      refill(q);
     return nb_rx;
-  return rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<kShift>(*l.guest));
+  }
+  mig::DirtyBurst db(&l);
+  const uint16_t nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<kShift>(*l.guest), true);
+  db.finish();
+  return nb_rx;
+}
+
+/* touch mode, buffers after their headers: no ring pages (DirtyLogger::logs_ring_writebacks), so no
+ * DirtyBurst; the policy's count goes to the logger directly. */
+inline uint16_t rx_touch(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
+  const uint16_t hold0 = q.nb_hold;
+  mig::RxBufTouchLog log(q.header_to_data);
+  const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, log);
+  log.flush();
+  if (const uint64_t n = log.marks(uint16_t(q.nb_hold - hold0)); n != 0)
+    l.add_pages(n);
+  if (q.nb_hold >= q.rx_free_thresh)
+    refill(q);
+  return nb_rx;
+}
+
+/* Any other logging: DirtyBurst's general path for the buffers. */
+inline uint16_t rx_general(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
+  mig::DirtyBurst db(&l);
+  const uint16_t nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db), l.logs_ring_writebacks());
+  db.finish();
+  return nb_rx;
+}
+
+/* A receive burst while logging is on, through the logger's buffer policy. */
+inline uint16_t rx_logging(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
+  switch (l.rx_buf_policy()) {
+  case mig::DirtyLogger::RxBufPolicy::bitmap:
+    switch (l.guest->page_shift()) {
+    case 12:
+      return rx_bitmap<12>(q, pkts, nb_pkts, l);
+    case 21:
+      return rx_bitmap<21>(q, pkts, nb_pkts, l);
+    default:
+      return rx_bitmap<0>(q, pkts, nb_pkts, l);
+    }
+  case mig::DirtyLogger::RxBufPolicy::touch:
+    if (likely(q.bufs_after_headers))
+      return rx_touch(q, pkts, nb_pkts, l);
+    return rx_general(q, pkts, nb_pkts, l);
+  default:
+    return rx_general(q, pkts, nb_pkts, l);
+  }
 }
 
 }  // namespace
@@ -297,32 +339,9 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     /* the logger is the primary's object: a secondary receives nothing while pages are logged */
     nb_rx = 0;
   } else {
-    mig::DirtyBurst db(logger);
-    switch (logger->rx_buf_policy()) {
-    case mig::DirtyLogger::RxBufPolicy::bitmap:
-      switch (logger->guest->page_shift()) {
-      case 12:
-        nb_rx = rx_bitmap<12>(q, pkts, nb_pkts, db, *logger);
-        break;
-      case 21:
-        nb_rx = rx_bitmap<21>(q, pkts, nb_pkts, db, *logger);
-        break;
-      default:
-        nb_rx = rx_bitmap<0>(q, pkts, nb_pkts, db, *logger);
-        break;
-      }
-      break;
-    case mig::DirtyLogger::RxBufPolicy::touch:
-      if (likely(q.bufs_after_headers))
-        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufTouchLog());
-      else
-        nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db));
-      break;
-    default:
-      nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db));
-      break;
-    }
-    db.finish();
+    /* the logger's pages are counted before the gate opens: once it opened, the control path may
+     * retire the logger */
+    nb_rx = rx_logging(q, pkts, nb_pkts, *logger);
   }
   q.gate.leave();
   return nb_rx;

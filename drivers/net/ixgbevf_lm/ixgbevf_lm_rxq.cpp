@@ -106,6 +106,7 @@ int rxq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket,
   q->queue_id = qid;
   q->mp = mp;
   q->bufs_after_headers = (rte_pktmbuf_priv_flags(mp) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF) == 0;
+  q->header_to_data = uint32_t(sizeof(rte_mbuf)) + rte_pktmbuf_priv_size(mp) + RTE_PKTMBUF_HEADROOM;
   q->socket_id = socket;
   q->conf = *conf;
   q->offloads = conf->offloads | dev->data->dev_conf.rxmode.offloads;

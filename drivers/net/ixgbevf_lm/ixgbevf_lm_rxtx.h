@@ -86,6 +86,7 @@ struct RxQueue {
   bool vlan_strip = false;
   bool tunnel = false;                       /* X550: tunnel packet types and OUTERIPCS are reported */
   bool bufs_after_headers = true;            /* not a pool of pinned external buffers (dirty_log=touch) */
+  uint32_t header_to_data = 0;               /* such a pool: from an mbuf to its received data */
   /* ---- second line: chaining, doorbell, counters ---- */
   alignas(RTE_CACHE_LINE_SIZE) rte_mbuf *pkt_first_seg = nullptr;
   rte_mbuf *pkt_last_seg = nullptr;

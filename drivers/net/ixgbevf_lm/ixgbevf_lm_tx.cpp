@@ -97,6 +97,19 @@ unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
   return freed;
 }
 
+/* The end of a burst that cleaned [from, q.clean_from) without marks, relying on the queue's pages
+ * being proven marked (mig::QueueMarkScan): if a clearing read began before the last DD was seen,
+ * those descriptors are marked now. */
+void check_proof(const TxQueue &q, mig::DirtyLogger &l, uint64_t gen, uint16_t from) {
+  if (likely(mig::proof_still_holds(l, gen))) {
+    l.bursts_unmarked++;
+    return;
+  }
+  mig::DirtyBurst db(&l);
+  log_cleaned(q, db, from, uint16_t(q.clean_from == 0 ? q.nb_desc - 1 : q.clean_from - 1));
+  db.finish();
+}
+
 struct CtxFields {
   uint32_t vlan_macip_lens = 0;
   uint32_t seqnum_seed = 0;  /* IPsec SA index; X550 tunnels: outer IP and tunnel lengths */
@@ -188,7 +201,17 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
       return 0;
     }
   }
-  mig::DirtyBurst db(kSecondary ? nullptr : logger);
+  /* The write-backs are logged as the burst cleans them, unless the mode needs no ring logging or
+   * the queue's pages are proven marked (then checked once at the end). */
+  const uint16_t clean_from0 = q.clean_from;
+  uint64_t proof = mig::kNoProof;
+  mig::DirtyLogger *ring_log = nullptr;
+  if (!kSecondary && unlikely(logger != nullptr) && logger->logs_ring_writebacks()) {
+    proof = mig::proven_generation(*logger);
+    if (proof == mig::kNoProof)
+      ring_log = logger;
+  }
+  mig::DirtyBurst db(ring_log);
   if (q.nb_free < q.free_thresh)
     cleanup(q, db);
 
@@ -302,6 +325,8 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     q.packets += nb_tx;
     q.bytes += bytes;
   }
+  if (unlikely(proof != mig::kNoProof) && q.clean_from != clean_from0)
+    check_proof(q, *logger, proof, clean_from0);
   db.finish();
   q.gate.leave();
   return nb_tx;
