@@ -16,7 +16,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testpmd import Testpmd, check, main, sim_vdev, skip  # noqa: E402
 
 VF_IDS = {"10ed", "1515", "1565", "15a8", "15c5"}
-SIM_PARAMS = ("pf=", "vf=", "mac=", "uplink=")
+# every devarg key the drivers accept (ixgbevf_lm_devargs.cpp kSimKeys / kPciKeys)
+PCI_PARAMS = ("tx_head_wb=", "mig_region=", "dirty_log=", "dirty_addr=", "mig_poll_us=", "recover=",
+              "quiesce_timeout_us=")
+SIM_PARAMS = ("pf=", "vf=", "mac=", "uplink=") + PCI_PARAMS
 
 
 def pmdinfo_tool():
@@ -65,6 +68,8 @@ def body():
     params = sim.get("params", "")
     missing = [k for k in SIM_PARAMS if k not in params]
     check(not missing, f"sim driver params {params!r} lack {missing}")
+    missing = [k for k in PCI_PARAMS if k not in pci.get("params", "")]
+    check(not missing, f"PCI driver params {pci.get('params', '')!r} lack {missing}")
     print(f"pmdinfo: net_ixgbevf_lm ids {sorted(ids)} params {pci.get('params', '')!r}; "
           f"{sim['name']} params {params!r}")
 

@@ -89,7 +89,7 @@ TEST(Devargs, ParsesEverySimKey) {
   Devargs d;
   std::string err;
   ASSERT_EQ(parse_devargs_string("pf=p1,vf=3,mac=02:00:00:00:00:aa,uplink=tap:t0,dirty_log=bitmap,recover=app,"
-                                 "mig_region=/dev/shm/x",
+                                 "mig_region=/dev/shm/x,tx_head_wb=1",
                                  true, &d, &err),
             0)
       << err;
@@ -102,6 +102,9 @@ TEST(Devargs, ParsesEverySimKey) {
   EXPECT_EQ(d.mig.recover, mig::RecoverMode::app);
   EXPECT_EQ(d.mig.region_path, "/dev/shm/x");
   EXPECT_EQ(d.mig.effective_mode(), mig::DirtyLogMode::bitmap);
+  EXPECT_TRUE(d.tx_head_wb);
+  ASSERT_EQ(parse_devargs_string("tx_head_wb=0", false, &d, &err), 0) << err;
+  EXPECT_FALSE(d.tx_head_wb);
 }
 
 TEST(Devargs, ErrorsNameTheKeyAndValue) {
@@ -119,6 +122,8 @@ TEST(Devargs, ErrorsNameTheKeyAndValue) {
   EXPECT_NE(err.find("uplink=wifi"), std::string::npos) << err;
   EXPECT_NE(parse_devargs_string("pf=p1,vf=0,dirty_log=maybe", true, &d, &err), 0);
   EXPECT_NE(err.find("dirty_log=maybe"), std::string::npos) << err;
+  EXPECT_NE(parse_devargs_string("tx_head_wb=yes", false, &d, &err), 0);
+  EXPECT_NE(err.find("tx_head_wb=yes"), std::string::npos) << err;
   EXPECT_NE(parse_devargs_string("vf=0", true, &d, &err), 0);
   EXPECT_NE(err.find("pf="), std::string::npos) << err;
   /* the PCI driver takes only the migration keys */

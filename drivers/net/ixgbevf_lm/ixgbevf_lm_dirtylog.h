@@ -167,7 +167,8 @@ struct alignas(64) DirtyLogger {
    * such descriptor before the device may write it again (the Rx refill posts a new buffer in it,
    * the next transmit a new packet), and that store is the CPU write KVM's dirty logging sees, after
    * the device's. Descriptors still held when the device stops are touched with the whole ring by
-   * the quiesce. The bitmap has no such CPU write to rely on. */
+   * the quiesce. The bitmap has no such CPU write to rely on, and neither has the Tx head
+   * write-back word (logged in every mode). */
   bool logs_ring_writebacks() const noexcept { return mode != DirtyLogMode::touch; }
 
   /* The queue's lcore (single writer) adds the pages its burst marked. */

@@ -118,7 +118,9 @@ std::vector<std::pair<uint64_t, uint64_t>> AdapterMigration::tx_dma_spans(unsign
   TxQueue *t = txq(ad_.dev, q);
   if (t == nullptr || t->ring == nullptr)
     return {};
-  /* the descriptor write-backs (no head write-back: TDWBAL = 0) */
+  /* the descriptor write-backs, or the head write-back word (tx_head_wb=1) */
+  if (t->head_wb)
+    return {{t->head_wb_iova, t->head_wb_iova + sizeof(uint32_t) - 1}};
   return {{t->ring_iova, t->ring_iova + uint64_t(t->nb_desc) * kDescSize - 1}};
 }
 
@@ -135,9 +137,11 @@ void AdapterMigration::log_posted(mig::DirtyLogger *const *rx, mig::DirtyLogger 
     TxQueue *t = txq(ad_.dev, q);
     if (t == nullptr || t->ring == nullptr || tx[q] == nullptr)
       continue;
-    /* Tx buffers are only read by the device; its writes are descriptor write-backs (and the head
-     * write-back word, which this driver does not enable: TDWBAL = 0). */
+    /* Tx buffers are only read by the device; its writes are descriptor write-backs or, with
+     * tx_head_wb=1, the head write-back word. */
     mig::log_range(*tx[q], t->ring_iova, const_cast<TxDesc *>(t->ring), uint64_t(t->nb_desc) * kDescSize);
+    if (t->head_wb)
+      mig::log_range(*tx[q], t->head_wb_iova, const_cast<uint32_t *>(t->head_wb), sizeof(uint32_t));
   }
 }
 

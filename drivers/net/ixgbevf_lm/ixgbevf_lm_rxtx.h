@@ -133,6 +133,9 @@ struct TxQueue {
   uint16_t free_thresh = kDefaultTxFreeThresh;
   uint8_t ctx_curr = 0;
   uint32_t outer_ipcs_cmd = 0;               /* X550: the OUTERIPCS bit of cmd_type_len; 0: no tunnel offloads */
+  /* tx_head_wb=1: where the device writes TDH back after it processed descriptors (little
+   * endian), instead of DD into the RS descriptors; nullptr: DD */
+  const volatile uint32_t *head_wb = nullptr;
   /* ---- second line ---- */
   alignas(RTE_CACHE_LINE_SIZE) TxContextCache ctx[hw::kTxContextSlots];
   /* inline IPsec: session slot -> Tx SA index (nullptr: none); the primary's memory, never used
@@ -147,6 +150,7 @@ struct TxQueue {
   Adapter *ad = nullptr;
   const rte_memzone *mz = nullptr;
   uint64_t ring_iova = 0;
+  uint64_t head_wb_iova = 0;
   uint16_t port_id = 0;
   uint16_t queue_id = 0;
   unsigned socket_id = 0;

@@ -65,8 +65,13 @@ void free_range(TxQueue &q, uint16_t upto) {
   q.nb_free = uint16_t(q.nb_free + count);
 }
 
-/* Log the ring pages of descriptors [from, to] (inclusive, may wrap): the device wrote them back. */
+/* Log what the device wrote back for descriptors [from, to] (inclusive, may wrap): the ring pages
+ * of their DD write-backs, or with head write-back the head word. */
 void log_cleaned(const TxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t to) {
+  if (q.head_wb) {
+    db.ring(q.head_wb_iova, const_cast<uint32_t *>(q.head_wb), sizeof(uint32_t));
+    return;
+  }
   const auto mark = [&](uint16_t a, uint16_t b) {
     db.ring(q.ring_iova + uint64_t(a) * kDescSize, const_cast<TxDesc *>(&q.ring[a]), uint64_t(b - a + 1) * kDescSize);
   };
@@ -78,14 +83,30 @@ void log_cleaned(const TxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t 
   }
 }
 
-/* Clean every RS point the device has written back (DD seen, acquire). Returns descriptors freed. */
+/* Whether the device is done with RS point rs: its DD, or with head write-back the head written
+ * past it. Acquire: what the burst reads of the queue afterwards is not older. */
+inline bool rs_done(const TxQueue &q, uint16_t rs) {
+  bool done;
+  if (q.head_wb) {
+    const uint32_t head = rte_le_to_cpu_32(*q.head_wb);
+    const uint32_t n = q.nb_desc;
+    /* [clean_from, head) was processed; head < nb_desc unless the write-back is garbage */
+    done = head < n && (uint32_t(rs) + n - q.clean_from) % n < (head + n - q.clean_from) % n;
+  } else {
+    done = (q.ring[rs].wb.status & rte_cpu_to_le_32(ADVTXD_STAT_DD)) != 0;
+  }
+  if (done)
+    std::atomic_thread_fence(std::memory_order_acquire);
+  return done;
+}
+
+/* Clean every RS point the device is done with (rs_done). Returns descriptors freed. */
 unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
   unsigned freed = 0;
   while (q.rs_count) {
     uint16_t rs = q.rs_fifo[q.rs_head];
-    if (!(q.ring[rs].wb.status & rte_cpu_to_le_32(ADVTXD_STAT_DD)))
+    if (!rs_done(q, rs))
       break;
-    std::atomic_thread_fence(std::memory_order_acquire);
     if (unlikely(db.active()))
       log_cleaned(q, db, q.clean_from, rs);
     uint16_t before = q.nb_free;
@@ -201,12 +222,13 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
       return 0;
     }
   }
-  /* The write-backs are logged as the burst cleans them, unless the mode needs no ring logging or
-   * the queue's pages are proven marked (then checked once at the end). */
+  /* The write-backs are logged as the burst cleans them, unless the mode needs no ring logging (the
+   * head word always needs it) or the queue's pages are proven marked (then checked once at the
+   * end). */
   const uint16_t clean_from0 = q.clean_from;
   uint64_t proof = mig::kNoProof;
   mig::DirtyLogger *ring_log = nullptr;
-  if (!kSecondary && unlikely(logger != nullptr) && logger->logs_ring_writebacks()) {
+  if (!kSecondary && unlikely(logger != nullptr) && (logger->logs_ring_writebacks() || q.head_wb)) {
     proof = mig::proven_generation(*logger);
     if (proof == mig::kNoProof)
       ring_log = logger;
@@ -430,8 +452,7 @@ int tx_descriptor_status(void *txq, uint16_t offset) {
   for (uint16_t k = 0; k < q.rs_count; k++) {
     uint16_t rs = q.rs_fifo[(q.rs_head + k) % q.nb_desc];
     if ((uint32_t(rs) + q.nb_desc - q.clean_from) % q.nb_desc >= dist_d)
-      return (q.ring[rs].wb.status & rte_cpu_to_le_32(ADVTXD_STAT_DD)) ? RTE_ETH_TX_DESC_DONE
-                                                                        : RTE_ETH_TX_DESC_FULL;
+      return rs_done(q, rs) ? RTE_ETH_TX_DESC_DONE : RTE_ETH_TX_DESC_FULL;
   }
   return RTE_ETH_TX_DESC_FULL;
 }

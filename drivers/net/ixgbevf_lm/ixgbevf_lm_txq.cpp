@@ -43,12 +43,18 @@ void txq_free_mbufs(TxQueue &q) noexcept {
   }
 }
 
+/* The ring's zone: the largest ring and a cache line for the head write-back word, which follows
+ * the queue's descriptors (TDLEN is a multiple of 128 bytes: the word starts a line of its own). */
+constexpr uint64_t kTxZoneBytes = kRingMaxDescs * sizeof(TxDesc) + RTE_CACHE_LINE_SIZE;
+
 static void txq_reset_sw(TxQueue &q) {
   for (unsigned d = 0; d < q.nb_desc; d++) {
     q.ring[d].read.buffer_addr = 0;
     q.ring[d].read.cmd_type_len = 0;
     q.ring[d].read.olinfo_status = 0;
   }
+  if (q.head_wb)
+    *const_cast<volatile uint32_t *>(q.head_wb) = 0;  /* TDH starts at 0 */
   q.tx_tail = 0;
   q.clean_from = 0;
   q.nb_free = uint16_t(q.nb_desc - 1);
@@ -90,8 +96,7 @@ int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket,
   q->deferred_start = conf->tx_deferred_start;
   if (ad.sec && (q->offloads & RTE_ETH_TX_OFFLOAD_SECURITY))
     q->sec_sa_index = ad.sec->tx_sa_index.data();
-  const rte_memzone *mz = rte_eth_dma_zone_reserve(dev, "tx_ring", qid, kRingMaxDescs * sizeof(TxDesc),
-                                                   kRingBaseAlign, int(socket));
+  const rte_memzone *mz = rte_eth_dma_zone_reserve(dev, "tx_ring", qid, kTxZoneBytes, kRingBaseAlign, int(socket));
   q->sw_ring = static_cast<rte_mbuf **>(
       rte_zmalloc_socket("ixgbevf_lm_tx_sw", sizeof(rte_mbuf *) * nb_desc, RTE_CACHE_LINE_SIZE, int(socket)));
   q->rs_fifo = static_cast<uint16_t *>(
@@ -108,6 +113,11 @@ int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket,
   q->mz = mz;
   q->ring = static_cast<volatile TxDesc *>(mz->addr);
   q->ring_iova = mz->iova;
+  if (ad.devargs.tx_head_wb) {
+    const uint64_t off = uint64_t(nb_desc) * sizeof(TxDesc);
+    q->head_wb = reinterpret_cast<volatile uint32_t *>(static_cast<uint8_t *>(mz->addr) + off);
+    q->head_wb_iova = mz->iova + off;
+  }
   q->tail.init(ad.hw, VFTDT(qid));
   txq_reset_sw(*q);
   dev->data->tx_queues[qid] = q;
@@ -148,8 +158,9 @@ int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
     relay_reset(q->shared_tail, 0);
   }
   wr32(hw, VFTDT(qid), 0);
-  wr32(hw, VFTDWBAL(qid), 0);
-  wr32(hw, VFTDWBAH(qid), 0);
+  /* head write-back (tx_head_wb=1) or DD in the RS descriptors */
+  wr32(hw, VFTDWBAL(qid), q->head_wb ? uint32_t(q->head_wb_iova) | TDWBAL_HEAD_WB_ENABLE : 0);
+  wr32(hw, VFTDWBAH(qid), q->head_wb ? uint32_t(q->head_wb_iova >> 32) : 0);
   wr32(hw, VFTXDCTL(qid), TXDCTL_ENABLE | (kTxPthresh << TXDCTL_PTHRESH_SHIFT) |
                               (kTxHthresh << TXDCTL_HTHRESH_SHIFT) | (kTxWthresh << TXDCTL_WTHRESH_SHIFT));
   if (!wait_txdctl(hw, qid, true)) {
