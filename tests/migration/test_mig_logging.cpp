@@ -280,8 +280,6 @@ TEST(MigLogging, PortClosedWhileLoggingLeavesRegionConsistent)
   r2.halt();
 }
 
-/* Random traffic patterns, burst sizes, ring sizes and both region page sizes; the seed is printed
- * so a failure can be replayed (MIG_SEED=<n>). */
 uint64_t xstat(uint16_t port, const char *name)
 {
   uint64_t id = 0, v = 0;
@@ -706,6 +704,8 @@ TEST(MigLogging, TouchModeWritesEveryPageTheDeviceWroteAfterItsWrite)
       << "without logging the pages past the headers' were written anyway: the check proves nothing";
 }
 
+/* Random traffic patterns, burst sizes, ring sizes, both region page sizes, DD or head write-back;
+ * the seed is printed so a failure can be replayed (MIG_SEED=<n>). */
 TEST(MigLogging, RandomizedRunsMissNoPage)
 {
   uint64_t seed = std::random_device{}();
@@ -733,9 +733,11 @@ TEST(MigLogging, RandomizedRunsMissNoPage)
       c.mtu = 1500;
       c.frame_size = 1400;
     }
+    if (rng() % 2 == 0)
+      c.extra_devargs = "tx_head_wb=1";
     SCOPED_TRACE("run " + std::to_string(i) + ": page " + std::to_string(c.page_size) + " ring " +
                  std::to_string(c.ring) + " frame " + std::to_string(c.frame_size) + " fps " + std::to_string(c.fps) +
-                 " seed " + std::to_string(seed));
+                 (c.extra_devargs.empty() ? "" : " " + c.extra_devargs) + " seed " + std::to_string(seed));
     Rig rig(c);
     ASSERT_TRUE(rig.ok()) << rig_failure(rig);
     rig.refl->random_bursts.store(rng() % 2 == 0);
