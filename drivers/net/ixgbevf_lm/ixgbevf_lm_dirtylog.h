@@ -470,6 +470,19 @@ class RxBufTouchLog {
    * cache: prefetched for writing now, touched at flush() once the rest of the burst ran. */
   __attribute__((noinline)) void other_pages(uintptr_t a, uint64_t len, uintptr_t h) noexcept
   {
+    const uintptr_t e = a + len - 1;
+    if (len - 1 < kPage && n_deferred_ + 2 <= kDeferred) {
+      /* At most a page (every frame of a default-size buffer): two pages at most, of which only the
+       * header's can be left out, its first unless that is the header's, its last unless that is
+       * its first. */
+      if ((a ^ h) >> kShift)
+        defer(a);
+      if ((e ^ a) >> kShift) {
+        defer(e & ~(kPage - 1));
+        ++extra_;
+      }
+      return;
+    }
     if (len == 0) {
       --extra_;
       return;
@@ -483,10 +496,14 @@ class RxBufTouchLog {
         touch_owned(byte);
         continue;
       }
-      __builtin_prefetch(reinterpret_cast<const void *>(byte), 1, 3);
-      deferred_[n_deferred_++] = byte;
+      defer(byte);
     }
     extra_ += int64_t(last - first);
+  }
+  void defer(uintptr_t byte) noexcept
+  {
+    __builtin_prefetch(reinterpret_cast<const void *>(byte), 1, 3);
+    deferred_[n_deferred_++] = byte;
   }
   static void touch_owned(uintptr_t a) noexcept
   {
