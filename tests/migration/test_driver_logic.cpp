@@ -59,6 +59,7 @@ DirtyLogger bitmap_logger(RegionAttachment &a)
   DirtyLogger l;
   l.mode = DirtyLogMode::bitmap;
   l.guest = &a.guest();
+  l.fetch_begin = a.guest().fetch_begin_word();
   l.page_shift = static_cast<uint32_t>(__builtin_ctzll(a.guest().page_size()));
   return l;
 }

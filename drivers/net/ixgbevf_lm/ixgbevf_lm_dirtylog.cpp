@@ -290,7 +290,8 @@ RxBufBitmapMiss rx_buf_bitmap_miss(region::Guest &g, uint64_t iova, uint64_t len
 
 bool QueueMarkScan::step(DirtyLogger &l, region::Guest &g, size_t budget) noexcept
 {
-  if (!g.tracks_fetches() || pages_.empty())
+  /* the bursts check the proof against l.fetch_begin: it must be this region's counter */
+  if (!g.tracks_fetches() || pages_.empty() || l.fetch_begin != g.fetch_begin_word())
     return false;
   const region::Guest::FetchCounters f = g.fetch_counters();
   if (!f.quiet())

@@ -20,7 +20,7 @@
  *
  * Two ways a burst logs less, each argued where it is defined: in bitmap mode, once the control
  * path proved every page a queue's device can write marked in the current fetch generation
- * (QueueMarkScan), a burst marks nothing (proven_generation(), proof_still_holds()); in touch mode
+ * (QueueMarkScan), a burst marks nothing (queue_proven()); in touch mode
  * the ring write-backs need no touch (DirtyLogger::logs_ring_writebacks()).
  *
  * DirtyBurst caches mode and page size once per burst and skips a page it marked last
@@ -150,6 +150,9 @@ struct alignas(64) DirtyLogger {
    * ring, a Tx queue's ring) marked already (QueueMarkScan); ~0: none. While no clearing read has begun since, those bits are still
    * set and the queue's bursts need mark nothing. Control path writes (release), the burst reads. */
   uint64_t marked_gen = ~0ULL;
+  /* The region's fetch_begin, next to marked_gen so that the bursts' check reads two lines, not
+   * three (set with guest when the host keeps the counters, else nullptr). */
+  const uint64_t *fetch_begin = nullptr;
   uint64_t bursts_unmarked = 0;         /* bursts that relied on it (the queue's lcore) */
 
   /* Which receive loop marks the Rx buffers (see the RxBuf*Log policies below). */
@@ -541,9 +544,8 @@ class RxBufGeneralLog {
  * The argument: the scan runs while the fetch counters are quiet at generation G (no clearing read
  * in progress, none since the one that ended at G) and publishes G only if no read began during
  * the scan, so every page of the set is marked and stays marked until fetch G + 1 begins. A burst
- * skips marking only if it saw G = marked_gen and still no begun read after its last DD
- * (proof_still_holds()): each write it saw then precedes fetch G + 1, which reports the page.
- * Otherwise it marks them afterwards. */
+ * skips marking only if it finds that so after its last DD (queue_proven()): each write it saw
+ * then precedes the next fetch, which reports the page. Otherwise it marks them afterwards. */
 class QueueMarkScan {
  public:
   explicit QueueMarkScan(std::vector<uint64_t> pages) : pages_(std::move(pages))
@@ -574,28 +576,20 @@ std::vector<uint64_t> span_pages(const std::vector<std::pair<uint64_t, uint64_t>
 
 inline constexpr uint64_t kNoProof = ~0ULL;
 
-/* At a burst's start: the generation in which every page the queue's device can write was proven
- * marked, if no clearing read began since (the burst may then run without marks); else kNoProof.
- * Two loads; the logger of a queue with no proof (touch, translation, a 1.0 host) never has one. */
-inline uint64_t proven_generation(const DirtyLogger &l) noexcept
+/* Whether every page the queue's device can write is marked now and stays marked until the host's
+ * next clearing read begins: the control path proved it in the generation that fetch_begin still
+ * shows (QueueMarkScan). Two loads (a queue with no proof, touch, translation or a 1.0 host, stops
+ * at the first).
+ * A burst asks at its start, to choose the receive loop without marks, and again after its last
+ * DD: a write it saw came before that second check, so if the queue is still proven the write's
+ * page is marked at that instant and the next clearing read, which begins after it, reports it;
+ * if not, the burst marks what it consumed. The loads need order among themselves only (the DD
+ * loads' acquire fences give it): no store of the burst takes part, and the host bumps
+ * fetch_begin (a seq_cst RMW) before its read-and-clear touches a word. */
+inline bool queue_proven(const DirtyLogger &l) noexcept
 {
   const uint64_t gen = __atomic_load_n(&l.marked_gen, __ATOMIC_ACQUIRE);
-  if (gen == kNoProof || l.guest->fetch_begin() != gen)
-    return kNoProof;
-  return gen;
-}
-
-/* After the burst's last DD: true while no clearing read began since `gen`, so that every write the
- * burst saw precedes the next fetch, which reports its page (the bits stay set until then). false:
- * the burst marks what it consumed.
- * Loads only, ordered by acquire: the DD loads before the counter's. No store of the burst takes
- * part in the argument, so no full fence: the host bumps fetch_begin (a seq_cst RMW) before its
- * read-and-clear touches a word, and a device write the burst saw that came after that clear came
- * after the bump, which the counter's load then sees. */
-inline bool proof_still_holds(const DirtyLogger &l, uint64_t gen) noexcept
-{
-  std::atomic_thread_fence(std::memory_order_acquire);
-  return l.guest->fetch_begin() == gen;
+  return gen != kNoProof && __atomic_load_n(l.fetch_begin, __ATOMIC_ACQUIRE) == gen;
 }
 
 /* Control path: mark a whole ring and every buffer posted in it (logging start, quiesce). Entries

@@ -147,6 +147,7 @@ bool MigrationPort::start_logging(std::string *why)
     l->xlat = xl;
     if (m == DirtyLogMode::bitmap) {
       l->guest = &region_->guest();
+      l->fetch_begin = region_->guest().fetch_begin_word();
       l->page_shift = static_cast<uint32_t>(__builtin_ctzll(region_->guest().page_size()));
     } else {
       l->page_shift = 12;

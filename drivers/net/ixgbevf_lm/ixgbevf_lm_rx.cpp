@@ -247,28 +247,34 @@ __attribute__((noinline, cold)) void rx_mark_late(const RxQueue &q, rte_mbuf *co
   db.finish();
 }
 
-/* bitmap mode. While the control path has proven every page the queue's device can write marked in
- * the current fetch generation (mig::QueueMarkScan): the receive loop without marks, then one check
- * that no clearing read began before the last DD was seen; if one did, what the burst consumed is
- * marked now. Otherwise every buffer and the ring pages are marked as they are consumed. */
+/* The end of a burst that ran without marks, its queue proven marked at its start
+ * (mig::queue_proven), and consumed descriptors (hold0 held before): unless the queue is still
+ * proven after its last DD, what it consumed is marked now. */
+__attribute__((noinline)) void rx_check_proof(const RxQueue &q, rte_mbuf *const *pkts, uint16_t nb_rx,
+                                              mig::DirtyLogger &l, uint16_t hold0) {
+  if (likely(mig::queue_proven(l))) {
+    l.bursts_unmarked++;
+    return;
+  }
+  const uint16_t consumed = uint16_t(q.nb_hold - hold0);
+  const uint16_t start = uint16_t((uint32_t(q.rx_tail) + q.nb_desc - consumed) % q.nb_desc);
+  switch (l.guest->page_shift()) {
+  case 12:
+    rx_mark_late<12>(q, pkts, nb_rx, l, start, hold0);
+    break;
+  case 21:
+    rx_mark_late<21>(q, pkts, nb_rx, l, start, hold0);
+    break;
+  default:
+    rx_mark_late<0>(q, pkts, nb_rx, l, start, hold0);
+    break;
+  }
+}
+
+/* bitmap mode, the queue not proven marked: every buffer and the ring pages marked as they are
+ * consumed. */
 template <uint32_t kShift>
 uint16_t rx_bitmap(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
-  const uint64_t gen = mig::proven_generation(l);
-  if (likely(gen != mig::kNoProof)) {
-    const uint16_t start = q.rx_tail;
-    const uint16_t hold0 = q.nb_hold;
-    mig::RxBufNoLog none;
-    const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, none);
-    if (q.nb_hold != hold0) {
-      if (likely(mig::proof_still_holds(l, gen)))
-        l.bursts_unmarked++;
-      else
-        rx_mark_late<kShift>(q, pkts, nb_rx, l, start, hold0);
-    }
-    if (q.nb_hold >= q.rx_free_thresh)
-      refill(q);
-    return nb_rx;
-  }
   mig::DirtyBurst db(&l);
   const uint16_t nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<kShift>(*l.guest), true);
   db.finish();
@@ -297,8 +303,9 @@ inline uint16_t rx_general(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::D
   return nb_rx;
 }
 
-/* A receive burst while logging is on, through the logger's buffer policy. */
-inline uint16_t rx_logging(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
+/* A receive burst while logging is on and the queue not proven marked, through the logger's buffer
+ * policy. Out of line: the receive loop of the burst function stays the one of logging off. */
+__attribute__((noinline)) uint16_t rx_logging(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
   switch (l.rx_buf_policy()) {
   case mig::DirtyLogger::RxBufPolicy::bitmap:
     switch (l.guest->page_shift()) {
@@ -328,21 +335,30 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   if (unlikely(!q.gate.enter()))
     return 0;
   /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
-  mig::DirtyLogger *logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
-  uint16_t nb_rx;
-  if (likely(logger == nullptr)) {
-    mig::RxBufNoLog off;
-    nb_rx = rx_loop(q, pkts, nb_pkts, off);
-    if (q.nb_hold >= q.rx_free_thresh)
-      refill<kSecondary>(q);
-  } else if constexpr (kSecondary) {
-    /* the logger is the primary's object: a secondary receives nothing while pages are logged */
-    nb_rx = 0;
-  } else {
-    /* the logger's pages are counted before the gate opens: once it opened, the control path may
-     * retire the logger */
-    nb_rx = rx_logging(q, pkts, nb_pkts, *logger);
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  if (unlikely(logger != nullptr)) {
+    if constexpr (kSecondary) {
+      /* the logger is the primary's object: a secondary receives nothing while pages are logged */
+      q.gate.leave();
+      return 0;
+    }
+    if (!mig::queue_proven(*logger)) {
+      /* the logger's pages are counted before the gate opens: once it opened, the control path
+       * may retire the logger */
+      const uint16_t nb_rx = rx_logging(q, pkts, nb_pkts, *logger);
+      q.gate.leave();
+      return nb_rx;
+    }
   }
+  /* Logging off, or bitmap logging with the queue proven marked (mig::QueueMarkScan): one receive
+   * loop, without marks, then the proof checked once. */
+  const uint16_t hold0 = q.nb_hold;
+  mig::RxBufNoLog off;
+  const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, off);
+  if (unlikely(logger != nullptr) && q.nb_hold != hold0)
+    rx_check_proof(q, pkts, nb_rx, *logger, hold0);
+  if (q.nb_hold >= q.rx_free_thresh)
+    refill<kSecondary>(q);
   q.gate.leave();
   return nb_rx;
 }

@@ -118,11 +118,11 @@ unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
   return freed;
 }
 
-/* The end of a burst that cleaned [from, q.clean_from) without marks, relying on the queue's pages
- * being proven marked (mig::QueueMarkScan): if a clearing read began before the last DD was seen,
- * those descriptors are marked now. */
-void check_proof(const TxQueue &q, mig::DirtyLogger &l, uint64_t gen, uint16_t from) {
-  if (likely(mig::proof_still_holds(l, gen))) {
+/* The end of a burst that cleaned [from, q.clean_from) without marks, its queue proven marked at
+ * its start (mig::queue_proven): unless the queue is still proven after the last DD, what the
+ * device wrote back for those descriptors is marked now. */
+void check_proof(const TxQueue &q, mig::DirtyLogger &l, uint16_t from) {
+  if (likely(mig::queue_proven(l))) {
     l.bursts_unmarked++;
     return;
   }
@@ -226,11 +226,11 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
    * head word always needs it) or the queue's pages are proven marked (then checked once at the
    * end). */
   const uint16_t clean_from0 = q.clean_from;
-  uint64_t proof = mig::kNoProof;
+  bool proven = false;
   mig::DirtyLogger *ring_log = nullptr;
   if (!kSecondary && unlikely(logger != nullptr) && (logger->logs_ring_writebacks() || q.head_wb)) {
-    proof = mig::proven_generation(*logger);
-    if (proof == mig::kNoProof)
+    proven = mig::queue_proven(*logger);
+    if (!proven)
       ring_log = logger;
   }
   mig::DirtyBurst db(ring_log);
@@ -347,8 +347,8 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     q.packets += nb_tx;
     q.bytes += bytes;
   }
-  if (unlikely(proof != mig::kNoProof) && q.clean_from != clean_from0)
-    check_proof(q, *logger, proof, clean_from0);
+  if (unlikely(proven) && q.clean_from != clean_from0)
+    check_proof(q, *logger, clean_from0);
   db.finish();
   q.gate.leave();
   return nb_tx;

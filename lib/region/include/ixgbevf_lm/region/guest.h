@@ -226,6 +226,10 @@ public:
     {
         return std::atomic_ref<uint64_t>(*fetch_begin_).load(std::memory_order_acquire);
     }
+    // Where fetch_begin lies in the mapping (nullptr for an older host), for a fast-path reader
+    // that keeps the address next to its own state instead of reaching it through this object;
+    // read it with an acquire load, as fetch_begin() does.
+    [[nodiscard]] const uint64_t *fetch_begin_word() const noexcept { return fetch_begin_; }
     // Whether the page holding gpa is marked (relaxed; false outside every range).
     [[nodiscard]] bool is_marked(uint64_t gpa) const noexcept
     {
