@@ -61,6 +61,45 @@ bool wait_model_idle(const model::PfModel &pf, const model::DmaSpace &truth)
   }, 3000ms);
 }
 
+/* ethdev's memzone of a port's queue 0 ring, "rx_ring" or "tx_ring" (nullptr: none). */
+const rte_memzone *ring_zone(uint16_t port, const char *ring)
+{
+  return rte_memzone_lookup(("eth_p" + std::to_string(port) + "_q0_" + ring).c_str());
+}
+
+/* [first, end) of the 4 KiB pages holding [a, a + len), by address. */
+using PageSpan = std::pair<uintptr_t, uintptr_t>;
+PageSpan page_span(const void *a, uint64_t len)
+{
+  const uintptr_t v = reinterpret_cast<uintptr_t>(a);
+  return {v & ~uintptr_t{4095}, (v + len + 4095) & ~uintptr_t{4095}};
+}
+
+/* The pages of a pool's memory chunks. */
+std::vector<PageSpan> pool_pages(rte_mempool *mp)
+{
+  std::vector<PageSpan> chunks;
+  rte_mempool_mem_iter(
+      mp,
+      [](rte_mempool *, void *arg, rte_mempool_memhdr *h, unsigned) {
+        static_cast<std::vector<PageSpan> *>(arg)->push_back(page_span(h->addr, h->len));
+      },
+      &chunks);
+  return chunks;
+}
+
+/* The host marks every buffer of the pool itself, as a VMM's own DMA emulation may. */
+void host_marks_pool(region::Host &h, rte_mempool *mp)
+{
+  rte_mempool_obj_iter(
+      mp,
+      [](rte_mempool *, void *arg, void *obj, unsigned) {
+        const auto *m = static_cast<const rte_mbuf *>(obj);
+        static_cast<region::Host *>(arg)->mark_dirty_range(m->buf_iova, m->buf_len);
+      },
+      &h);
+}
+
 /* Pre-copy rounds, stop-copy with the final fetch, then cancel: the verified run of the hypervisor. */
 void expect_no_missed_pages(Rig &rig, unsigned rounds, uint64_t min_written = 1, hv::MigrationFigures *out = nullptr)
 {
@@ -191,7 +230,7 @@ TEST(MigLogging, TheTxHeadWriteBackWordIsReportedAndNoPageIsMissed)
   const std::vector<uint64_t> reported = h.dirty_pages(region::ReadMode::clear);
   truth->set_dirty_tracking(tracking_was);
 
-  const rte_memzone *z = rte_memzone_lookup(("eth_p" + std::to_string(rig.port->id) + "_q0_tx_ring").c_str());
+  const rte_memzone *z = ring_zone(rig.port->id, "tx_ring");
   ASSERT_NE(z, nullptr);
   const uint64_t head_page = (z->iova + uint64_t(c.ring) * 16) & ~uint64_t{4095};  /* right after the descriptors */
   const std::set<uint64_t> w(written.begin(), written.end());
@@ -309,13 +348,7 @@ TEST(MigLogging, BurstsStopMarkingOnceTheQueuesAreMarkedAndNoPageIsMissed)
   ASSERT_TRUE(host.wait_ack(uint32_t(rig.slot), *gen, 3000ms)) << slot_error(rig);
   EXPECT_EQ(rx_bursts_unmarked(rig.port->id), 0u);
   EXPECT_EQ(tx_bursts_unmarked(rig.port->id), 0u);
-  rte_mempool_obj_iter(
-      rig.pool.mp,
-      [](rte_mempool *, void *arg, void *obj, unsigned) {
-        const auto *m = static_cast<const rte_mbuf *>(obj);
-        static_cast<region::Host *>(arg)->mark_dirty_range(m->buf_iova, m->buf_len);
-      },
-      &host);
+  host_marks_pool(host, rig.pool.mp);
   ASSERT_TRUE(wait_for([&] { return rx_bursts_unmarked(rig.port->id) > 0; }, 3000ms))
       << "the Rx bursts never relied on the pool and ring being marked";
   ASSERT_TRUE(wait_for([&] { return tx_bursts_unmarked(rig.port->id) > 0; }, 3000ms))
@@ -340,7 +373,7 @@ TEST(MigLogging, BurstsStopMarkingOnceTheQueuesAreMarkedAndNoPageIsMissed)
 namespace fetch_in_burst {
 
 region::Host *host = nullptr;
-std::vector<std::pair<uintptr_t, uintptr_t>> ranges;  /* set before the handler runs */
+std::vector<PageSpan> ranges;  /* set before the handler runs */
 pid_t burst_tid = 0;                                  /* the thread running the burst */
 std::atomic<int> fetches{0};
 std::atomic<int> other_faults{0};
@@ -369,7 +402,7 @@ void on_fault(int, siginfo_t *si, void *)
 
 /* Run `burst` with [chunks] write-protected: its first store there begins and ends a clearing read. */
 template <class F>
-void run_with_fetch_on_first_store(region::Host &h, const std::vector<std::pair<uintptr_t, uintptr_t>> &chunks, F &&burst)
+void run_with_fetch_on_first_store(region::Host &h, const std::vector<PageSpan> &chunks, F &&burst)
 {
   host = &h;
   ranges = chunks;
@@ -392,11 +425,11 @@ void run_with_fetch_on_first_store(region::Host &h, const std::vector<std::pair<
                                 << other_faults.load() << ")";
 }
 
-std::set<uint64_t> pages_of_zone(const std::string &name, uint64_t bytes)
+/* The IOVAs of the 4 KiB pages of a zone's first `bytes`. */
+std::set<uint64_t> iova_pages(const rte_memzone *z, uint64_t bytes)
 {
   std::set<uint64_t> pages;
-  const rte_memzone *z = rte_memzone_lookup(name.c_str());
-  EXPECT_NE(z, nullptr) << name;
+  EXPECT_NE(z, nullptr);
   if (z != nullptr)
     for (uint64_t p = z->iova >> 12; p <= (z->iova + bytes - 1) >> 12; ++p)
       pages.insert(p << 12);
@@ -427,13 +460,7 @@ TEST(MigLogging, ABurstThatSawAClearingReadBeginMarksWhatItConsumedAfterwards)
   ASSERT_TRUE(gen) << gen.error().message;
   ASSERT_TRUE(host.wait_ack(uint32_t(rig.slot), *gen, 3000ms)) << slot_error(rig);
   /* The pool marked by the host, the ring by the bursts below: the proof then holds. */
-  rte_mempool_obj_iter(
-      rig.pool.mp,
-      [](rte_mempool *, void *arg, void *obj, unsigned) {
-        const auto *m = static_cast<const rte_mbuf *>(obj);
-        static_cast<region::Host *>(arg)->mark_dirty_range(m->buf_iova, m->buf_len);
-      },
-      &host);
+  host_marks_pool(host, rig.pool.mp);
   rig.start_traffic();
   rte_mbuf *pkts[32];
   const auto receive_and_free = [&] {
@@ -453,24 +480,14 @@ TEST(MigLogging, ABurstThatSawAClearingReadBeginMarksWhatItConsumedAfterwards)
   ASSERT_TRUE(truth);
   ASSERT_TRUE(wait_model_idle(*pf, *truth));
 
-  std::vector<std::pair<uintptr_t, uintptr_t>> chunks;
-  rte_mempool_mem_iter(
-      rig.pool.mp,
-      [](rte_mempool *, void *arg, rte_mempool_memhdr *h, unsigned) {
-        const uintptr_t a = reinterpret_cast<uintptr_t>(h->addr);
-        static_cast<std::vector<std::pair<uintptr_t, uintptr_t>> *>(arg)->emplace_back(
-            a & ~uintptr_t{4095}, (a + h->len + 4095) & ~uintptr_t{4095});
-      },
-      &chunks);
   uint16_t k = 0;
-  fetch_in_burst::run_with_fetch_on_first_store(host, chunks, [&] { k = rte_eth_rx_burst(rig.port->id, 0, pkts, 32); });
+  fetch_in_burst::run_with_fetch_on_first_store(host, pool_pages(rig.pool.mp), [&] { k = rte_eth_rx_burst(rig.port->id, 0, pkts, 32); });
   if (HasFatalFailure())
     return;
   ASSERT_EQ(k, 32u);
 
   /* Every page of what the burst received, and a page of its ring, reported by the next fetch. */
-  const std::set<uint64_t> ring =
-      fetch_in_burst::pages_of_zone("eth_p" + std::to_string(rig.port->id) + "_q0_rx_ring", uint64_t(c.ring) * 16);
+  const std::set<uint64_t> ring = fetch_in_burst::iova_pages(ring_zone(rig.port->id, "rx_ring"), uint64_t(c.ring) * 16);
   std::set<uint64_t> consumed;
   for (uint16_t i = 0; i < k; ++i)
     for (const rte_mbuf *m = pkts[i]; m != nullptr; m = m->next)
@@ -499,8 +516,8 @@ TEST(MigLogging, ATxBurstThatSawAClearingReadBeginMarksTheRingAfterwards)
   auto gen = host.set_logging(uint32_t(rig.slot), true);
   ASSERT_TRUE(gen) << gen.error().message;
   ASSERT_TRUE(host.wait_ack(uint32_t(rig.slot), *gen, 3000ms)) << slot_error(rig);
-  const std::string ring_zone = "eth_p" + std::to_string(rig.port->id) + "_q0_tx_ring";
-  const std::set<uint64_t> ring = fetch_in_burst::pages_of_zone(ring_zone, uint64_t(c.ring) * 16);
+  const rte_memzone *zone = ring_zone(rig.port->id, "tx_ring");
+  const std::set<uint64_t> ring = fetch_in_burst::iova_pages(zone, uint64_t(c.ring) * 16);
   ASSERT_FALSE(ring.empty());
   for (uint64_t p : ring)
     (void)host.mark_dirty_range(p, 4096);
@@ -526,12 +543,9 @@ TEST(MigLogging, ATxBurstThatSawAClearingReadBeginMarksTheRingAfterwards)
   ASSERT_TRUE(wait_model_idle(*rig.port->current_pf(), *truth));
 
   /* 255 frames cannot go out without cleaning what the device sent. */
-  std::vector<std::pair<uintptr_t, uintptr_t>> chunks;
-  const rte_memzone *z = rte_memzone_lookup(ring_zone.c_str());
-  const uintptr_t a = reinterpret_cast<uintptr_t>(z->addr);
-  chunks.emplace_back(a & ~uintptr_t{4095}, (a + uint64_t(c.ring) * 16 + 4095) & ~uintptr_t{4095});
   uint16_t sent = 0;
-  fetch_in_burst::run_with_fetch_on_first_store(host, chunks, [&] { sent = send(255); });
+  fetch_in_burst::run_with_fetch_on_first_store(host, {page_span(zone->addr, uint64_t(c.ring) * 16)},
+                                                [&] { sent = send(255); });
   if (HasFatalFailure())
     return;
   EXPECT_GT(sent, 0u);
@@ -551,7 +565,7 @@ constexpr size_t kMax = 1 << 15;
 std::atomic<size_t> n{0};
 uintptr_t page[kMax];
 pid_t tid[kMax];
-std::vector<std::pair<uintptr_t, uintptr_t>> protected_ranges;  /* set before the handler runs */
+std::vector<PageSpan> protected_ranges;  /* set before the handler runs */
 
 void on_fault(int, siginfo_t *si, void *)
 {
@@ -612,22 +626,12 @@ ReceivedUnderProtection receive_under_write_protection(const std::string &devarg
   const std::vector<uint64_t> written = truth->fetch_and_clear_dirty();
   truth->set_dirty_tracking(tracking_was);
 
-  std::vector<std::pair<uintptr_t, uintptr_t>> chunks;
-  rte_mempool_mem_iter(
-      rig.pool.mp,
-      [](rte_mempool *, void *arg, rte_mempool_memhdr *h, unsigned) {
-        const uintptr_t a = reinterpret_cast<uintptr_t>(h->addr);
-        static_cast<std::vector<std::pair<uintptr_t, uintptr_t>> *>(arg)->emplace_back(
-            a & ~uintptr_t{4095}, (a + h->len + 4095) & ~uintptr_t{4095});
-      },
-      &chunks);
-  /* The Rx ring: the descriptors the device wrote back (ethdev's name for queue 0's ring zone). */
-  const rte_memzone *ring = rte_memzone_lookup(("eth_p" + std::to_string(rig.port->id) + "_q0_rx_ring").c_str());
+  std::vector<PageSpan> chunks = pool_pages(rig.pool.mp);
+  /* The Rx ring: the descriptors the device wrote back. */
+  const rte_memzone *ring = ring_zone(rig.port->id, "rx_ring");
   EXPECT_NE(ring, nullptr);
-  if (ring != nullptr) {
-    const uintptr_t a = reinterpret_cast<uintptr_t>(ring->addr);
-    chunks.emplace_back(a & ~uintptr_t{4095}, (a + uint64_t(c.ring) * 16 + 4095) & ~uintptr_t{4095});
-  }
+  if (ring != nullptr)
+    chunks.push_back(page_span(ring->addr, uint64_t(c.ring) * 16));
   for (uint64_t p : written)
     for (const auto &r : chunks)
       if (p >= r.first && p < r.second) {

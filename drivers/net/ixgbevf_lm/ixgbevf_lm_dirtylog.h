@@ -20,8 +20,8 @@
  *
  * Two ways a burst logs less, each argued where it is defined: in bitmap mode, once the control
  * path proved every page a queue's device can write marked in the current fetch generation
- * (QueueMarkScan), a burst marks nothing (queue_proven()); in touch mode
- * the ring write-backs need no touch (DirtyLogger::logs_ring_writebacks()).
+ * (QueueMarkScan), a burst marks nothing (queue_proven()); in touch mode the ring write-backs need
+ * no touch (DirtyLogger::logs_ring_writebacks()).
  *
  * DirtyBurst caches mode and page size once per burst and skips a page it marked last
  * (one cursor for ring pages, one for buffers) with one compare; the region's mark_dirty does a
@@ -136,6 +136,9 @@ class RegionAttachment {
   std::mutex lock_;
 };
 
+/* DirtyLogger::marked_gen before any proof. */
+inline constexpr uint64_t kNoProof = ~0ULL;
+
 /* The per-queue logging target. A queue's hook pointer holds one while logging is on. */
 struct alignas(64) DirtyLogger {
   region::Guest *guest = nullptr;       /* bitmap mode */
@@ -146,10 +149,11 @@ struct alignas(64) DirtyLogger {
   uint64_t untranslated = 0;            /* pages with no translation (should stay 0) */
   uint64_t ctl_pages = 0;               /* page marks by the control path (atomic adds) */
   /* bitmap mode, host keeping the region's fetch counters (layout 1.1): the fetch generation in
-   * which the control path found every page the queue's device can write (an Rx queue's buffers and
-   * ring, a Tx queue's ring) marked already (QueueMarkScan); ~0: none. While no clearing read has begun since, those bits are still
-   * set and the queue's bursts need mark nothing. Control path writes (release), the burst reads. */
-  uint64_t marked_gen = ~0ULL;
+   * which the control path found every page the queue's device can write (an Rx queue's buffers
+   * and ring, a Tx queue's ring) marked already (QueueMarkScan); kNoProof: none. While no clearing
+   * read has begun since, those bits are still set and the queue's bursts need mark nothing.
+   * Control path writes (release), the burst reads. */
+  uint64_t marked_gen = kNoProof;
   /* The region's fetch_begin, next to marked_gen so that the bursts' check reads two lines, not
    * three (set with guest when the host keeps the counters, else nullptr). */
   const uint64_t *fetch_begin = nullptr;
@@ -561,7 +565,10 @@ class QueueMarkScan {
   /* 1/64 of the set, at least 4, but never more than half of it: a queue that took no traffic
    * since the fetch (most of its pages unmarked) is left alone instead of being marked anew each
    * fetch. */
-  size_t max_unmarked() const noexcept { return std::min(std::max<size_t>(4, pages_.size() / 64), pages_.size() / 2); }
+  size_t max_unmarked() const noexcept
+  {
+    return std::min(std::max<size_t>(4, pages_.size() / 64), pages_.size() / 2);
+  }
 
  private:
   std::vector<uint64_t> pages_;     /* page addresses, sorted, unique */
@@ -573,8 +580,6 @@ class QueueMarkScan {
 /* The page addresses (page_shift) covering every span [first, last], sorted and unique: the pages a
  * queue's device writes can touch. */
 std::vector<uint64_t> span_pages(const std::vector<std::pair<uint64_t, uint64_t>> &spans, uint32_t page_shift);
-
-inline constexpr uint64_t kNoProof = ~0ULL;
 
 /* Whether every page the queue's device can write is marked now and stays marked until the host's
  * next clearing read begins: the control path proved it in the generation that fetch_begin still

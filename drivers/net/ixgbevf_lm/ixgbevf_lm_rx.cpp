@@ -225,11 +225,11 @@ __rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_
 }
 
 /* Mark every segment of the frames a burst returned and of the frame still being assembled, after
- * the fact, and the ring pages of the descriptors it consumed since `start` (hold0 held before):
- * a burst that relied on the proof of a marked queue found a clearing read begun. */
+ * the fact, and the ring pages of the `consumed` descriptors before rx_tail: a burst that relied
+ * on the proof of a marked queue found it gone. */
 template <uint32_t kShift>
 __attribute__((noinline, cold)) void rx_mark_late(const RxQueue &q, rte_mbuf *const *pkts, uint16_t nb_rx,
-                                                  mig::DirtyLogger &l, uint16_t start, uint16_t hold0) {
+                                                  mig::DirtyLogger &l, uint16_t consumed) {
   mig::DirtyBurst db(&l);
   mig::RxBufBitmapLog<kShift> log(*l.guest);
   unsigned bufs = 0;
@@ -243,7 +243,7 @@ __attribute__((noinline, cold)) void rx_mark_late(const RxQueue &q, rte_mbuf *co
   chain(q.pkt_first_seg);
   log.flush();
   db.add_marks(log.marks(bufs));
-  log_consumed(q, db, start, uint16_t(q.nb_hold - hold0));
+  log_consumed(q, db, uint16_t((uint32_t(q.rx_tail) + q.nb_desc - consumed) % q.nb_desc), consumed);
   db.finish();
 }
 
@@ -257,16 +257,15 @@ __attribute__((noinline)) void rx_check_proof(const RxQueue &q, rte_mbuf *const 
     return;
   }
   const uint16_t consumed = uint16_t(q.nb_hold - hold0);
-  const uint16_t start = uint16_t((uint32_t(q.rx_tail) + q.nb_desc - consumed) % q.nb_desc);
   switch (l.guest->page_shift()) {
   case 12:
-    rx_mark_late<12>(q, pkts, nb_rx, l, start, hold0);
+    rx_mark_late<12>(q, pkts, nb_rx, l, consumed);
     break;
   case 21:
-    rx_mark_late<21>(q, pkts, nb_rx, l, start, hold0);
+    rx_mark_late<21>(q, pkts, nb_rx, l, consumed);
     break;
   default:
-    rx_mark_late<0>(q, pkts, nb_rx, l, start, hold0);
+    rx_mark_late<0>(q, pkts, nb_rx, l, consumed);
     break;
   }
 }
