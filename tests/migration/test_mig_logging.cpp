@@ -100,6 +100,18 @@ void host_marks_pool(region::Host &h, rte_mempool *mp)
       &h);
 }
 
+/* The host asks the rig's port to log and the port acknowledges. */
+testing::AssertionResult logging_on(Rig &rig)
+{
+  region::Host &h = *rig.region->host;
+  auto g = h.set_logging(uint32_t(rig.slot), true);
+  if (!g)
+    return testing::AssertionFailure() << g.error().message;
+  if (!h.wait_ack(uint32_t(rig.slot), *g, 3000ms))
+    return testing::AssertionFailure() << "no acknowledgement" << slot_error(rig);
+  return testing::AssertionSuccess();
+}
+
 /* Pre-copy rounds, stop-copy with the final fetch, then cancel: the verified run of the hypervisor. */
 void expect_no_missed_pages(Rig &rig, unsigned rounds, uint64_t min_written = 1, hv::MigrationFigures *out = nullptr)
 {
@@ -215,9 +227,7 @@ TEST(MigLogging, TheTxHeadWriteBackWordIsReportedAndNoPageIsMissed)
   region::Host &h = *rig.region->host;
   auto truth = model::Registry::instance().guest_memory();
   ASSERT_TRUE(truth);
-  auto g = h.set_logging(uint32_t(rig.slot), true);
-  ASSERT_TRUE(g) << g.error().message;
-  ASSERT_TRUE(h.wait_ack(uint32_t(rig.slot), *g, 3000ms)) << slot_error(rig);
+  ASSERT_TRUE(logging_on(rig));
   const bool tracking_was = truth->dirty_tracking();
   truth->set_dirty_tracking(true);
   (void)h.dirty_pages(region::ReadMode::clear);  /* bitmap first: a write in between is only over-reported */
@@ -343,9 +353,7 @@ TEST(MigLogging, BurstsStopMarkingOnceTheQueuesAreMarkedAndNoPageIsMissed)
   ASSERT_TRUE(rig.ok()) << rig_failure(rig);
   ASSERT_TRUE(traffic_flows(*rig.traffic, 50)) << "no reflected traffic before logging";
   region::Host &host = *rig.region->host;
-  auto gen = host.set_logging(uint32_t(rig.slot), true);
-  ASSERT_TRUE(gen) << gen.error().message;
-  ASSERT_TRUE(host.wait_ack(uint32_t(rig.slot), *gen, 3000ms)) << slot_error(rig);
+  ASSERT_TRUE(logging_on(rig));
   EXPECT_EQ(rx_bursts_unmarked(rig.port->id), 0u);
   EXPECT_EQ(tx_bursts_unmarked(rig.port->id), 0u);
   host_marks_pool(host, rig.pool.mp);
@@ -456,9 +464,7 @@ TEST(MigLogging, ABurstThatSawAClearingReadBeginMarksWhatItConsumedAfterwards)
   Rig rig(c);
   ASSERT_TRUE(rig.ok()) << rig_failure(rig);
   region::Host &host = *rig.region->host;
-  auto gen = host.set_logging(uint32_t(rig.slot), true);
-  ASSERT_TRUE(gen) << gen.error().message;
-  ASSERT_TRUE(host.wait_ack(uint32_t(rig.slot), *gen, 3000ms)) << slot_error(rig);
+  ASSERT_TRUE(logging_on(rig));
   /* The pool marked by the host, the ring by the bursts below: the proof then holds. */
   host_marks_pool(host, rig.pool.mp);
   rig.start_traffic();
@@ -513,9 +519,7 @@ TEST(MigLogging, ATxBurstThatSawAClearingReadBeginMarksTheRingAfterwards)
   Rig rig(c);
   ASSERT_TRUE(rig.ok()) << rig_failure(rig);
   region::Host &host = *rig.region->host;
-  auto gen = host.set_logging(uint32_t(rig.slot), true);
-  ASSERT_TRUE(gen) << gen.error().message;
-  ASSERT_TRUE(host.wait_ack(uint32_t(rig.slot), *gen, 3000ms)) << slot_error(rig);
+  ASSERT_TRUE(logging_on(rig));
   const rte_memzone *zone = ring_zone(rig.port->id, "tx_ring");
   const std::set<uint64_t> ring = fetch_in_burst::iova_pages(zone, uint64_t(c.ring) * 16);
   ASSERT_FALSE(ring.empty());
