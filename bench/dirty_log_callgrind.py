@@ -50,7 +50,7 @@ MAC0, MAC1 = "02:00:00:00:00:50", "02:00:00:00:00:51"
 ALL_SLOTS = -1
 RX_FN = "ixgbevf_lm::pmd::rx_burst"
 TX_FN = "ixgbevf_lm::pmd::tx_burst"
-LOGGER_FILES = ("ixgbevf_lm_dirtylog.h", "ixgbevf_lm_dirtylog.cpp", "region/guest.h", "region/guest.cpp",
+LOGGER_FILES = ("ixgbevf_lm_dirtylog.h", "ixgbevf_lm_dirtylog.cpp", "ixgbevf_lm_rxbuf_log.h", "ixgbevf_lm_rxbuf_log.cpp", "region/guest.h", "region/guest.cpp",
                 "region/detail")
 REGION_PAGE = 2 << 20
 REGION_RANGE = (0, 1 << 47)

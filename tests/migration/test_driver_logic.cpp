@@ -23,6 +23,9 @@
 #include <ixgbevf_lm/region/host.h>
 
 #include "ixgbevf_lm_dirtylog.h"
+#include "ixgbevf_lm_mark_scan.h"
+#include "ixgbevf_lm_region_attach.h"
+#include "ixgbevf_lm_rxbuf_log.h"
 #include "ixgbevf_lm_migration.h"
 #include "region_test_util.h"
 

@@ -18,7 +18,7 @@
 #include <rte_malloc.h>
 #include <rte_memory.h>
 
-#include "ixgbevf_lm_dirtylog.h"
+#include "ixgbevf_lm_pagemap.h"
 #include "../common/eal_teardown.h"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ixgbevf_lm_dirtylog.h"
+#include "ixgbevf_lm_mig_devargs.h"
 
 struct rte_devargs;
 

@@ -30,6 +30,8 @@
 #include <ixgbevf_lm/region/guest.h>
 
 #include "ixgbevf_lm_dirtylog.h"
+#include "ixgbevf_lm_mark_scan.h"
+#include "ixgbevf_lm_region_attach.h"
 #include "rte_pmd_ixgbevf_lm_migration.h"
 
 namespace ixgbevf_lm::pmd::mig {

@@ -15,6 +15,7 @@
 #include <ixgbevf_lm/hw/hw.h>
 
 #include "ixgbevf_lm_dirtylog.h"
+#include "ixgbevf_lm_rxbuf_log.h"
 #include "ixgbevf_lm_hw.h"
 
 namespace ixgbevf_lm::pmd {
