@@ -263,30 +263,26 @@ int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why
 
 void AdapterMigration::platform_switch(uint32_t seq)
 {
-  if (!platform_hook_)
+  if (!ad_.backend->migration_switch)
     return;
   /* The counters of the VF we leave are sampled last now; the service alarm must not sample the new
    * VF's (reset) counters against the old VF's values, which would look like a wrap. */
   stats_sample(ad_);
   std::lock_guard<std::mutex> g(ad_.stats_mu);
-  platform_hook_(ad_, seq);
+  ad_.backend->migration_switch(ad_, seq);
   ad_.last_raw = HwCounterRaw{};
 }
 
 void AdapterMigration::platform_prepare()
 {
-  if (prepare_hook_)
-    prepare_hook_(ad_);
+  if (ad_.backend->migration_prepare)
+    ad_.backend->migration_prepare(ad_);
 }
 
 int migration_attach(Adapter &ad) noexcept
 {
   try {
     ad.migdev = std::make_unique<AdapterMigration>(ad);
-    if (ad.platform_switch)
-      ad.migdev->set_platform_hook(ad.platform_switch);
-    if (ad.platform_prepare)
-      ad.migdev->set_prepare_hook(ad.platform_prepare);
     std::string why;
     ad.migport = mig::MigrationPort::create(*ad.migdev, ad.devargs.mig, &why);
     if (!ad.migport) {
