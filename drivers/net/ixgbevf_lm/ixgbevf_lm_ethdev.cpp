@@ -22,17 +22,6 @@ using namespace hw;
 
 namespace {
 
-/* Ethernet overhead on top of the MTU: header, CRC and one VLAN tag. */
-constexpr uint32_t kEthOverhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + RTE_VLAN_HLEN;
-
-constexpr uint64_t kRxOffloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
-                                 RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
-                                 RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH |
-                                 RTE_ETH_RX_OFFLOAD_VLAN_FILTER;
-constexpr uint64_t kTxOffloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
-                                 RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-                                 RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_TCP_TSO;
-
 uint32_t max_frame_of(const rte_eth_dev *dev) { return dev->data->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN; }
 
 int dev_configure(rte_eth_dev *dev) noexcept {

@@ -45,10 +45,7 @@ bool gate_close(QueueGate &g, const Deadline &d)
   return gate_grace(g, d);
 }
 
-bool wait_reg(const HwAccess &hw, uint32_t off, uint32_t bit, bool set, const Deadline &d)
-{
-  return mig::wait_until(d, [&] { return ((rd32(hw, off) & bit) != 0) == set; });
-}
+uint64_t us_left(const Deadline &d) { return uint64_t(d.left().count()); }
 
 std::string fmt(const char *f, unsigned a, unsigned b = 0, unsigned c = 0, long long us = 0)
 {
@@ -179,7 +176,7 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     if (txq(dev, q) == nullptr)
       continue;
     const Deadline d = within(b.tx_drain);
-    if (!wait_reg_eq(hw, VFTDH(q), VFTDT(q), d))
+    if (!poll_regs_equal(hw, VFTDH(q), VFTDT(q), us_left(d)))
       timed_out(fmt("tx queue %u: TDH %u != TDT %u after %lld us", q, rd32(hw, VFTDH(q)), rd32(hw, VFTDT(q)),
                     static_cast<long long>(b.tx_drain.count())));
   }
@@ -189,14 +186,14 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     if (txq(dev, q) == nullptr)
       continue;
     wr32(hw, VFTXDCTL(q), rd32(hw, VFTXDCTL(q)) & ~TXDCTL_ENABLE);
-    if (!wait_reg(hw, VFTXDCTL(q), TXDCTL_ENABLE, false, within(b.queue_disable)))
+    if (!poll_reg_bit(hw, VFTXDCTL(q), TXDCTL_ENABLE, false, us_left(within(b.queue_disable))))
       timed_out(fmt("tx queue %u: TXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
   }
   for (unsigned q = 0; q < n_rx_queues(); ++q) {
     if (rxq(dev, q) == nullptr)
       continue;
     wr32(hw, VFRXDCTL(q), rd32(hw, VFRXDCTL(q)) & ~RXDCTL_ENABLE);
-    if (!wait_reg(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, within(b.queue_disable)))
+    if (!poll_reg_bit(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, us_left(within(b.queue_disable))))
       timed_out(fmt("rx queue %u: RXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
   }
   step(2);
@@ -229,11 +226,6 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     step(4);
   }
   return res;
-}
-
-bool AdapterMigration::wait_reg_eq(const HwAccess &hw, uint32_t a, uint32_t b, const Deadline &d)
-{
-  return mig::wait_until(d, [&] { return rd32(hw, a) == rd32(hw, b); });
 }
 
 int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why)
