@@ -157,7 +157,7 @@ int on_migration(const char *key, const char *v, void *arg) {
 struct Key {
   const char *name;
   arg_handler_t handler;
-  bool sim_only;
+  bool vdev_only;
 };
 const Key kKeys[] = {
     {"pf", on_pf, true},
@@ -173,7 +173,7 @@ const Key kKeys[] = {
     {"quiesce_timeout_us", on_migration, false},
 };
 static_assert(std::size(mig::kMigrationDevargKeys) == 6, "every migration key has a row in kKeys");
-const char *const kSimKeys[] = {"pf", "vf", "mac", "uplink", "tx_head_wb", "mig_region", "dirty_log", "dirty_addr",
+const char *const kVdevKeys[] = {"pf", "vf", "mac", "uplink", "tx_head_wb", "mig_region", "dirty_log", "dirty_addr",
                                 "mig_poll_us", "recover", "quiesce_timeout_us", nullptr};
 const char *const kPciKeys[] = {"tx_head_wb", "mig_region", "dirty_log", "dirty_addr", "mig_poll_us", "recover",
                                 "quiesce_timeout_us", nullptr};
@@ -209,10 +209,10 @@ std::string refused_list(const char *args, const char *const *valid) {
 
 }  // namespace
 
-int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::string *error) noexcept {
+int parse_devargs_string(const char *args, bool vdev_keys, Devargs *out, std::string *error) noexcept {
   *out = Devargs{};
   if (args && *args) {
-    const char *const *valid = for_sim ? kSimKeys : kPciKeys;
+    const char *const *valid = vdev_keys ? kVdevKeys : kPciKeys;
     rte_kvargs *kv = rte_kvargs_parse(args, valid);
     if (!kv) {
       *error = refused_list(args, valid);
@@ -220,7 +220,7 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
     }
     Ctx ctx{out, error, nullptr};
     for (const Key &k : kKeys) {
-      if (k.sim_only && !for_sim)
+      if (k.vdev_only && !vdev_keys)
         continue;
       if (rte_kvargs_count(kv, k.name) > 1) {
         *error = std::string("devarg ") + k.name + " refused: given more than once";
@@ -237,7 +237,7 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
   }
   if (mig::validate_migration_devargs(out->mig, error) != 0)
     return -EINVAL;
-  if (for_sim) {
+  if (vdev_keys) {
     if (out->pf.empty()) {
       *error = "devarg pf=<name> is required";
       return -EINVAL;
@@ -250,10 +250,10 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
   return 0;
 }
 
-int parse_devargs(const rte_devargs *da, bool for_sim, Devargs *out) noexcept {
+int parse_devargs(const rte_devargs *da, bool vdev_keys, Devargs *out) noexcept {
   std::string error;
   const char *args = da ? da->args : nullptr;
-  int rc = parse_devargs_string(args, for_sim, out, &error);
+  int rc = parse_devargs_string(args, vdev_keys, out, &error);
   if (rc)
     IXGBEVF_LM_LOG(ERR, "%s", error.c_str());
   return rc;
