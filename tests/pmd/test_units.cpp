@@ -118,8 +118,6 @@ TEST(Devargs, ErrorsNameTheKeyAndValue) {
   EXPECT_NE(err.find("mac="), std::string::npos) << err;
   EXPECT_NE(parse_devargs_string("pf=p1,vf=x", true, &d, &err), 0);
   EXPECT_NE(err.find("vf=x"), std::string::npos) << err;
-  EXPECT_NE(parse_devargs_string("pf=p1,vf=0,uplink=wifi", true, &d, &err), 0);
-  EXPECT_NE(err.find("uplink=wifi"), std::string::npos) << err;
   EXPECT_NE(parse_devargs_string("pf=p1,vf=0,dirty_log=maybe", true, &d, &err), 0);
   EXPECT_NE(err.find("dirty_log=maybe"), std::string::npos) << err;
   EXPECT_NE(parse_devargs_string("tx_head_wb=yes", false, &d, &err), 0);

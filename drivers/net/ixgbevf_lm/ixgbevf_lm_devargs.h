@@ -19,7 +19,7 @@ struct Devargs {
   int vf = -1;                    /* vf=<index> */
   bool has_mac = false;           /* mac=<xx:xx:xx:xx:xx:xx> */
   std::array<uint8_t, 6> mac{};
-  std::string uplink;             /* uplink=none|loop|tap:<ifname>|wire:<name> ("" = not given) */
+  std::string uplink;             /* uplink=<spec> ("" = not given), checked by the backend at probe */
   /* both drivers */
   bool tx_head_wb = false;        /* tx_head_wb=0|1: the device writes TDH back to memory instead of DD */
   bool vector = true;             /* vector=0|1: 0 keeps the scalar burst functions */
