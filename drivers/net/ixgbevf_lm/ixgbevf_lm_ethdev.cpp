@@ -4,6 +4,7 @@
  * ixgbevf_lm_regdump.cpp, the port's init in ixgbevf_lm_init.cpp, each driver's registration in
  * its backend (backends/).
  */
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -21,17 +22,6 @@ namespace ixgbevf_lm::pmd {
 using namespace hw;
 
 namespace {
-
-/* Ethernet overhead on top of the MTU: header, CRC and one VLAN tag. */
-constexpr uint32_t kEthOverhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + RTE_VLAN_HLEN;
-
-constexpr uint64_t kRxOffloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
-                                 RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
-                                 RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH |
-                                 RTE_ETH_RX_OFFLOAD_VLAN_FILTER;
-constexpr uint64_t kTxOffloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
-                                 RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-                                 RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_TCP_TSO;
 
 uint32_t max_frame_of(const rte_eth_dev *dev) { return dev->data->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN; }
 
@@ -78,6 +68,27 @@ void stop_queues(rte_eth_dev *dev) {
       txq_stop(dev, i);
 }
 
+/* The burst functions for the port's queues as set up (ethdev copies them after dev_start). */
+void choose_datapath(rte_eth_dev *dev) {
+  const char *rx_why = nullptr, *tx_why = nullptr;
+  const bool vec_rx = rx_vec_allowed(dev, &rx_why), vec_tx = tx_vec_allowed(dev, &tx_why);
+  install_datapath(dev, false, vec_rx, vec_tx);
+  IXGBEVF_LM_LOG(INFO, "port %u: %s receive%s%s, %s transmit%s%s", dev->data->port_id, vec_rx ? "vector" : "scalar",
+                 vec_rx ? "" : ": ", vec_rx ? "" : rx_why, vec_tx ? "vector" : "scalar", vec_tx ? "" : ": ",
+                 vec_tx ? "" : tx_why);
+}
+
+int burst_mode_get(bool vec, rte_eth_burst_mode *mode) {
+  std::snprintf(mode->info, sizeof mode->info, "%s", vec ? "Vector SSE4.2" : "Scalar");
+  return 0;
+}
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) noexcept {
+  return burst_mode_get(dev->rx_pkt_burst == rx_burst_vec, mode);
+}
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) noexcept {
+  return burst_mode_get(dev->tx_pkt_burst == tx_burst_vec, mode);
+}
+
 int dev_start(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   std::unique_lock<std::recursive_mutex> mig_lk;
@@ -119,6 +130,7 @@ int dev_start(rte_eth_dev *dev) noexcept {
     intr_stop(dev);
     return rc;
   }
+  choose_datapath(dev);
   stats_sample(ad);
   ad.started = true;
   vf_link_update(dev, 0);
@@ -277,6 +289,8 @@ const eth_dev_ops kEthDevOps = {
     .xstats_reset = xstats_reset,
     .xstats_get_names = xstats_get_names,
     .dev_infos_get = dev_infos_get,
+    .rx_burst_mode_get = rx_burst_mode_get,
+    .tx_burst_mode_get = tx_burst_mode_get,
     .dev_supported_ptypes_get = supported_ptypes,
     .vlan_filter_set = vlan_filter_set,
     .vlan_strip_queue_set = vlan_strip_queue_set,

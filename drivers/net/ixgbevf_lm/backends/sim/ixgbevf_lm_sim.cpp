@@ -1,24 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The sim backend (vdev net_ixgbevf_lm_sim, plugin librte_net_ixgbevf_lm_sim.so): attach to VF <vf>
  * of the in-process PF model <pf> (model::Registry, created on first use and shared by every port
- * naming it), map all DPDK memory into the process's DmaSpace (IOVA -> VA) now and as it grows, and
- * hand the port to the driver core through the device seam (ixgbevf_lm_device.h): register access
+ * naming it), make DPDK memory reachable by its DMA (ixgbevf_lm_sim_dma.cpp), and hand the port to
+ * the driver core through the device seam (ixgbevf_lm_device.h): register access
  * to the model's VF window, MSI-X through the model's sink, hv::SimPlatform as the platform that
  * moves the VF, and the primary's relay for secondaries' doorbells. At the bottom: the vdev's
  * registration.
  */
 #include "ixgbevf_lm_sim.h"
 
-#include <map>
+#include <unistd.h>
+
 #include <mutex>
 #include <new>
 #include <string>
 #include <vector>
 
 #include <bus_vdev_driver.h>
-#include <unistd.h>
 #include <ethdev_vdev.h>
-#include <rte_memory.h>
 
 #include <ixgbevf_lm/hypervisor/sim_platform.h>
 #include <ixgbevf_lm/hypervisor/uplink.h>
@@ -30,93 +29,6 @@
 namespace ixgbevf_lm::pmd {
 
 namespace {
-
-/* ---------------- guest memory ---------------- */
-
-struct GuestMemory {
-  std::mutex mu;
-  bool registered = false;
-  std::shared_ptr<model::DmaSpace> space;
-  std::vector<std::pair<uint64_t, uint64_t>> ours;  /* (iova, len) we mapped */
-};
-GuestMemory &guest() {
-  static GuestMemory g;
-  return g;
-}
-
-/* Map [va, va+len) whose IOVA is iova; an identical mapping that already covers it is fine. */
-void map_range(GuestMemory &g, void *va, uint64_t iova, uint64_t len) {
-  if (iova == RTE_BAD_IOVA || len == 0)
-    return;
-  std::string why;
-  if (g.space->map(iova, va, len, &why)) {
-    g.ours.emplace_back(iova, len);
-    return;
-  }
-  if (g.space->host_address(iova) == va &&
-      g.space->host_address(iova + len - 1) == static_cast<uint8_t *>(va) + len - 1)
-    return;
-  IXGBEVF_LM_LOG(WARNING, "cannot map IOVA 0x%llx (+0x%llx) for the model: %s", (unsigned long long)iova,
-                 (unsigned long long)len, why.c_str());
-}
-
-/* Map [base, base+len) of msl page by page, merging pages whose IOVAs follow each other: with IOVA
- * as PA, VA-contiguous pages are not IOVA-contiguous in general. Lock-free look-ups only. */
-void map_iova_runs(GuestMemory &g, const rte_memseg_list *msl, uint8_t *base, size_t len) {
-  const uint64_t pg = msl->page_sz;
-  size_t off = 0;
-  while (off < len) {
-    const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
-    if (!ms)
-      return;
-    size_t run = pg;
-    while (off + run < len) {
-      const rte_memseg *n = rte_mem_virt2memseg(base + off + run, msl);
-      if (!n || n->iova != ms->iova + run)
-        break;
-      run += pg;
-    }
-    map_range(g, base + off, ms->iova, run);
-    off += run;
-  }
-}
-
-/* rte_memseg_contig_walk gives VA-contiguous areas: split them into IOVA-contiguous runs. */
-int contig_walk_cb(const rte_memseg_list *msl, const rte_memseg *ms, size_t len, void *arg) {
-  if (msl->external)
-    return 0;
-  map_iova_runs(*static_cast<GuestMemory *>(arg), msl, static_cast<uint8_t *>(ms->addr), len);
-  return 0;
-}
-
-/* Called with the memory hotplug lock held: only the _thread_unsafe/lock-free look-ups here. */
-void mem_event_cb(rte_mem_event type, const void *addr, size_t len, void *arg) {
-  auto &g = *static_cast<GuestMemory *>(arg);
-  std::lock_guard lk(g.mu);
-  const rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
-  if (!msl)
-    return;
-  uint64_t pg = msl->page_sz;
-  auto *base = static_cast<uint8_t *>(const_cast<void *>(addr));
-  if (type == RTE_MEM_EVENT_ALLOC) {
-    map_iova_runs(g, msl, base, len);
-  } else {
-    for (size_t off = 0; off < len; off += pg) {
-      const rte_memseg *ms = rte_mem_virt2memseg(base + off, msl);
-      if (!ms)
-        continue;
-      for (auto it = g.ours.begin(); it != g.ours.end(); ++it) {
-        if (it->first == ms->iova) {
-          g.space->unmap(it->first);
-          g.ours.erase(it);
-          break;
-        }
-      }
-    }
-  }
-}
-
-/* ---------------- PF models ---------------- */
 
 /* Serialises the find-or-create of a PF by concurrent probes. */
 std::mutex pf_mu;
@@ -204,33 +116,6 @@ SimBinding::~SimBinding() {
     hv::SimPlatform::instance().unregister_port(name);
 }
 
-int sim_register_guest_memory() noexcept {
-  GuestMemory &g = guest();
-  {
-    std::lock_guard lk(g.mu);
-    if (g.registered)
-      return 0;
-    auto &reg = model::Registry::instance();
-    g.space = reg.guest_memory();
-    if (!g.space) {
-      g.space = std::make_shared<model::DmaSpace>();
-      reg.set_guest_memory(g.space);
-    }
-  }
-  /* the walk takes the hotplug lock itself; the event callback takes g.mu */
-  if (rte_mem_event_callback_register("ixgbevf_lm_sim", mem_event_cb, &g) != 0 && rte_errno != EEXIST &&
-      rte_errno != ENOTSUP) {
-    IXGBEVF_LM_LOG(ERR, "cannot register the memory event callback: %s", rte_strerror(rte_errno));
-    return -rte_errno;
-  }
-  {
-    std::lock_guard lk(g.mu);
-    rte_memseg_contig_walk(contig_walk_cb, &g);
-    g.registered = true;
-  }
-  return 0;
-}
-
 int sim_probe(rte_vdev_device *vdev) noexcept {
   const char *name = rte_vdev_device_name(vdev);
   /* A secondary learns the vdevs from the primary by name only (DPDK 22.11's vdev bus sends no
@@ -241,7 +126,10 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
   if (parse_devargs(vdev->device.devargs, true, &da))
     return -EINVAL;
   if (std::string why; !da.uplink.empty() && !hv::parse_uplink_spec(da.uplink, &why)) {
-    IXGBEVF_LM_LOG(ERR, "invalid devarg uplink=%s: %s", da.uplink.c_str(), why.c_str());
+    /* the reason, without the spec that the refusal quotes already */
+    const size_t at = why.find("': ");
+    IXGBEVF_LM_LOG(ERR, "%s", mig::devarg_refusal("uplink", da.uplink,
+                                                  at == std::string::npos ? why : why.substr(at + 3)).c_str());
     return -EINVAL;
   }
   try {
