@@ -72,7 +72,13 @@ def device_round(host, buf_runs, gen):
 
 
 def main():
-    build, mode = sys.argv[1], sys.argv[3]
+    r = run(sys.argv[1], sys.argv[3])
+    print(f"PASS ({r['mode']}): {r['summary']}; guest {r['guest_check']}")
+    return 0
+
+
+def run(build, mode):
+    """One migration with the device writing; asserts the mode's verdict, returns its figures."""
     exe = os.path.join(build, "app", "ixgbevf-lm-vmhost")
     if not os.path.exists(exe):
         raise vmlib.Failure(f"{exe} not built")
@@ -105,6 +111,7 @@ def main():
             device_round(host, buf, gen)
             logged = host.cmd("dirty")["logged"]
             info = mig.proceed()
+            mig.wait_destination()
             copied = 0
             t_copy = time.monotonic()
             if mode == "bitmap":
@@ -127,8 +134,9 @@ def main():
             assert diff.differing > 0, f"negative control: no page lost without the copy: {summary}"
             assert rc != 0, f"negative control: the guest's check passed: {out[-400:]}"
         check = [l for l in out.splitlines() if l.startswith("check:")][-1]
-        print(f"PASS ({mode}): {summary}; guest {check}")
-        return 0
+        return {"mode": mode, "summary": summary, "guest_check": check, "diff": diff.differing,
+                "downtime_ms": info.get("downtime"), "total_s": mig.total_s, "logged": logged,
+                "copied": copied, "copy_ms": t_copy * 1000, "guest_bad": rc != 0}
 
 
 if __name__ == "__main__":

@@ -24,15 +24,17 @@ def main():
         assert src.status() != "running", f"source runs at pre-switchover: {src.status()}"
         info = mig.proceed()
         assert dst.status() == "paused", f"destination not paused after migration: {dst.status()}"
-        diff = vmlib.compare_ram(src.ram_path, dst.ram_path)
-        assert diff.differing == 0, f"stock QEMU lost guest-written pages: {diff}"
+        first, diff = vmlib.compare_settled(mig)
+        assert diff.differing == 0, (f"stock QEMU lost guest-written pages: {diff}\n"
+                                    + vmlib.describe_pages(src.ram_path, dst.ram_path, diff.first))
         dst.qmp.cmd("cont")
         dst.console.run("kill %1 2>/dev/null; true", timeout=60)
         _, out = dst.console.run("echo alive-on-destination", timeout=60)
         assert "alive-on-destination" in out
         ram = info.get("ram", {})
         print(f"PASS: migrated in {mig.total_s:.2f} s, QEMU downtime {info.get('downtime')} ms, "
-              f"{ram.get('transferred', 0) >> 20} MiB sent, {diff}")
+              f"{ram.get('transferred', 0) >> 20} MiB sent, {diff}"
+              + ("" if first.differing == 0 else f" (right after completion: {first})"))
         return 0
 
 

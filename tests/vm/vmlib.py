@@ -18,6 +18,7 @@ import mmap
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +30,9 @@ from qmp import Qmp, QmpError  # noqa: E402
 
 SKIP = 77
 PAGE = 4096
+
+# meson's timeout sends SIGTERM: unwind, so that Workdir stops the QEMUs and removes their files.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(124))
 QEMU = "qemu-system-x86_64"
 
 
@@ -60,6 +64,11 @@ def build_guest(build_dir):
 
 def accel():
     return os.environ.get("IXGBEVF_LM_VM_ACCEL", "tcg")
+
+
+def accel_arg():
+    a = accel()
+    return a + os.environ.get("IXGBEVF_LM_VM_TCG", "") if a == "tcg" else a
 
 
 def below_4g(machine, ram_bytes):
@@ -201,7 +210,7 @@ class Vm:
         with open(self.ivshmem_path, "wb") as f:
             f.truncate(ivshmem_mib << 20)
         cmdline = f"console=ttyS0 quiet panic=-1 hugepages={hugepages} tsc=reliable"
-        args = [QEMU, "-machine", f"q35,accel={accel()},memory-backend=ram",
+        args = [QEMU, "-machine", "q35,memory-backend=ram", "-accel", accel_arg(),
                 "-cpu", "max", "-smp", "1", "-m", f"{ram_mib}M",
                 "-object", f"memory-backend-file,id=ram,size={ram_mib}M,mem-path={self.ram_path},share=on",
                 "-object", f"memory-backend-file,id=ivmem,size={ivshmem_mib}M,"
@@ -300,6 +309,33 @@ class Migration:
         return info
 
 
+    def wait_destination(self, timeout=60):
+        """Waits until the destination has loaded the whole stream: its own query-migrate says
+        completed and it is paused (-S)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.dst.qmp.cmd("query-migrate").get("status")
+            st = self.dst.status()
+            if s == "completed" and st == "paused":
+                return
+            if time.monotonic() > deadline:
+                raise Failure(f"destination still {st}, incoming {s}, after {timeout} s")
+            time.sleep(0.02)  # polling QMP: QEMU has no blocking query
+
+
+def compare_settled(mig, settle_s=2.0):
+    """compare_ram once the destination is done; when pages differ, compares again after settle_s
+    and returns (first, second): a difference that disappears was still in flight."""
+    mig.wait_destination()
+    first = compare_ram(mig.src.ram_path, mig.dst.ram_path)
+    if first.differing == 0:
+        return first, first
+    detail = describe_pages(mig.src.ram_path, mig.dst.ram_path, first.first)
+    print(f"note: right after completion {first}:\n{detail}", file=sys.stderr)
+    time.sleep(settle_s)  # diagnostic only: whether QEMU was still writing either RAM file
+    return first, compare_ram(mig.src.ram_path, mig.dst.ram_path)
+
+
 class RamDiff:
     def __init__(self, pages, differing, first):
         self.pages, self.differing, self.first = pages, differing, first
@@ -329,6 +365,20 @@ def compare_ram(a_path, b_path, chunk=2 << 20):
         ma.close()
         mb.close()
         return RamDiff(size // PAGE, differing, first)
+
+
+def describe_pages(a_path, b_path, offsets):
+    """One line per page: how many bytes differ, and which side is all zero (for failures)."""
+    lines = []
+    with open(a_path, "rb") as fa, open(b_path, "rb") as fb:
+        for off in offsets:
+            fa.seek(off)
+            fb.seek(off)
+            x, y = fa.read(PAGE), fb.read(PAGE)
+            nd = sum(1 for i in range(PAGE) if x[i] != y[i])
+            lines.append(f"  offset 0x{off:x}: {nd} bytes differ, zero: a={x == bytes(PAGE)} "
+                         f"b={y == bytes(PAGE)}")
+    return "\n".join(lines)
 
 
 def dmabuf_gpas(console_output):
