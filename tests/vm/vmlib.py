@@ -209,7 +209,7 @@ class Vm:
         # The ivshmem file exists with its size before QEMU opens it, so the host side can map it.
         with open(self.ivshmem_path, "wb") as f:
             f.truncate(ivshmem_mib << 20)
-        cmdline = f"console=ttyS0 quiet panic=-1 hugepages={hugepages} tsc=reliable"
+        cmdline = f"console=ttyS0 loglevel=4 panic=-1 hugepages={hugepages} tsc=reliable"
         args = [QEMU, "-machine", "q35,memory-backend=ram", "-accel", accel_arg(),
                 "-cpu", "max", "-smp", "1", "-m", f"{ram_mib}M",
                 "-object", f"memory-backend-file,id=ram,size={ram_mib}M,mem-path={self.ram_path},share=on",
@@ -239,7 +239,7 @@ class Vm:
             raise Failure(f"QEMU {name} did not start: {e}\n{open(self.stderr_path).read()}")
         self.console = Console(self.console_path)
 
-    def wait_ready(self, timeout=120):
+    def wait_ready(self, timeout=180):
         """Waits for the guest's init to reach its shell (the kernel's boot on TCG: ~6 s idle)."""
         t0 = time.monotonic()
         self.console.expect("IXLM-GUEST-READY", timeout)
