@@ -21,6 +21,7 @@ import vmlib  # noqa: E402
 
 HUGEPAGES = 4          # the guest buffer the device writes: 4 x 2 MiB = 2048 pages
 ROUNDS = 3             # device write rounds during pre-copy
+MAX_QEMU_LOST = 32     # pages QEMU 7.2's TCG migration may leave different itself (doc/design/vm.md)
 
 
 class VmHost:
@@ -120,23 +121,29 @@ def run(build, mode):
             stats = host.cmd("stats")
         finally:
             host.close()
-        diff = vmlib.compare_ram(src.ram_path, dst.ram_path)
+        first, diff = vmlib.compare_settled(mig)
+        offsets = [vmlib.gpa_to_offset(src.machine, src.ram_bytes, g) for g in gpas]
+        device_diff = vmlib.differing_pages(src.ram_path, dst.ram_path, offsets)
         dst.qmp.cmd("cont")
         rc, out = dst.console.run(f"ixgbevf-lm-guest-probe check dma {gen}", timeout=120, check=False)
         summary = (f"QEMU downtime {info.get('downtime')} ms, total {mig.total_s:.2f} s; device log "
-                   f"{logged} pages, copied {copied} in {t_copy * 1000:.1f} ms; RAM: {diff}; "
+                   f"{logged} pages, copied {copied} in {t_copy * 1000:.1f} ms; RAM: {diff}, "
+                   f"{device_diff} of the device's {len(gpas)}; "
                    f"{stats['faults']} DMA fault(s)")
         if mode == "bitmap":
             assert copied == logged == len(gpas), f"copied {copied}, logged {logged}: {summary}"
-            assert diff.differing == 0, f"pages lost although the log was copied: {summary}"
+            assert device_diff == 0, f"device pages lost although the log was copied: {summary}"
+            # other pages: what QEMU's TCG migration itself may leave (test_migration_ram.py)
+            assert diff.differing <= MAX_QEMU_LOST, f"pages lost: {summary}"
             assert rc == 0, f"the guest's check failed on the destination: {out[-400:]}"
         else:
-            assert diff.differing > 0, f"negative control: no page lost without the copy: {summary}"
+            assert device_diff > 0, f"negative control: no page lost without the copy: {summary}"
             assert rc != 0, f"negative control: the guest's check passed: {out[-400:]}"
         check = [l for l in out.splitlines() if l.startswith("check:")][-1]
         return {"mode": mode, "summary": summary, "guest_check": check, "diff": diff.differing,
                 "downtime_ms": info.get("downtime"), "total_s": mig.total_s, "logged": logged,
-                "copied": copied, "copy_ms": t_copy * 1000, "guest_bad": rc != 0}
+                "copied": copied, "copy_ms": t_copy * 1000, "guest_bad": rc != 0, "device_diff": device_diff,
+                "diff_at_completion": first.differing}
 
 
 if __name__ == "__main__":

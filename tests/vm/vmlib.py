@@ -367,6 +367,17 @@ def compare_ram(a_path, b_path, chunk=2 << 20):
         return RamDiff(size // PAGE, differing, first)
 
 
+def differing_pages(a_path, b_path, offsets):
+    """How many of the 4 KiB pages at these file offsets differ between two RAM files."""
+    n = 0
+    with open(a_path, "rb") as fa, open(b_path, "rb") as fb:
+        for off in offsets:
+            fa.seek(off)
+            fb.seek(off)
+            n += fa.read(PAGE) != fb.read(PAGE)
+    return n
+
+
 def describe_pages(a_path, b_path, offsets):
     """One line per page: how many bytes differ, and which side is all zero (for failures)."""
     lines = []
