@@ -31,7 +31,10 @@ if ((${#missing[@]})); then
 fi
 
 kernel=$(ls -1 /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
-[[ -r $kernel ]] || { log "no readable /boot/vmlinuz-*-amd64 after installing linux-image-amd64"; exit 1; }
+if [[ ! -r $kernel ]]; then
+  log "no readable /boot/vmlinuz-*-amd64 after installing linux-image-amd64"
+  exit 1
+fi
 
 pmd_dir=$build/drivers/net/ixgbevf_lm
 inputs=("$root/tests/vm/guest/init" "$pmd_dir/librte_net_ixgbevf_lm.so" "$kernel"

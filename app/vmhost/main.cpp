@@ -74,7 +74,8 @@ std::string cmd_dma(Host &h, std::istringstream &in) {
     else
       ++refused;
   }
-  return "{\"ok\":true,\"written\":" + std::to_string(ok) + ",\"faults\":" + std::to_string(refused) + "}";
+  return "{\"ok\":true,\"written\":" + std::to_string(ok) + ",\"faults\":" +
+         std::to_string(refused) + "}";
 }
 
 std::string cmd_dirty(Host &h) {
@@ -101,11 +102,13 @@ std::string cmd_copy_to(Host &h, std::istringstream &in) {
 
 std::string cmd_stats(Host &h) {
   return "{\"ok\":true,\"faults\":" + std::to_string(h.dma.faults()) + ",\"bytes_written\":" +
-         std::to_string(h.dma.bytes_written()) + ",\"logged\":" + std::to_string(h.logged.size()) + "}";
+         std::to_string(h.dma.bytes_written()) + ",\"logged\":" +
+         std::to_string(h.logged.size()) + "}";
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: ixgbevf-lm-vmhost --ram FILE [--machine q35|pc] [--ram-size BYTES]\n");
+  std::fprintf(stderr,
+               "usage: ixgbevf-lm-vmhost --ram FILE [--machine q35|pc] [--ram-size BYTES]\n");
   return 2;
 }
 
@@ -143,7 +146,8 @@ int main(int argc, char **argv) {
   for (const auto &r : h.ram->layout())
     ranges += (ranges.empty() ? "" : ",") + std::string("[") + std::to_string(r.gpa) + "," +
               std::to_string(r.len) + "]";
-  reply("{\"ok\":true,\"ram_bytes\":" + std::to_string(h.ram->size()) + ",\"ranges\":[" + ranges + "]}");
+  reply("{\"ok\":true,\"ram_bytes\":" + std::to_string(h.ram->size()) + ",\"ranges\":[" +
+        ranges + "]}");
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);

@@ -62,7 +62,8 @@ std::unique_ptr<GuestRam> GuestRam::open(const std::string &path, Machine m, uin
   if (ram_bytes == 0)
     ram_bytes = uint64_t(st.st_size);
   if (ram_bytes == 0 || ram_bytes % kPage) {
-    *why = path + ": guest RAM size " + std::to_string(ram_bytes) + " is not a positive multiple of 4 KiB";
+    *why = path + ": guest RAM size " + std::to_string(ram_bytes) +
+           " is not a positive multiple of 4 KiB";
     ::close(fd);
     return nullptr;
   }

@@ -167,7 +167,8 @@ class Console:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._closed:
                     tail = self._buf[self._pos:][-2000:]
-                    raise Failure(f"console: no /{pattern}/ within {timeout} s; last output:\n{tail}")
+                    raise Failure(f"console: no /{pattern}/ within {timeout} s; "
+                                  f"last output:\n{tail}")
                 self._cv.wait(left)
 
     def send(self, line):

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * GuestRam: a QEMU guest's RAM as a device process sees it. QEMU runs with
- *   -object memory-backend-file,id=ram,share=on,mem-path=FILE,size=N -machine q35,memory-backend=ram
+ *   -object memory-backend-file,id=ram,share=on,mem-path=FILE,size=N
+ *   -machine q35,memory-backend=ram
  * and this maps FILE and lays it out at the guest-physical addresses of the machine type, so that a
  * device model (model::DmaSpace) reaches guest RAM by GPA, as a VF's DMA does with IOVA = GPA.
  *
@@ -52,7 +53,8 @@ class GuestRam {
   bool map_into(model::DmaSpace &dma, std::string *why) const;
   /* Copies the 4 KiB pages at these GPAs to another guest's RAM of the same layout (the destination
    * of a migration); returns the pages copied, *why names the first GPA that is not RAM. */
-  uint64_t copy_pages_to(const GuestRam &dst, const std::vector<uint64_t> &gpas, std::string *why) const;
+  uint64_t copy_pages_to(const GuestRam &dst, const std::vector<uint64_t> &gpas,
+                         std::string *why) const;
 
  private:
   GuestRam() = default;
