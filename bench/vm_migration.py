@@ -29,7 +29,8 @@ def cpu_only(build):
         mig.wait("pre-switchover")
         info = mig.proceed()
         first, diff = vmlib.compare_settled(mig)
-        return {"mode": "cpu only", "diff": diff.differing, "diff_at_completion": first.differing, "downtime_ms": info.get("downtime"),
+        return {"mode": "cpu only", "diff": diff.differing, "diff_at_completion": first.differing,
+                "downtime_ms": info.get("downtime"),
                 "total_s": mig.total_s, "logged": 0, "copied": 0, "copy_ms": 0.0, "guest_bad": None}
 
 
@@ -42,13 +43,14 @@ def main():
     for mode in ("cpu only", "bitmap", "off"):
         for i in range(a.runs):
             r = cpu_only(a.build) if mode == "cpu only" else test_device_dma.run(a.build, mode)
-            print(f"{mode:9} run {i + 1}: downtime {r['downtime_ms']} ms, total {r['total_s']:.2f} s, "
+            print(f"{mode:9} run {i + 1}: downtime {r['downtime_ms']} ms, "
+                  f"total {r['total_s']:.2f} s, "
                   f"logged {r['logged']}, copied {r['copied']} ({r['copy_ms']:.1f} ms), "
                   f"{r['diff']} pages differ ({r.get('diff_at_completion', r['diff'])} right after "
                   f"the destination completed)", flush=True)
             rows.append(r)
     print(f"\nCommand: bench/vm_migration.py {a.build} --runs {a.runs}  "
-          f"({time.strftime('%Y-%m-%d')}, QEMU {vmlib.accel()}{os.environ.get('IXGBEVF_LM_VM_TCG', '')})\n")
+          f"({time.strftime('%Y-%m-%d')}, QEMU {vmlib.accel_arg()})\n")
     print("| scenario | run | QEMU downtime ms | total s | pages logged | pages copied | copy ms "
           "| differing pages (at completion) | guest check |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -56,8 +58,10 @@ def main():
     for r in rows:
         n[r["mode"]] = n.get(r["mode"], 0) + 1
         check = "-" if r["guest_bad"] is None else ("FAIL" if r["guest_bad"] else "pass")
-        print(f"| {r['mode']} | {n[r['mode']]} | {r['downtime_ms']} | {r['total_s']:.2f} | {r['logged']} "
-              f"| {r['copied']} | {r['copy_ms']:.1f} | {r['diff']} ({r.get('diff_at_completion', r['diff'])}) "
+        print(f"| {r['mode']} | {n[r['mode']]} | {r['downtime_ms']} | {r['total_s']:.2f} "
+              f"| {r['logged']} "
+              f"| {r['copied']} | {r['copy_ms']:.1f} "
+              f"| {r['diff']} ({r.get('diff_at_completion', r['diff'])}) "
               f"| {check} |")
     return 0
 

@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlib  # noqa: E402
 
-MAX_QEMU_LOST = 32
+MAX_QEMU_LOST = 64
 
 
 def main():

@@ -213,7 +213,8 @@ class Vm:
         cmdline = f"console=ttyS0 loglevel=4 panic=-1 hugepages={hugepages} tsc=reliable"
         args = [QEMU, "-machine", "q35,memory-backend=ram", "-accel", accel_arg(),
                 "-cpu", "max", "-smp", "1", "-m", f"{ram_mib}M",
-                "-object", f"memory-backend-file,id=ram,size={ram_mib}M,mem-path={self.ram_path},share=on",
+                "-object", f"memory-backend-file,id=ram,size={ram_mib}M,"
+                           f"mem-path={self.ram_path},share=on",
                 "-object", f"memory-backend-file,id=ivmem,size={ivshmem_mib}M,"
                            f"mem-path={self.ivshmem_path},share=on",
                 "-device", "ivshmem-plain,memdev=ivmem,master=on,addr=0x5",
