@@ -5,6 +5,8 @@
  * path (tx_burst_vec) writes frames of one segment without offload flags four at a time and hands
  * any other frame to the same scalar loop, on the same queue state.
  */
+#include <cstring>
+
 #include <immintrin.h>
 
 #include <rte_branch_prediction.h>
@@ -48,16 +50,30 @@ void free_range(TxQueue &q, uint16_t upto) {
   rte_mbuf **const sw = q.sw_ring;
   const bool fast = q.fast_free;
   const auto run = [&](uint16_t a, uint16_t b) __attribute__((always_inline)) {  /* [a, b), no wrap */
+    if (fast) {
+      /* one pool by contract: the first mbuf's; context descriptors' slots hold none */
+      for (uint16_t i = a; i < b; i++) {
+        rte_mbuf *m = sw[i];
+        if (unlikely(n == kFreeBulk)) {
+          rte_mempool_put_bulk(pool, batch, n);
+          n = 0;
+        }
+        batch[n] = m;
+        n += m != nullptr;
+      }
+      std::memset(&sw[a], 0, sizeof(sw[0]) * (b - a));
+      if (n != 0 && pool == nullptr)
+        pool = static_cast<rte_mbuf *>(batch[0])->pool;
+      return;
+    }
     for (uint16_t i = a; i < b; i++) {
       rte_mbuf *m = sw[i];
       sw[i] = nullptr;
       if (!m)
         continue;  /* a context descriptor */
-      if (!fast) {
-        m = rte_pktmbuf_prefree_seg(m);
-        if (!m)
-          continue;
-      }
+      m = rte_pktmbuf_prefree_seg(m);
+      if (!m)
+        continue;
       if (unlikely(m->pool != pool)) {
         if (n)
           rte_mempool_put_bulk(pool, batch, n);
@@ -251,8 +267,8 @@ __rte_always_inline uint32_t rs_for(TxQueue &q, uint16_t d, uint16_t &used, uint
   return 0;
 }
 
-/* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one
- * 16-byte test of nb_segs and ol_flags per frame), one descriptor each; stops at the first group
+/* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one test
+ * of nb_segs and ol_flags for the four), one descriptor each; stops at the first group
  * with another frame, or when fewer than four descriptors are free after a cleanup, and leaves the
  * rest to the scalar loop. The RS points are the scalar loop's: a group that cannot reach
  * rs_thresh skips the test per frame. Returns the frames written; tail, last_eop and bytes as the
@@ -262,9 +278,8 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   /* rearm_data: data_off, refcnt, nb_segs (bytes 4-5), port; then ol_flags */
   const __m128i mask = _mm_set_epi64x(int64_t(RTE_MBUF_F_TX_OFFLOAD_MASK), int64_t(0xFFFFULL << 32));
   const __m128i want = _mm_set_epi64x(0, int64_t(1ULL << 32));
-  const auto odd = [&](const rte_mbuf *m) __attribute__((always_inline)) {
-    const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m->rearm_data));
-    return _mm_xor_si128(_mm_and_si128(r, mask), want);
+  const auto rearm = [](const rte_mbuf *m) __attribute__((always_inline)) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m->rearm_data));
   };
   /* the queue's fields in locals: the descriptor stores may alias them (no strict aliasing) */
   volatile TxDesc *const ring = q.ring;
@@ -277,7 +292,10 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   uint16_t i = 0;
   while (nb_pkts - i >= 4) {
     rte_mbuf **m = &pkts[i];
-    const __m128i x = _mm_or_si128(_mm_or_si128(odd(m[0]), odd(m[1])), _mm_or_si128(odd(m[2]), odd(m[3])));
+    /* the OR of the four: no offload flag in any, and nb_segs 1 in all (nb_segs >= 1: a larger
+     * one sets another bit) */
+    const __m128i r = _mm_or_si128(_mm_or_si128(rearm(m[0]), rearm(m[1])), _mm_or_si128(rearm(m[2]), rearm(m[3])));
+    const __m128i x = _mm_xor_si128(_mm_and_si128(r, mask), want);
     if (!_mm_testz_si128(x, x))
       break;
     if (nb_free < 4) {
