@@ -250,7 +250,8 @@ __rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint3
   auto *w = reinterpret_cast<volatile uint64_t *>(d);
   w[0] = rte_cpu_to_le_64(m->buf_iova + m->data_off);
   /* cmd_type_len, then olinfo_status (PAYLEN) */
-  w[1] = rte_cpu_to_le_64((uint64_t(pkt_len << ADVTXD_PAYLEN_SHIFT) << 32) | kCmd | rs | m->data_len);
+  /* PAYLEN is 18 bits: a frame of one segment (data_len, 16 bits) fits it */
+  w[1] = rte_cpu_to_le_64((uint64_t(pkt_len) << (32 + ADVTXD_PAYLEN_SHIFT)) | (kCmd | rs | m->data_len));
   bytes += pkt_len;
 }
 
