@@ -142,7 +142,7 @@ def measure(a, exe, pool, commands):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--rounds", type=int, default=10000, help="native rounds (cycles)")
+    ap.add_argument("--rounds", type=int, default=3000, help="native rounds (cycles)")
     ap.add_argument("--cg-rounds", type=int, default=300, help="rounds under callgrind (instructions)")
     ap.add_argument("--tsc-runs", type=int, default=3, help="native processes (cycles)")
     ap.add_argument("--burst", type=int, default=32)
