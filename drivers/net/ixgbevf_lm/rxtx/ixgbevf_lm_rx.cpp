@@ -323,12 +323,8 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       volatile RxDesc *d = &ring[idx];
       const uint32_t s3 = d[3].wb.status_error, s2 = d[2].wb.status_error, s1 = d[1].wb.status_error,
                      s0 = d[0].wb.status_error;
-      if (unlikely(!(s0 & kDD))) {
-        why = kNone;
-        break;
-      }
       if (unlikely(!(s0 & s1 & s2 & s3 & kDD))) {
-        why = kPartial;  /* fewer than four ready: the scalar loop takes them */
+        why = (s0 & kDD) ? kPartial : kNone;  /* fewer than four ready: the scalar loop takes them */
         break;
       }
       std::atomic_thread_fence(std::memory_order_acquire);
