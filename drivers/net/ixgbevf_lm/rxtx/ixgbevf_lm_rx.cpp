@@ -82,21 +82,21 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info, bool tunnel) {
  * the headroom, header address 0, in one 16-byte store each. */
 inline void post_buffers(RxQueue &q, uint16_t from, uint16_t n) {
   rte_mbuf *const *sw = &q.sw_ring[from];
-  auto *ring = const_cast<RxDesc *>(&q.ring[from]);
+  rte_mbuf *const *const end = sw + n;
+  auto *d = reinterpret_cast<__m128i *>(const_cast<RxDesc *>(&q.ring[from]));
   const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
-  const auto post = [&](uint16_t i) __attribute__((always_inline)) {
-    const __m128i iova = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(&sw[i]->buf_iova));
-    _mm_store_si128(reinterpret_cast<__m128i *>(&ring[i]), _mm_add_epi64(iova, headroom));
+  const auto post = [&](unsigned k) __attribute__((always_inline)) {
+    const __m128i iova = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(&sw[k]->buf_iova));
+    _mm_store_si128(d + k, _mm_add_epi64(iova, headroom));
   };
-  uint16_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    post(i);
-    post(uint16_t(i + 1));
-    post(uint16_t(i + 2));
-    post(uint16_t(i + 3));
+  for (; end - sw >= 4; sw += 4, d += 4) {
+    post(0);
+    post(1);
+    post(2);
+    post(3);
   }
-  for (; i < n; i++)
-    post(i);
+  for (; sw != end; sw++, d++)
+    post(0);
 }
 
 /* Give the nb_hold consumed slots after rdt back to the device: the mbufs taken in bulk straight
@@ -281,12 +281,13 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
           vmask = mload(q.vmemo.vlan_mask);
   __m128i len_sum = zero;
-  uint16_t idx = q.rx_tail;
-  uint16_t hold = q.nb_hold;
-  uint16_t nb_rx = 0, nb_vec = 0;
+  /* 32-bit locals: 16-bit ones cost a zero extension at every use */
+  unsigned idx = q.rx_tail;
+  unsigned hold = q.nb_hold;
+  unsigned nb_rx = 0, nb_vec = 0;
   bool chain = q.pkt_first_seg != nullptr;
-  const uint16_t nb_desc = q.nb_desc;
-  const uint16_t max_hold = uint16_t(nb_desc - 1);
+  const unsigned nb_desc = q.nb_desc;
+  const unsigned max_hold = nb_desc - 1;
   volatile RxDesc *const ring = q.ring;
   rte_mbuf **const sw_ring = q.sw_ring;
   constexpr uint32_t kDD = rte_cpu_to_le_32(RXD_STAT_DD);
@@ -303,21 +304,21 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
 
   /* the rest of the burst through the scalar loop */
   const auto scalar_rest = [&]() {
-    q.rx_tail = idx;
-    q.nb_hold = hold;
-    nb_rx = uint16_t(nb_rx + rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log));
+    q.rx_tail = uint16_t(idx);
+    q.nb_hold = uint16_t(hold);
+    nb_rx += rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log);
     idx = q.rx_tail;
     hold = q.nb_hold;
   };
   for (;;) {
-    const unsigned left = unsigned(nb_pkts - nb_rx);
+    const unsigned left = nb_pkts - nb_rx;
     if (left < 4) {
       if (left != 0)
         scalar_rest();
       break;
     }
     /* groups that fit the burst, the hold limit and the ring before its end */
-    unsigned groups = chain ? 0 : std::min({left, unsigned(max_hold - hold), unsigned(nb_desc - idx)}) / 4;
+    unsigned groups = chain ? 0 : std::min({left, max_hold - hold, nb_desc - idx}) / 4;
     enum { kBudget, kMiss, kNone, kPartial } why = groups == 0 ? kMiss : kBudget;
     for (; groups != 0; groups--) {
       volatile RxDesc *d = &ring[idx];
@@ -348,10 +349,10 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       const __m128i f2 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p23)), d2);
       const __m128i f3 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p23, 1)), d3);
       len_sum = _mm_add_epi32(len_sum, _mm_add_epi32(_mm_add_epi32(f0, f1), _mm_add_epi32(f2, f3)));
-      idx = uint16_t(idx + 4);
-      hold = uint16_t(hold + 4);
-      nb_rx = uint16_t(nb_rx + 4);
-      nb_vec = uint16_t(nb_vec + 4);
+      idx += 4;
+      hold += 4;
+      nb_rx += 4;
+      nb_vec += 4;
     }
     if (idx == nb_desc)
       idx = 0;
@@ -364,9 +365,9 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       break;
     }
     /* one frame through the scalar loop; a single-buffer one teaches the memo */
-    q.rx_tail = idx;
-    q.nb_hold = hold;
-    const uint16_t at = idx;
+    q.rx_tail = uint16_t(idx);
+    q.nb_hold = uint16_t(hold);
+    const unsigned at = idx;
     const uint16_t got = rx_loop(q, pkts + nb_rx, 1, log);
     idx = q.rx_tail;
     hold = q.nb_hold;
@@ -382,11 +383,11 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       vmask = mload(q.vmemo.vlan_mask);
     }
   }
-  q.rx_tail = idx;
-  q.nb_hold = hold;
+  q.rx_tail = uint16_t(idx);
+  q.nb_hold = uint16_t(hold);
   q.packets += nb_vec;
   q.bytes += uint32_t(_mm_extract_epi32(len_sum, 1));
-  return nb_rx;
+  return uint16_t(nb_rx);
 }
 
 /* The receive loop of the chosen path. */

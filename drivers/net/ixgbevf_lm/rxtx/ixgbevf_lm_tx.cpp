@@ -301,12 +301,13 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   /* the queue's fields in locals: the descriptor stores may alias them (no strict aliasing) */
   volatile TxDesc *const ring = q.ring;
   rte_mbuf **const sw_ring = q.sw_ring;
-  const uint16_t nb_desc = q.nb_desc;
-  const uint16_t rs_gap = q.rs_thresh;
-  uint16_t tail = tail_io;
+  /* 32-bit locals: 16-bit ones cost a zero extension at every use */
+  const unsigned nb_desc = q.nb_desc;
+  const unsigned rs_gap = q.rs_thresh;
+  unsigned tail = tail_io;
   uint16_t used = q.nb_used_since_rs;
-  uint16_t nb_free = q.nb_free;
-  uint16_t i = 0;
+  unsigned nb_free = q.nb_free;
+  unsigned i = 0;
   /* the OR of four: no offload flag in any, and nb_segs 1 in all (nb_segs >= 1: a larger one sets
    * another bit) */
   const auto simple4 = [&](rte_mbuf *const *m) __attribute__((always_inline)) {
@@ -316,7 +317,7 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   };
   while (nb_pkts - i >= 4) {
     if (nb_free < 4) {
-      q.nb_free = nb_free;
+      q.nb_free = uint16_t(nb_free);
       cleanup(q, db, burst_enough(q));
       nb_free = q.nb_free;
       if (nb_free < 4)
@@ -324,7 +325,7 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
     }
     /* groups that fit the burst, the free descriptors and the ring before its end, and reach no
      * RS point (used + 4 k < rs_thresh) */
-    const unsigned fit = std::min({unsigned(nb_pkts - i), unsigned(nb_free), unsigned(nb_desc - tail)}) / 4;
+    const unsigned fit = std::min({nb_pkts - i, nb_free, nb_desc - tail}) / 4;
     const unsigned no_rs = used + 4u < rs_gap ? (rs_gap - 1u - used) / 4 : 0;
     unsigned groups = std::min(fit, no_rs);
     if (groups == 0) {
@@ -333,15 +334,15 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
       if (!simple4(m))
         break;
       for (unsigned k = 0; k < 4; k++) {
-        put_simple(&ring[tail], m[k], rs_for(q, tail, used, last_eop), bytes);
+        put_simple(&ring[tail], m[k], rs_for(q, uint16_t(tail), used, last_eop), bytes);
         sw_ring[tail] = m[k];
-        tail = uint16_t(tail + 1 == nb_desc ? 0 : tail + 1);
+        tail = tail + 1 == nb_desc ? 0 : tail + 1;
       }
-      nb_free = uint16_t(nb_free - 4);
-      i = uint16_t(i + 4);
+      nb_free -= 4;
+      i += 4;
       continue;
     }
-    const uint16_t i0 = i;
+    const unsigned i0 = i;
     for (; groups != 0; groups--) {
       rte_mbuf **m = &pkts[i];
       if (!simple4(m))
@@ -355,24 +356,24 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
                        _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[0])));
       _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail + 2]),
                        _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[2])));
-      tail = uint16_t(tail + 4);
-      i = uint16_t(i + 4);
+      tail += 4;
+      i += 4;
     }
-    const uint16_t done = uint16_t(i - i0);
+    const unsigned done = i - i0;
     if (done != 0) {
       last_eop = uint16_t(tail - 1);
       used = uint16_t(used + done);
-      nb_free = uint16_t(nb_free - done);
+      nb_free -= done;
       if (tail == nb_desc)
         tail = 0;
     }
     if (groups != 0)
       break;  /* a frame the scalar loop writes */
   }
-  q.nb_free = nb_free;
+  q.nb_free = uint16_t(nb_free);
   q.nb_used_since_rs = used;
-  tail_io = tail;
-  return i;
+  tail_io = uint16_t(tail);
+  return uint16_t(i);
 }
 
 template <bool kSecondary, bool kVec = false>
