@@ -17,8 +17,8 @@ Two pool kinds: `rings` (sized to the Rx and Tx rings, no mempool cache: every b
 best case) and `testpmd` (testpmd's defaults: 8192 mbufs, a per-lcore cache of 250, Tx MBUF_FAST_FREE);
 both ports' Rx queues share the pool in both.
 
-Prints one `<mode> <N> Ir/packet` line per mode of this driver (mode: <logging>-<path>[@testpmd]) and
-`floor <ring|null> <N> Ir/packet` for DPDK's PMDs.
+Prints one `<mode> <N> Ir/packet` line per mode of this PMD (mode: <logging>-<path>[@testpmd]), and
+`net_ring (floor) <N> Ir/packet`, `net_null (floor) <N> Ir/packet` for DPDK's own PMDs in the same run.
 
 Usage: bench/dirty_log_burst.py [--build DIR] [--rounds N] [--cg-rounds N] [--tsc-runs N] [--huge] [--write]
 """
@@ -106,10 +106,11 @@ def measure(a, exe, pool, commands):
         if total is None or mode not in rows:
             sys.exit("no totals for %s" % mode)
         ir[mode] = total / rows[mode]["packets"]
-        # the floor's lines carry a leading "floor" so that a search for this driver's best path
-        # (`<mode> <N> Ir/packet`) never picks DPDK's own PMDs
-        print("%s%-22s %7.1f Ir/packet (callgrind, %d packets)" % (
-            "floor " if mode in FLOORS else "", label(mode, pool), ir[mode], rows[mode]["packets"]), flush=True)
+        # The floors (DPDK's own net_ring/net_null) print as "net_ring (floor)", not as a mode of
+        # ours: "<mode> <N> Ir/packet" lines are this PMD's paths only.
+        name = label(mode, pool) if mode not in FLOORS else "net_%s (floor)" % label(mode, pool)
+        print("%-22s %7.1f Ir/packet (callgrind, %d packets)" % (name, ir[mode], rows[mode]["packets"]),
+              flush=True)
     runs = []
     for i in range(a.tsc_runs):
         cmd = [exe] + eal(a.build, "ixlm-dlb-tsc-%s-%s-%d" % (pool, tag, i)) + [

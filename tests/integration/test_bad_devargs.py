@@ -19,6 +19,15 @@ CASES = [
     ("pf={pf},vf=0,uplink=bogus", "uplink", "bogus"),
     ("pf={pf},vf=x", "vf", "x"),
     ("vf=0", "pf", None),
+    # a bare key reaches the driver with no value (it crashed the process with SIGSEGV)
+    ("pf={pf},vf", "vf", "missing"),
+    ("pf,vf=0", "pf", "missing"),
+    ("pf={pf},vf=0,mig_region", "mig_region", "missing"),
+    # signs and spaces that strtol/sscanf would have taken
+    ("pf={pf},vf=+1", "vf", "+1"),
+    ("pf={pf},vf=0,mac= 2:00:00:00:00:01", "mac", "the value starts or ends with a space"),
+    # an overlong value leaves the reason on the line
+    ("pf={pf},vf=0,uplink=" + "z" * 3000, "uplink", "refused: unknown kind"),
 ]
 
 
@@ -41,15 +50,17 @@ def body():
         verdict = "ok"
         if rc is None:
             verdict = "testpmd did not exit"
+        elif rc < 0 or rc >= 124:
+            verdict = f"testpmd died (status {rc})"
         elif rc == 0 and has_port:
             verdict = "port probed despite bad devargs"
         elif not named:
             verdict = f"no log line names the key {key!r}" + (f" and value {value!r}" if value else "")
-        print(f"--vdev {vdev}: rc={rc} port={'yes' if has_port else 'no'} -> {verdict}")
+        print(f"--vdev {vdev[:100]}: rc={rc} port={'yes' if has_port else 'no'} -> {verdict}")
         for l in (named or lines)[:3]:
-            print(f"    {l.strip()}")
+            print(f"    {l.strip()[:300]}")
         if verdict != "ok":
-            failures.append(f"{vdev}: {verdict}")
+            failures.append(f"{vdev[:100]}: {verdict}")
             print("\n".join(out.splitlines()[-15:]))
     check(not failures, "; ".join(failures))
 

@@ -266,11 +266,11 @@ class Testpmd:
         return stats
 
 
-def run_batch(argv, timeout=60):
+def run_batch(argv, timeout=60, env=None):
     """Run a non-interactive process to completion with a deadline; return (rc, output)."""
     print("+ " + " ".join(argv), flush=True)
     try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
                            stderr=subprocess.STDOUT, timeout=timeout, start_new_session=True)
         return p.returncode, p.stdout.decode(errors="replace")
     except subprocess.TimeoutExpired as e:

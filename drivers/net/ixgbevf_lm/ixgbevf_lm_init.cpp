@@ -68,7 +68,7 @@ void adapter_uninit(rte_eth_dev *dev) noexcept {
     wr32(ad.hw, VFCTRL, CTRL_RST);
     ad.closed = true;
   }
-  /* dev_private is freed by ethdev after close: run the destructor now (it detaches a sim VF) */
+  /* dev_private is freed by ethdev after close: run the destructor now (it releases the backend's state) */
   ad.~Adapter();
   new (&ad) Adapter();
   ad.closed = true;

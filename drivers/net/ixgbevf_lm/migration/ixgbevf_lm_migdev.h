@@ -18,8 +18,6 @@ class AdapterMigration final : public mig::MigrationDevice {
  public:
   explicit AdapterMigration(Adapter &ad);
 
-  /* Sim vdev: SimPlatform::switch_to_destination for this port; PCI: none. */
-
   uint16_t port_id() const override;
   std::string identity() const override;
   bool started() const override;

@@ -14,7 +14,7 @@
 
 namespace ixgbevf_lm::pmd {
 
-/* Poll interval of the relay thread: a secondary's doorbell reaches the model within about this. */
+/* Poll interval of the relay thread: a secondary's doorbell reaches the device within about this. */
 inline constexpr uint64_t kRelayPollUs = 50;
 
 /* Serialises a relay pass against the primary's control path that rewrites a queue's tail or

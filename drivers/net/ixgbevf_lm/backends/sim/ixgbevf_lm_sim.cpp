@@ -126,7 +126,10 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
   if (parse_devargs(vdev->device.devargs, true, &da))
     return -EINVAL;
   if (std::string why; !da.uplink.empty() && !hv::parse_uplink_spec(da.uplink, &why)) {
-    IXGBEVF_LM_LOG(ERR, "invalid devarg uplink=%s: %s", da.uplink.c_str(), why.c_str());
+    /* the reason, without the spec that the refusal quotes already */
+    const size_t at = why.find("': ");
+    IXGBEVF_LM_LOG(ERR, "%s", mig::devarg_refusal("uplink", da.uplink,
+                                                  at == std::string::npos ? why : why.substr(at + 3)).c_str());
     return -EINVAL;
   }
   try {
