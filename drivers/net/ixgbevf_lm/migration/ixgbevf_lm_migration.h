@@ -164,6 +164,8 @@ struct MigrationStats {
   uint64_t pages_logged = 0;
   uint64_t recoveries = 0;
   uint64_t timeouts = 0;
+  uint64_t log_errors = 0;     /* failures to log a page the device may have written */
+  bool log_incomplete = false; /* one since logging started: the acks say so */
 };
 
 class MigrationPort {
@@ -220,6 +222,20 @@ class MigrationPort {
   int do_resume_same_vf(const char *trigger);
   int do_rebuild(const char *trigger, bool open_gates);
   void ack(const region::Request &r, region::State reached);
+  /* Fail closed: count n failures to log, flag the log incomplete until logging stops (every ack
+   * carries it), say why in the slot and the log. */
+  /* The queues run again: a quiesce's failure to log ends with it unless logging goes on. */
+  void unquiesce()
+  {
+    quiesced_ = false;
+    if (!logging_.load(std::memory_order_relaxed))
+      log_incomplete_.store(false, std::memory_order_relaxed);
+  }
+  void log_error(uint64_t n, const std::string &why, bool set_slot_error = true);
+  /* The marks the loggers could not make since the last look (out of range, untranslated). */
+  void check_log_errors();
+  /* Every ring and pool the loggers will mark lies in the region's ranges (bitmap mode). */
+  bool dma_spans_logged(const AddrTable *xl, std::string *why) const;
   void fail(int code, const std::string &msg);
   void callback(rte_pmd_ixgbevf_lm_mig_event ev);
   void publish_counters();
@@ -254,6 +270,10 @@ class MigrationPort {
   std::atomic<uint64_t> rx_unmarked_total_{0}, tx_unmarked_total_{0};  /* bursts that needed no marks */
   bool quiesce_by_region_ = false;         /* quiesced for STOP_COPY: the rebuild waits for RESUMING */
   std::vector<std::unique_ptr<DirtyLogger>> retired_;  /* loggers an lcore might still hold */
+  uint64_t oor_base_ = 0;                  /* the region's out-of-range count at logging start */
+  uint64_t untranslated_seen_ = 0;         /* untranslated pages of the current loggers, counted */
+  std::atomic<bool> log_incomplete_{false};/* a failure to log since logging started */
+  std::atomic<uint64_t> log_errors_{0};
 
   std::atomic<uint64_t> migrations_{0}, last_quiesce_ns_{0}, last_restart_ns_{0}, frames_dropped_{0},
       recoveries_{0}, timeouts_{0};
