@@ -175,10 +175,14 @@ bool MigrationPort::start_logging(std::string *why)
   log_incomplete_.store(false, std::memory_order_relaxed);
   oor_base_ = m == DirtyLogMode::bitmap ? region_->guest().out_of_range_count() : 0;
   untranslated_seen_ = 0;
-  /* Every burst that starts after the grace period logs; buffers posted before are marked now. */
-  const bool quiet = dev_.grace_period(Deadline(budgets_.grace));
-  if (!quiet)
+  /* Every burst that starts after the grace period logs; buffers posted before are marked now. A
+   * burst still running may consume without marking, so an lcore preempted inside one is waited
+   * for longer than a quiesce would (logging start is not downtime): up to a rebuild's budget. */
+  bool quiet = dev_.grace_period(Deadline(budgets_.grace));
+  if (!quiet) {
     timeouts_.fetch_add(1, std::memory_order_relaxed);
+    quiet = dev_.grace_period(Deadline(std::max(budgets_.rebuild, budgets_.grace)));
+  }
   std::vector<DirtyLogger *> rx, tx;
   for (auto &l : rx_log_)
     rx.push_back(l.get());
@@ -188,7 +192,8 @@ bool MigrationPort::start_logging(std::string *why)
   logging_.store(true, std::memory_order_release);
   /* A burst that started before the loggers were published may still consume buffers unmarked. */
   if (!quiet)
-    log_error(1, "an lcore stayed inside a burst for more than " + std::to_string(budgets_.grace.count()) +
+    log_error(1, "an lcore stayed inside a burst for more than " +
+                     std::to_string((budgets_.grace + std::max(budgets_.rebuild, budgets_.grace)).count()) +
                      " us while logging started");
   MIG_LOG(INFO, "port %u: dirty logging (%s) on, %u rx + %u tx queues, posted buffers marked in %.3f ms",
           dev_.port_id(), dirty_log_mode_name(m), static_cast<unsigned>(rx.size()), static_cast<unsigned>(tx.size()),
@@ -369,14 +374,18 @@ int MigrationPort::do_quiesce(const char *trigger)
   QuiesceResult res = dev_.quiesce(budgets_);
   quiesced_ = true;
   state_.store(RTE_PMD_IXGBEVF_LM_MIG_QUIESCED, std::memory_order_release);
-  /* The device's DMA is over: everything it could still have written is marked now. */
+  /* The device's DMA is over: everything it could still have written is marked now. When a step
+   * ran out of time it may not be over: every posted buffer then (and the ack says incomplete). */
   if (logging_.load(std::memory_order_relaxed)) {
     std::vector<DirtyLogger *> rx, tx;
     for (auto &l : rx_log_)
       rx.push_back(l.get());
     for (auto &l : tx_log_)
       tx.push_back(l.get());
-    dev_.log_posted(rx.data(), tx.data());
+    if (res.rc == 0)
+      dev_.log_completed(rx.data(), tx.data());
+    else
+      dev_.log_posted(rx.data(), tx.data());
   }
   if (res.frames_dropped != 0) {
     frames_dropped_.fetch_add(res.frames_dropped, std::memory_order_relaxed);

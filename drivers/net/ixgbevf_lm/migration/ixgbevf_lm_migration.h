@@ -133,6 +133,10 @@ class MigrationDevice {
   virtual std::vector<std::pair<uint64_t, uint64_t>> tx_dma_spans(unsigned) const { return {}; }
   /* Mark every ring page and every buffer posted to the device (rx) / head write-back (tx). */
   virtual void log_posted(DirtyLogger *const *rx, DirtyLogger *const *tx) = 0;
+  /* After a quiesce that stopped the device's DMA in time: mark every ring page and the buffers
+   * the device completed that no burst took (from an Rx ring's next-to-read while DD is set); a
+   * posted buffer without DD was not written. The default marks every posted buffer. */
+  virtual void log_completed(DirtyLogger *const *rx, DirtyLogger *const *tx) { log_posted(rx, tx); }
   /* Stop-copy on this VF: gates, Tx drain, disable, Rx deliver, stop. */
   virtual QuiesceResult quiesce(const MigrationBudgets &b) = 0;
   /* Undo quiesce on the same VF (no reset). */
