@@ -88,7 +88,7 @@ std::unique_ptr<MigrationPort> MigrationPort::create(MigrationDevice &dev, const
 
 MigrationPort::~MigrationPort()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   stop_logging();
   if (region_ && slot_.valid()) {
     publish_counters();
@@ -114,7 +114,7 @@ int MigrationPort::set_callback(rte_pmd_ixgbevf_lm_mig_event ev, rte_pmd_ixgbevf
 {
   if (ev < 0 || ev >= RTE_PMD_IXGBEVF_LM_MIG_EV_MAX)
     return -EINVAL;
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   cbs_[ev] = Cb{cb, arg};
   return 0;
 }
@@ -615,11 +615,29 @@ void MigrationPort::handle_request(const region::Request &r)
   }
 }
 
+MigrationPort::OpLock MigrationPort::lock_ops(std::chrono::microseconds bound)
+{
+  const auto end = MigClock::now() + bound;
+  /* The control thread first: an application calling operations back to back would otherwise
+   * starve the host's requests and the PF's resets (the mutex is not fair). */
+  while (ctl_waiting_.load(std::memory_order_acquire) && MigClock::now() < end)
+    std::this_thread::yield();
+  return OpLock(op_lock_, end);
+}
+
 void MigrationPort::poll()
 {
-  std::unique_lock<std::recursive_mutex> lk(op_lock_, std::try_to_lock);
-  if (!lk.owns_lock())
-    return;
+  /* An operation of the application holds the port: wait for it (briefly; operations are mailbox
+   * exchanges) with the next ones held back, rather than skip this poll, and the next. */
+  constexpr std::chrono::milliseconds kWaitForOperation{5};
+  std::unique_lock<std::recursive_timed_mutex> lk(op_lock_, std::try_to_lock);
+  if (!lk.owns_lock()) {
+    ctl_waiting_.store(true, std::memory_order_release);
+    lk = std::unique_lock<std::recursive_timed_mutex>(op_lock_, kWaitForOperation);
+    ctl_waiting_.store(false, std::memory_order_release);
+    if (!lk.owns_lock())
+      return;
+  }
   if (slot_.valid()) {
     const region::Request r = slot_.poll_request();
     if (r.generation != handled_gen_)
@@ -701,7 +719,7 @@ void MigrationPort::scan_queues()
 
 void MigrationPort::on_dev_start()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   if (state_.load(std::memory_order_relaxed) == RTE_PMD_IXGBEVF_LM_MIG_ERROR && !quiesced_)
     state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release); /* recover=app: reset done */
   if (mode() == DirtyLogMode::touch && !slot_.valid()) {
@@ -721,13 +739,13 @@ void MigrationPort::on_dev_start()
 
 void MigrationPort::on_dev_stop()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   /* Loggers stay published: a stopped port does no DMA, and restart re-creates them. */
 }
 
 int MigrationPort::api_quiesce(uint32_t timeout_us)
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   if (quiesced_)
     return -EBUSY;
   const MigrationBudgets saved = budgets_;
@@ -739,7 +757,7 @@ int MigrationPort::api_quiesce(uint32_t timeout_us)
 
 int MigrationPort::api_resume()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   if (!quiesced_)
     return 0;
   int rc;

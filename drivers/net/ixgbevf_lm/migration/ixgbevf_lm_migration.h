@@ -186,8 +186,15 @@ class MigrationPort {
   /* Driver hooks. */
   void on_dev_start();               /* queues were (re)created: re-publish loggers if logging */
   void on_dev_stop();
-  /* Serialises an ethdev operation that touches the queues (start, stop) with the migration steps. */
-  std::unique_lock<std::recursive_mutex> lock_ops() { return std::unique_lock<std::recursive_mutex>(op_lock_); }
+  /* Serialises an ethdev control operation (start, stop, queues, addresses, filters, RSS, reset)
+   * with the migration steps: the operation never runs during a quiesce or a rebuild, and what it
+   * stores in the configuration is what the next rebuild replays. Waits at most `bound` (the
+   * longest step holds it for its attempts and the link wait); not owned after that. */
+  using OpLock = std::unique_lock<std::recursive_timed_mutex>;
+  OpLock lock_ops(std::chrono::microseconds bound);
+  /* Quiesced for a migration (or the API): the queues stay stopped until the migration resumes or
+   * rebuilds them. Read with lock_ops held. */
+  bool holds_queues() const { return quiesced_; }
 
   /* Public API (any thread). */
   int api_quiesce(uint32_t timeout_us);
@@ -255,7 +262,8 @@ class MigrationPort {
   std::vector<std::unique_ptr<DirtyLogger>> rx_log_, tx_log_;
   std::vector<QueueMarkScan> rx_scan_, tx_scan_;  /* per queue while logging to a 1.1 bitmap */
 
-  mutable std::recursive_mutex op_lock_;   /* one migration step at a time (thread, API, ops) */
+  mutable std::recursive_timed_mutex op_lock_;  /* one migration step at a time (thread, API, ops) */
+  std::atomic<bool> ctl_waiting_{false};   /* the control thread waits for op_lock_: ops hold back */
   std::atomic<rte_pmd_ixgbevf_lm_mig_state> state_{RTE_PMD_IXGBEVF_LM_MIG_RUNNING};
   std::atomic<bool> logging_{false};
   uint32_t handled_gen_ = 0;                /* written by the control thread only (and create) */

@@ -185,6 +185,7 @@ int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
     backoff(now_us() - t0);
   wr32(ad.hw, VFTXDCTL(qid), rd32(ad.hw, VFTXDCTL(qid)) & ~TXDCTL_ENABLE);
   wait_txdctl(ad.hw, qid, false);
+  migration_tx_queue_stopping(*q);
   txq_free_mbufs(*q);
   txq_reset_sw(*q);
   dev->data->tx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STOPPED;
