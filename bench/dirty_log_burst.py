@@ -43,7 +43,7 @@ def eal(build, prefix):
     pmd = os.path.join(ROOT, build, "drivers/net/ixgbevf_lm/librte_net_ixgbevf_lm.so")
     memory = ["--legacy-mem", "--huge-unlink"] if HUGE else ["--no-huge"]  # legacy: valgrind cannot reserve the VA of dynamic memory
     return ["-l", "0", "--no-pci"] + memory + ["-m", "512", "--iova-mode=va", "--file-prefix", prefix,
-            "--log-level", "pmd.net.ixgbevf_lm*:warning", "-d", pmd]
+            "--log-level", "pmd.net.ixgbevf_lm*:warning", "-d", pmd, "-d", pmd.replace(".so", "_sim.so")]
 
 
 def run(cmd, timeout):

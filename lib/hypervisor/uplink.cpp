@@ -3,6 +3,7 @@
  */
 #include <ixgbevf_lm/hypervisor/uplink.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 
@@ -21,6 +22,26 @@ bool valid_name_char(char c, bool tap)
   if (c == '-' || c == '_' || c == '.')
     return true;
   return !tap && c == '@';
+}
+
+/* A spec in a message: printable, and short enough that the reason after it stays on the line. */
+std::string shown(std::string_view s)
+{
+  constexpr size_t kShown = 48;
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < kShown; i++) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c <= 0x7e && c != '\'') {
+      out += char(c);
+    } else {
+      char hex[8];
+      snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  if (s.size() > kShown)
+    out += "...";
+  return out;
 }
 
 void set(std::string *why, std::string s)
@@ -44,7 +65,7 @@ std::string UplinkSpec::to_string() const
 
 std::optional<UplinkSpec> parse_uplink_spec(std::string_view spec, std::string *why)
 {
-  const std::string quoted = "uplink '" + std::string(spec) + "': ";
+  const std::string quoted = "uplink '" + shown(spec) + "': ";
   if (spec == "none")
     return UplinkSpec{UplinkKind::none, {}};
   if (spec == "loop")
@@ -65,7 +86,7 @@ std::optional<UplinkSpec> parse_uplink_spec(std::string_view spec, std::string *
     out.kind = UplinkKind::wire;
     max_len = kMaxWireName;
   } else {
-    set(why, quoted + "unknown kind '" + std::string(kind) + "'; " + kForms);
+    set(why, quoted + "unknown kind '" + shown(kind) + "'; " + kForms);
     return std::nullopt;
   }
   if (name.empty()) {
@@ -78,7 +99,7 @@ std::optional<UplinkSpec> parse_uplink_spec(std::string_view spec, std::string *
   }
   for (char c : name)
     if (!valid_name_char(c, out.kind == UplinkKind::tap)) {
-      set(why, quoted + "character '" + std::string(1, c) + "' not allowed in a name (letters, digits, - _ .)");
+      set(why, quoted + "character '" + shown({&c, 1}) + "' not allowed in a name (letters, digits, - _ .)");
       return std::nullopt;
     }
   out.name = std::string(name);

@@ -9,7 +9,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd import check, cleanup_prefix, eal_mem_args, main, run_batch, testpmd_binary, unique_prefix  # noqa: E402
+from testpmd import check, cleanup_prefix, eal_mem_args, main, plugin_args, run_batch, testpmd_binary, unique_prefix  # noqa: E402
 
 # (devargs after the device name, the key the log must name, the refused value it should name)
 CASES = [
@@ -19,6 +19,15 @@ CASES = [
     ("pf={pf},vf=0,uplink=bogus", "uplink", "bogus"),
     ("pf={pf},vf=x", "vf", "x"),
     ("vf=0", "pf", None),
+    # a bare key reaches the driver with no value (it crashed the process with SIGSEGV)
+    ("pf={pf},vf", "vf", "missing"),
+    ("pf,vf=0", "pf", "missing"),
+    ("pf={pf},vf=0,mig_region", "mig_region", "missing"),
+    # signs and spaces that strtol/sscanf would have taken
+    ("pf={pf},vf=+1", "vf", "+1"),
+    ("pf={pf},vf=0,mac= 2:00:00:00:00:01", "mac", "the value starts or ends with a space"),
+    # an overlong value leaves the reason on the line
+    ("pf={pf},vf=0,uplink=" + "z" * 3000, "uplink", "refused: unknown kind"),
 ]
 
 
@@ -31,7 +40,7 @@ def body():
         vdev = "net_ixgbevf_lm_sim0," + args.format(pf=pf)
         prefix = unique_prefix(f"bad{i}")
         argv = [exe, "-l", "0", "--no-pci"] + eal_mem_args(prefix, 512) + \
-               ["-d", pmd, "--vdev", vdev, "--", "-i", "--total-num-mbufs=2048"]
+               plugin_args(pmd) + ["--vdev", vdev, "--", "-i", "--total-num-mbufs=2048"]
         rc, out = run_batch(argv, timeout=60)
         cleanup_prefix(prefix)
         has_port = re.search(r"Configuring Port \d+", out) is not None
@@ -41,15 +50,17 @@ def body():
         verdict = "ok"
         if rc is None:
             verdict = "testpmd did not exit"
+        elif rc < 0 or rc >= 124:
+            verdict = f"testpmd died (status {rc})"
         elif rc == 0 and has_port:
             verdict = "port probed despite bad devargs"
         elif not named:
             verdict = f"no log line names the key {key!r}" + (f" and value {value!r}" if value else "")
-        print(f"--vdev {vdev}: rc={rc} port={'yes' if has_port else 'no'} -> {verdict}")
+        print(f"--vdev {vdev[:100]}: rc={rc} port={'yes' if has_port else 'no'} -> {verdict}")
         for l in (named or lines)[:3]:
-            print(f"    {l.strip()}")
+            print(f"    {l.strip()[:300]}")
         if verdict != "ok":
-            failures.append(f"{vdev}: {verdict}")
+            failures.append(f"{vdev[:100]}: {verdict}")
             print("\n".join(out.splitlines()[-15:]))
     check(not failures, "; ".join(failures))
 

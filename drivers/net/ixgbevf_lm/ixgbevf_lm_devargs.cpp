@@ -11,9 +11,9 @@
 #include <rte_devargs.h>
 #include <rte_kvargs.h>
 
+#include <algorithm>
 #include <iterator>
-
-#include <ixgbevf_lm/hypervisor/uplink.h>
+#include <string_view>
 
 #include "ixgbevf_lm_logs.h"
 
@@ -24,13 +24,41 @@ namespace {
 struct Ctx {
   Devargs *out;
   std::string *error;
-  const char *key;
+  arg_handler_t handler; /* the key's own handler, behind check_value */
 };
 
 void fail(Ctx &c, const char *key, const char *value, const char *why) {
-  char buf[256];
-  snprintf(buf, sizeof buf, "invalid devarg %s=%s: %s", key, value ? value : "", why);
-  *c.error = buf;
+  *c.error = mig::devarg_refusal(key, value != nullptr ? value : "", why);
+}
+
+/* Every value passes here first: kvargs hands a bare key ("vf") over with a null value. */
+int check_value(const char *key, const char *v, void *arg) {
+  auto &c = *static_cast<Ctx *>(arg);
+  if (const char *bad = mig::devarg_value_problem(v)) {
+    fail(c, key, v, bad);
+    return -1;
+  }
+  return c.handler(key, v, arg);
+}
+
+bool all_digits(const char *v, size_t max_len) {
+  size_t n = strlen(v);
+  if (n == 0 || n > max_len)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (v[i] < '0' || v[i] > '9')
+      return false;
+  return true;
+}
+
+int hex_digit(char ch) {
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
+  return -1;
 }
 
 int on_pf(const char *key, const char *v, void *arg) {
@@ -53,10 +81,9 @@ int on_pf(const char *key, const char *v, void *arg) {
 
 int on_vf(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  char *end = nullptr;
-  errno = 0;
-  long x = strtol(v, &end, 10);
-  if (*v == '\0' || *end != '\0' || errno || x < 0 || x > 63) {
+  /* digits only: strtol would take "+1", " 1" and "0x1" */
+  long x = all_digits(v, 2) ? strtol(v, nullptr, 10) : -1;
+  if (x < 0 || x > 63) {
     fail(c, key, v, "a VF index 0..63 is required");
     return -1;
   }
@@ -66,10 +93,15 @@ int on_vf(const char *key, const char *v, void *arg) {
 
 int on_mac(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
+  /* exactly xx:xx:xx:xx:xx:xx; sscanf's %x would take " 2", "+2" and "-0" */
   unsigned b[6];
-  char tail;
-  if (strlen(v) != 17 ||
-      sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) {
+  bool ok = strlen(v) == 17;
+  for (unsigned i = 0; ok && i < 6; i++) {
+    int hi = hex_digit(v[3 * i]), lo = hex_digit(v[3 * i + 1]);
+    ok = hi >= 0 && lo >= 0 && (i == 5 || v[3 * i + 2] == ':');
+    b[i] = unsigned(hi * 16 + lo);
+  }
+  if (!ok) {
     fail(c, key, v, "expected xx:xx:xx:xx:xx:xx");
     return -1;
   }
@@ -86,11 +118,11 @@ int on_mac(const char *key, const char *v, void *arg) {
   return 0;
 }
 
+/* What the spec names is the backend's to check at probe (the sim: hv::parse_uplink_spec). */
 int on_uplink(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  std::string why;
-  if (!hv::parse_uplink_spec(v, &why)) {
-    fail(c, key, v, why.c_str());
+  if (*v == '\0') {
+    fail(c, key, v, "an uplink spec is required");
     return -1;
   }
   c.out->uplink = v;
@@ -110,7 +142,7 @@ int on_tx_head_wb(const char *key, const char *v, void *arg) {
 /* The migration keys: one parser, mig::parse_migration_devarg. */
 int on_migration(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  if (!strcmp(key, "mig_region") && *v != '/') {
+  if (!strcmp(key, "mig_region") && v[0] != '/') {
     fail(c, key, v, "an absolute path is required");
     return -1;
   }
@@ -125,7 +157,7 @@ int on_migration(const char *key, const char *v, void *arg) {
 struct Key {
   const char *name;
   arg_handler_t handler;
-  bool sim_only;
+  bool vdev_only;
 };
 const Key kKeys[] = {
     {"pf", on_pf, true},
@@ -141,54 +173,62 @@ const Key kKeys[] = {
     {"quiesce_timeout_us", on_migration, false},
 };
 static_assert(std::size(mig::kMigrationDevargKeys) == 6, "every migration key has a row in kKeys");
-const char *const kSimKeys[] = {"pf", "vf", "mac", "uplink", "tx_head_wb", "mig_region", "dirty_log", "dirty_addr",
+const char *const kVdevKeys[] = {"pf", "vf", "mac", "uplink", "tx_head_wb", "mig_region", "dirty_log", "dirty_addr",
                                 "mig_poll_us", "recover", "quiesce_timeout_us", nullptr};
 const char *const kPciKeys[] = {"tx_head_wb", "mig_region", "dirty_log", "dirty_addr", "mig_poll_us", "recover",
                                 "quiesce_timeout_us", nullptr};
 
+/* kvargs refused the whole list: name the first pair whose key is not valid here, or say why. */
+std::string refused_list(const char *args, const char *const *valid) {
+  std::string_view s(args);
+  size_t pairs = 0;
+  for (size_t pos = 0; pos <= s.size();) {
+    size_t comma = std::min(s.find(',', pos), s.size());
+    std::string_view item = s.substr(pos, comma - pos);
+    std::string_view key = item.substr(0, item.find('='));
+    pos = comma + 1;
+    if (item.empty())
+      continue;
+    pairs++;
+    bool known = false;
+    for (const char *const *p = valid; *p; p++)
+      known |= key == *p;
+    if (!known || item.find('=') != item.rfind('=')) {
+      std::string keys;
+      for (const char *const *p = valid; *p; p++)
+        keys += std::string(keys.empty() ? "" : " ") + *p;
+      std::string why = known ? "more than one '=' in the pair" : "unknown key (valid keys: " + keys + ")";
+      size_t eq = item.find('=');
+      return mig::devarg_refusal(key, eq == std::string_view::npos ? "" : item.substr(eq + 1), why);
+    }
+  }
+  if (pairs > RTE_KVARGS_MAX)
+    return "devargs refused: more than " + std::to_string(RTE_KVARGS_MAX) + " key=value pairs";
+  return mig::devarg_refusal("", s, "malformed devargs");
+}
+
 }  // namespace
 
-int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::string *error) noexcept {
+int parse_devargs_string(const char *args, bool vdev_keys, Devargs *out, std::string *error) noexcept {
   *out = Devargs{};
   if (args && *args) {
-    const char *const *valid = for_sim ? kSimKeys : kPciKeys;
+    const char *const *valid = vdev_keys ? kVdevKeys : kPciKeys;
     rte_kvargs *kv = rte_kvargs_parse(args, valid);
     if (!kv) {
-      /* find the key that was refused, to name it */
-      std::string s(args);
-      size_t pos = 0;
-      std::string bad = s;
-      while (pos <= s.size()) {
-        size_t comma = s.find(',', pos);
-        std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        std::string k = item.substr(0, item.find('='));
-        bool known = false;
-        for (const char *const *p = valid; *p; p++)
-          known |= k == *p;
-        if (!known) {
-          bad = item;
-          break;
-        }
-        if (comma == std::string::npos)
-          break;
-        pos = comma + 1;
-      }
-      *error = "invalid devarg '" + bad + "': unknown key or malformed (valid keys:";
-      for (const char *const *p = valid; *p; p++)
-        *error += std::string(" ") + *p;
-      *error += ")";
+      *error = refused_list(args, valid);
       return -EINVAL;
     }
     Ctx ctx{out, error, nullptr};
     for (const Key &k : kKeys) {
-      if (k.sim_only && !for_sim)
+      if (k.vdev_only && !vdev_keys)
         continue;
       if (rte_kvargs_count(kv, k.name) > 1) {
-        *error = std::string("devarg ") + k.name + " given more than once";
+        *error = std::string("devarg ") + k.name + " refused: given more than once";
         rte_kvargs_free(kv);
         return -EINVAL;
       }
-      if (rte_kvargs_process(kv, k.name, k.handler, &ctx) < 0) {
+      ctx.handler = k.handler;
+      if (rte_kvargs_process(kv, k.name, check_value, &ctx) < 0) {
         rte_kvargs_free(kv);
         return -EINVAL;
       }
@@ -197,7 +237,7 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
   }
   if (mig::validate_migration_devargs(out->mig, error) != 0)
     return -EINVAL;
-  if (for_sim) {
+  if (vdev_keys) {
     if (out->pf.empty()) {
       *error = "devarg pf=<name> is required";
       return -EINVAL;
@@ -210,10 +250,10 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
   return 0;
 }
 
-int parse_devargs(const rte_devargs *da, bool for_sim, Devargs *out) noexcept {
+int parse_devargs(const rte_devargs *da, bool vdev_keys, Devargs *out) noexcept {
   std::string error;
   const char *args = da ? da->args : nullptr;
-  int rc = parse_devargs_string(args, for_sim, out, &error);
+  int rc = parse_devargs_string(args, vdev_keys, out, &error);
   if (rc)
     IXGBEVF_LM_LOG(ERR, "%s", error.c_str());
   return rc;

@@ -19,12 +19,72 @@ const char *dirty_log_mode_name(DirtyLogMode m) noexcept
   return "?";
 }
 
+const char *devarg_value_problem(const char *value) noexcept
+{
+  if (value == nullptr)
+    return "the value is missing (write key=value)";
+  if (*value == '\0')
+    return "the value is empty";
+  size_t n = 0;
+  for (const char *p = value; *p != '\0'; p++, n++) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c > 0x7e)
+      return "the value has a byte that is not printable ASCII";
+  }
+  if (value[0] == ' ' || value[n - 1] == ' ')
+    return "the value starts or ends with a space";
+  return nullptr;
+}
+
+namespace {
+
+/* A key or value in a message: printable (\xNN otherwise), its first bytes only, so that a value
+ * of any length leaves the reason on the line. */
+void append_shown(std::string &out, std::string_view s)
+{
+  constexpr size_t kShown = 48;
+  for (size_t i = 0; i < s.size() && i < kShown; i++) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c > 0x20 && c <= 0x7e && c != '\\') {
+      out += char(c);
+    } else {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (s.size() > kShown)
+    out += "... (" + std::to_string(s.size()) + " bytes)";
+}
+
+}  // namespace
+
+std::string devarg_refusal(std::string_view key, std::string_view value, std::string_view reason)
+{
+  std::string out = "devarg ";
+  append_shown(out, key);
+  if (!value.empty())
+    out += '=';
+  append_shown(out, value);
+  out += " refused: ";
+  out.append(reason);
+  return out;
+}
+
 namespace {
 
 int refuse(std::string_view key, std::string_view value, const char *expected, std::string *why)
 {
   if (why != nullptr)
-    *why = std::string("devarg ") + std::string(key) + "=" + std::string(value) + " refused: expected " + expected;
+    *why = devarg_refusal(key, value, std::string("expected ") + expected);
+  return -EINVAL;
+}
+
+int refuse_value(std::string_view key, std::string_view value, const char *problem, std::string *why)
+{
+  if (why != nullptr)
+    *why = devarg_refusal(key, value, problem);
   return -EINVAL;
 }
 
@@ -32,6 +92,16 @@ int refuse(std::string_view key, std::string_view value, const char *expected, s
 
 int parse_migration_devarg(std::string_view key, std::string_view value, MigrationDevargs &out, std::string *why)
 {
+  bool known = false;
+  for (const char *k : kMigrationDevargKeys)
+    known |= key == k;
+  if (!known)
+    return -ENOENT;
+  const std::string v(value);  /* NUL-terminated; a NUL inside the view is refused as well */
+  if (v.find('\0') != std::string::npos)
+    return refuse_value(key, value, "the value has a NUL byte", why);
+  if (const char *bad = devarg_value_problem(v.c_str()); bad != nullptr)
+    return refuse_value(key, value, bad, why);
   if (key == "mig_region") {
     if (value.empty())
       return refuse(key, value, "a file path", why);

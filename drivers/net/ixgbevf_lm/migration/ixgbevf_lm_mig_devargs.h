@@ -46,4 +46,12 @@ int parse_migration_devarg(std::string_view key, std::string_view value, Migrati
 /* Cross-key checks once every key was parsed (bitmap needs a region). */
 int validate_migration_devargs(const MigrationDevargs &a, std::string *why);
 
+/* Devarg values cross a trust boundary (an operator's command line, an orchestrator's template):
+ * nullptr if the value may reach a key's parser, else why not (missing, empty, not printable
+ * ASCII, leading or trailing space). */
+const char *devarg_value_problem(const char *value) noexcept;
+/* "devarg <key>=<value> refused: <reason>", the value made printable (\xNN) and cut to a bounded
+ * length so that the reason always ends the line. */
+std::string devarg_refusal(std::string_view key, std::string_view value, std::string_view reason);
+
 }  // namespace ixgbevf_lm::pmd::mig

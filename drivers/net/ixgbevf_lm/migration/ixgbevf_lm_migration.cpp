@@ -63,6 +63,14 @@ std::unique_ptr<MigrationPort> MigrationPort::create(MigrationDevice &dev, const
     return nullptr;
   std::unique_ptr<MigrationPort> p(new MigrationPort(dev, args));
   p->budgets_.set_quiesce_timeout(std::chrono::microseconds{args.quiesce_timeout_us});
+  /* Touch mode alone has no handshake: nothing stops the device before the vCPUs pause, so a
+   * page it writes after the last touch is stale on the destination. It logs, it does not make
+   * the port safe to migrate: say so at probe (doc/guides/nics/ixgbevf_lm.rst, limits). */
+  if (args.effective_mode() == DirtyLogMode::touch && args.region_path.empty())
+    MIG_LOG(WARNING,
+            "port %u: dirty_log=touch without mig_region: no quiesce handshake with the hypervisor; live "
+            "migration needs mig_region=<path> (the device is never stopped before the VM is)",
+            dev.port_id());
   if (!args.region_path.empty()) {
     p->region_ = RegionAttachment::acquire(args.region_path, why);
     if (!p->region_)

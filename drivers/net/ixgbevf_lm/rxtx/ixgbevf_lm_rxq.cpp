@@ -39,18 +39,6 @@ bool QueueGate::quiesce(uint32_t new_state, uint64_t timeout_us) {
 namespace {
 constexpr uint64_t kGraceTimeoutUs = 100000;
 
-bool wait_reg_bit(const HwAccess &hw, uint32_t off, uint32_t bit, bool set) {
-  uint64_t t0 = now_us();
-  for (;;) {
-    bool is = (rd32(hw, off) & bit) != 0;
-    if (is == set)
-      return true;
-    uint64_t t = now_us() - t0;
-    if (t > kQueueEnableTimeoutUs)
-      return false;
-    backoff(t);
-  }
-}
 }  // namespace
 
 void rxq_free_mbufs(RxQueue &q) noexcept {
@@ -164,7 +152,7 @@ void rxq_release(rte_eth_dev *dev, uint16_t qid) noexcept {
 void rxq_hw_disable(Adapter &ad, RxQueue &q) noexcept {
   uint32_t v = rd32(ad.hw, VFRXDCTL(q.queue_id));
   wr32(ad.hw, VFRXDCTL(q.queue_id), v & ~RXDCTL_ENABLE);
-  if (!wait_reg_bit(ad.hw, VFRXDCTL(q.queue_id), RXDCTL_ENABLE, false))
+  if (!poll_reg_bit(ad.hw, VFRXDCTL(q.queue_id), RXDCTL_ENABLE, false, kQueueEnableTimeoutUs))
     IXGBEVF_LM_LOG(WARNING, "port %u rxq %u: did not stop in time", q.port_id, q.queue_id);
 }
 
@@ -192,7 +180,7 @@ int rxq_hw_enable(Adapter &ad, RxQueue &q) noexcept {
   wr32(hw, VFSRRCTL(i), (q.buf_size >> SRRCTL_BSIZEPKT_SHIFT) | SRRCTL_DESCTYPE_ADV_ONEBUF | SRRCTL_DROP_EN);
   uint32_t rxdctl = RXDCTL_ENABLE | (q.vlan_strip ? RXDCTL_VME : 0);
   wr32(hw, VFRXDCTL(i), rxdctl);
-  if (!wait_reg_bit(hw, VFRXDCTL(i), RXDCTL_ENABLE, true)) {
+  if (!poll_reg_bit(hw, VFRXDCTL(i), RXDCTL_ENABLE, true, kQueueEnableTimeoutUs)) {
     IXGBEVF_LM_LOG(ERR, "port %u rxq %u: RXDCTL.ENABLE did not read back", q.port_id, i);
     return -EIO;
   }

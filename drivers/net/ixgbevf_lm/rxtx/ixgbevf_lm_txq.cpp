@@ -18,18 +18,6 @@ namespace {
 constexpr uint64_t kGraceTimeoutUs = 100000;
 /* Prefetch, host and write-back thresholds of TXDCTL (write-back threshold 0: RS-driven). */
 constexpr uint32_t kTxPthresh = 32, kTxHthresh = 0, kTxWthresh = 0;
-
-bool wait_txdctl(const HwAccess &hw, unsigned q, bool set) {
-  uint64_t t0 = now_us();
-  for (;;) {
-    if (((rd32(hw, VFTXDCTL(q)) & TXDCTL_ENABLE) != 0) == set)
-      return true;
-    uint64_t t = now_us() - t0;
-    if (t > kQueueEnableTimeoutUs)
-      return false;
-    backoff(t);
-  }
-}
 }  // namespace
 
 void txq_free_mbufs(TxQueue &q) noexcept {
@@ -163,7 +151,7 @@ int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
   wr32(hw, VFTDWBAH(qid), q->head_wb ? uint32_t(q->head_wb_iova >> 32) : 0);
   wr32(hw, VFTXDCTL(qid), TXDCTL_ENABLE | (kTxPthresh << TXDCTL_PTHRESH_SHIFT) |
                               (kTxHthresh << TXDCTL_HTHRESH_SHIFT) | (kTxWthresh << TXDCTL_WTHRESH_SHIFT));
-  if (!wait_txdctl(hw, qid, true)) {
+  if (!poll_reg_bit(hw, VFTXDCTL(qid), TXDCTL_ENABLE, true, kQueueEnableTimeoutUs)) {
     IXGBEVF_LM_LOG(ERR, "port %u txq %u: TXDCTL.ENABLE did not read back", q->port_id, qid);
     return -EIO;
   }
@@ -180,11 +168,9 @@ int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
   if (!q->gate.quiesce(kQueueStopped, kGraceTimeoutUs))
     IXGBEVF_LM_LOG(WARNING, "port %u txq %u: a burst is still running", q->port_id, qid);
   /* let the device finish what it fetched, bounded, then disable */
-  uint64_t t0 = now_us();
-  while (rd32(ad.hw, VFTDH(qid)) != rd32(ad.hw, VFTDT(qid)) && now_us() - t0 < kQueueEnableTimeoutUs)
-    backoff(now_us() - t0);
+  (void)poll_regs_equal(ad.hw, VFTDH(qid), VFTDT(qid), kQueueEnableTimeoutUs);
   wr32(ad.hw, VFTXDCTL(qid), rd32(ad.hw, VFTXDCTL(qid)) & ~TXDCTL_ENABLE);
-  wait_txdctl(ad.hw, qid, false);
+  (void)poll_reg_bit(ad.hw, VFTXDCTL(qid), TXDCTL_ENABLE, false, kQueueEnableTimeoutUs);
   migration_tx_queue_stopping(*q);
   txq_free_mbufs(*q);
   txq_reset_sw(*q);
