@@ -103,6 +103,8 @@ std::string to_json(const Run &r)
   add("ports", ports + "]");
   add("log_errors", std::to_string(f.log_errors));
   add("copied_all", f.copied_all ? "true" : "false");
+  if (!f.cancelled_at.empty())
+    add("cancelled_at", "\"" + esc(f.cancelled_at) + "\"");
   if (f.verified)
     add("bitmap_missed_pages", std::to_string(f.bitmap_missed_pages));
   add("total_ms", num(f.total_ms));
@@ -133,6 +135,8 @@ void print_run_human(FILE *out, const Run &r)
       std::fprintf(out, "    LOG ERRORS: slot %u ('%s'): %" PRIu64 " failures to log%s%s%s\n", s.slot,
                    s.identity.c_str(), s.log_errors, s.log_error_msg.empty() ? "" : " (", s.log_error_msg.c_str(),
                    s.log_error_msg.empty() ? "" : ")");
+  if (!f.cancelled_at.empty())
+    std::fprintf(out, "    cancelled on purpose at %s: running again on the source VF\n", f.cancelled_at.c_str());
   if (f.copied_all)
     std::fprintf(out, "    the host treated all guest memory as dirty (bitmap alone missed %" PRIu64 " pages)\n",
                  f.bitmap_missed_pages);

@@ -163,6 +163,7 @@ bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool wa
 bool Migrator::start_logging(MigrationFigures &f, std::string *why)
 {
   t_start_ = Clock::now();
+  stop_request_ns_.clear();
   slots_ = opts_.slots;
   if (slots_.empty()) {
     for (uint32_t i = 0; i < host_.n_slots(); ++i) {
@@ -386,7 +387,9 @@ bool Migrator::finish(Outcome outcome, MigrationFigures &f, std::string *why)
     if (!st)
       continue;
     SlotFigures &sf = f.slots[i];
-    if (st->ack_ns >= stop_request_ns_[i])
+    if (i >= stop_request_ns_.size())  /* cancelled before stop-copy: the guest never stopped */
+      sf.downtime_ms = 0;
+    else if (st->ack_ns >= stop_request_ns_[i])
       sf.downtime_ms = double(st->ack_ns - stop_request_ns_[i]) / 1e6;
     else  /* clocks not comparable (another host): fall back to the phases this side measured */
       sf.downtime_ms = f.phases.quiesce_ack_ms + f.phases.final_fetch_ms + f.phases.switch_ack_ms +
@@ -427,7 +430,36 @@ void Migrator::abort_all() noexcept
 bool Migrator::migrate(Outcome outcome, MigrationFigures *out, std::string *why)
 {
   MigrationFigures f;
-  const bool ok = start_logging(f, why) && pre_copy(f, why) && stop_copy(f, why) && finish(outcome, f, why);
+  const CancelAt at = opts_.cancel_at;
+  const unsigned rounds = opts_.max_rounds;
+  if (at == CancelAt::pre_copy)
+    opts_.max_rounds = std::clamp(opts_.cancel_after_round, 1u, rounds);
+  bool ok = start_logging(f, why) && pre_copy(f, why);
+  opts_.max_rounds = rounds;
+  if (ok && at == CancelAt::pre_copy) {
+    f.cancelled_at = "pre-copy round " + std::to_string(f.rounds);
+  } else if (ok) {
+    ok = stop_copy(f, why);
+    if (ok && at == CancelAt::stop_copy_ack)
+      f.cancelled_at = "stop-copy acknowledged";
+    if (ok && at == CancelAt::stop) {
+      std::vector<uint32_t> gens;
+      ok = request_all(State::stop, ResumeKind::none, "stop", &gens, why) &&
+           wait_all(gens, State::stop, false, "stop", why);
+      if (ok) {
+        std::this_thread::sleep_for(opts_.stop_hold);
+        f.cancelled_at = "STOP held " + std::to_string(opts_.stop_hold.count()) + " ms";
+      } else {
+        abort_all();
+      }
+    }
+  }
+  if (ok && !f.cancelled_at.empty()) {
+    say("cancelling on purpose at " + f.cancelled_at);
+    ok = finish(Outcome::source_abort, f, why);
+  } else if (ok) {
+    ok = finish(outcome, f, why);
+  }
   if (out)
     *out = std::move(f);
   return ok;

@@ -150,4 +150,35 @@ TEST(MigControl, ControlCallsDuringMigrationsAndPfResetsEndInTheConfigurationThe
   EXPECT_TRUE(traffic_flows(*rig.traffic, 50, 5000ms)) << "no traffic after the stress";
 }
 
+/* The bad path from outside: a migration cancelled on purpose during pre-copy, after the stop-copy
+ * acknowledgement or after STOP held a while leaves the port on its source VF, forwarding. */
+TEST(MigControl, AMigrationCancelledAtEachPointResumesOnTheSourceVf)
+{
+  Rig rig(RigConfig{});
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_TRUE(traffic_flows(*rig.traffic, 50));
+  const auto src = rig.port->current_pf();
+  for (const hv::CancelAt at : {hv::CancelAt::pre_copy, hv::CancelAt::stop_copy_ack, hv::CancelAt::stop}) {
+    hv::MigratorOptions mo = rig.options(3);
+    mo.cancel_at = at;
+    mo.cancel_after_round = 2;
+    mo.stop_hold = 20ms;
+    hv::Migrator m(*rig.region->host, mo);
+    hv::MigrationFigures f;
+    std::string why;
+    ASSERT_TRUE(m.migrate(hv::Outcome::destination, &f, &why)) << why;
+    SCOPED_TRACE(f.cancelled_at);
+    EXPECT_FALSE(f.cancelled_at.empty());
+    EXPECT_EQ(f.outcome, hv::Outcome::source_abort);
+    if (at == hv::CancelAt::pre_copy)
+      EXPECT_EQ(f.rounds, 2u);
+    EXPECT_EQ(rig.port->current_pf(), src) << "a cancelled migration moved the port";
+    auto st = rig.region->host->slot_status(uint32_t(rig.slot));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->report.state, region::State::running);
+    EXPECT_FALSE(st->report.logging_active());
+    EXPECT_TRUE(traffic_flows(*rig.traffic, 50, 5000ms)) << "no traffic after the cancel";
+  }
+}
+
 }  // namespace mig_test

@@ -33,6 +33,15 @@ enum class Outcome {
  * (region::kReportLogIncomplete): the VFIO rule, treat all memory as dirty and copy it, or cancel. */
 enum class OnLogError { copy_all, cancel };
 
+/* Where migrate() cancels a migration on purpose (RUNNING/SOURCE_ABORT), for a VMM author to
+ * exercise the driver's way back against their own process. */
+enum class CancelAt {
+  never,
+  pre_copy,        /* after pre-copy round cancel_after_round */
+  stop_copy_ack,   /* once every slot acknowledged STOP_COPY (and the final fetch ran) */
+  stop,            /* after STOP, held for stop_hold */
+};
+
 struct MigratorOptions {
   std::vector<uint32_t> slots;              /* empty: every claimed slot at the start */
   unsigned max_rounds = 4;                  /* pre-copy rounds, >= 1 */
@@ -49,6 +58,9 @@ struct MigratorOptions {
   /* Called after pre-copy round 1 (e.g. SimPlatform::prepare_destinations) for Outcome::destination. */
   std::function<void()> prepare_destination;
   OnLogError on_log_error = OnLogError::copy_all;
+  CancelAt cancel_at = CancelAt::never;
+  unsigned cancel_after_round = 1;
+  std::chrono::milliseconds stop_hold{0};
 };
 
 struct RoundFigures {
@@ -97,6 +109,7 @@ struct MigrationFigures {
   uint64_t bitmap_missed_pages = 0;    /* pages the bitmap alone missed (ground truth) */
   uint64_t log_errors = 0;             /* sum of the slots' */
   bool copied_all = false;             /* a slot's log was incomplete: all guest RAM copied again */
+  std::string cancelled_at;            /* migrate() cancelled on purpose (MigratorOptions::cancel_at) */
   double over_report_ratio = 0;
   std::vector<uint64_t> missed_examples;
   uint64_t compare_page_size = 0;
