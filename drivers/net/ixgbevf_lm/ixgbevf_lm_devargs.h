@@ -22,6 +22,7 @@ struct Devargs {
   std::string uplink;             /* uplink=<spec> ("" = not given), checked by the backend at probe */
   /* both drivers */
   bool tx_head_wb = false;        /* tx_head_wb=0|1: the device writes TDH back to memory instead of DD */
+  bool vector = true;             /* vector=0|1: 0 keeps the scalar burst functions */
   /* live migration, both drivers: mig_region, dirty_log, dirty_addr, mig_poll_us, recover
    * (parsed by mig::parse_migration_devarg, the one definition of these keys) */
   mig::MigrationDevargs mig;

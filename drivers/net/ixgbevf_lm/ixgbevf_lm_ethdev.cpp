@@ -5,6 +5,7 @@
  * its backend (backends/).
  */
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -69,6 +70,27 @@ void stop_queues(rte_eth_dev *dev) {
       txq_stop(dev, i);
 }
 
+/* The burst functions for the port's queues as set up (ethdev copies them after dev_start). */
+void choose_datapath(rte_eth_dev *dev) {
+  const char *rx_why = nullptr, *tx_why = nullptr;
+  const bool vec_rx = rx_vec_allowed(dev, &rx_why), vec_tx = tx_vec_allowed(dev, &tx_why);
+  install_datapath(dev, false, vec_rx, vec_tx);
+  IXGBEVF_LM_LOG(INFO, "port %u: %s receive%s%s, %s transmit%s%s", dev->data->port_id, vec_rx ? "vector" : "scalar",
+                 vec_rx ? "" : ": ", vec_rx ? "" : rx_why, vec_tx ? "vector" : "scalar", vec_tx ? "" : ": ",
+                 vec_tx ? "" : tx_why);
+}
+
+int burst_mode_get(bool vec, rte_eth_burst_mode *mode) {
+  std::snprintf(mode->info, sizeof mode->info, "%s", vec ? "Vector SSE4.2" : "Scalar");
+  return 0;
+}
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) noexcept {
+  return burst_mode_get(dev->rx_pkt_burst == rx_burst_vec, mode);
+}
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) noexcept {
+  return burst_mode_get(dev->tx_pkt_burst == tx_burst_vec, mode);
+}
+
 int dev_start(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   if (ad.pf_reset_seen.load()) {
@@ -107,6 +129,7 @@ int dev_start(rte_eth_dev *dev) noexcept {
     intr_stop(dev);
     return rc;
   }
+  choose_datapath(dev);
   stats_sample(ad);
   ad.started = true;
   vf_link_update(dev, 0);
@@ -313,6 +336,8 @@ const eth_dev_ops kEthDevOps = {
     .xstats_reset = xstats_reset,
     .xstats_get_names = xstats_get_names,
     .dev_infos_get = dev_infos_get,
+    .rx_burst_mode_get = rx_burst_mode_get,
+    .tx_burst_mode_get = tx_burst_mode_get,
     .dev_supported_ptypes_get = supported_ptypes,
     .vlan_filter_set = serialised<vlan_filter_set>,
     .vlan_strip_queue_set = serialised<vlan_strip_queue_set>,

@@ -19,6 +19,6 @@ RTE_PMD_EXPORT_NAME(net_ixgbevf_lm, 0);
 RTE_PMD_REGISTER_PCI_TABLE(net_ixgbevf_lm, ixgbevf_lm_pci_ids);
 RTE_PMD_REGISTER_KMOD_DEP(net_ixgbevf_lm, "* igb_uio | vfio-pci");
 RTE_PMD_REGISTER_PARAM_STRING(net_ixgbevf_lm,
-	"tx_head_wb=0|1 "
+	"tx_head_wb=0|1 vector=0|1 "
 	"mig_region=<path> dirty_log=off|bitmap|touch dirty_addr=iova|pa mig_poll_us=<1-100000> recover=auto|app "
 	"quiesce_timeout_us=<100-2000000>");

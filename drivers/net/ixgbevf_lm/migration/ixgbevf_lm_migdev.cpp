@@ -27,12 +27,14 @@ namespace {
 RxQueue *rxq(rte_eth_dev *dev, unsigned q) { return static_cast<RxQueue *>(dev->data->rx_queues[q]); }
 TxQueue *txq(rte_eth_dev *dev, unsigned q) { return static_cast<TxQueue *>(dev->data->tx_queues[q]); }
 
-/* Grace period on one gate without changing its state: the burst makes its sequence odd, fences,
- * then reads the state and the logger pointer; we stored those, fence, and see the sequence even or
- * moved past the odd value first seen, so every burst we did not see inside has seen the change. */
-bool gate_grace(QueueGate &g, const Deadline &d)
+/* Grace period on one gate without changing its state: the burst makes its sequence odd, then
+ * reads the state and the logger pointer; we stored those, run the heavy half of the gate's fence
+ * (gate_barrier(), once for all gates when `barrier` is false), and see the sequence even or moved
+ * past the odd value first seen, so every burst we did not see inside has seen the change. */
+bool gate_grace(QueueGate &g, const Deadline &d, bool barrier = true)
 {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (barrier)
+    gate_barrier();
   const uint32_t first = g.seq.load(std::memory_order_acquire);
   if ((first & 1u) == 0)
     return true;
@@ -79,12 +81,13 @@ void AdapterMigration::set_tx_logger(unsigned q, mig::DirtyLogger *l)
 bool AdapterMigration::grace_period(const Deadline &d)
 {
   bool ok = true;
+  gate_barrier();
   for (unsigned q = 0; q < n_rx_queues(); ++q)
     if (RxQueue *r = rxq(ad_.dev, q))
-      ok &= gate_grace(r->gate, d);
+      ok &= gate_grace(r->gate, d, false);
   for (unsigned q = 0; q < n_tx_queues(); ++q)
     if (TxQueue *t = txq(ad_.dev, q))
-      ok &= gate_grace(t->gate, d);
+      ok &= gate_grace(t->gate, d, false);
   return ok;
 }
 

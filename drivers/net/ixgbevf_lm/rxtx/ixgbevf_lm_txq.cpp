@@ -3,7 +3,11 @@
  */
 #include <new>
 
+#include <rte_cpuflags.h>
 #include <rte_malloc.h>
+extern "C" {
+#include <rte_vect.h>  /* 22.11 declares rte_vect_get_max_simd_bitwidth without C linkage */
+}
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
@@ -82,6 +86,9 @@ int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket,
   q->conf = *conf;
   q->offloads = conf->offloads | dev->data->dev_conf.txmode.offloads;
   q->deferred_start = conf->tx_deferred_start;
+  /* fast free without chains: a segment's next pointer needs no reset */
+  q->fast_free = (q->offloads & (RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)) ==
+                 RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
   if (ad.sec && (q->offloads & RTE_ETH_TX_OFFLOAD_SECURITY))
     q->sec_sa_index = ad.sec->tx_sa_index.data();
   const rte_memzone *mz = rte_eth_dma_zone_reserve(dev, "tx_ring", qid, kTxZoneBytes, kRingBaseAlign, int(socket));
@@ -158,6 +165,21 @@ int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
   q->gate.state.store(kQueueRunning, std::memory_order_release);
   dev->data->tx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STARTED;
   return 0;
+}
+
+bool tx_vec_allowed(const rte_eth_dev *dev, const char **why) noexcept {
+  const Adapter &ad = adapter_of(const_cast<rte_eth_dev *>(dev));
+  *why = nullptr;
+  if (!ad.devargs.vector)
+    *why = "vector=0";
+  else if (rte_vect_get_max_simd_bitwidth() < RTE_VECT_SIMD_128 || !rte_cpu_get_flag_enabled(RTE_CPUFLAG_SSE4_2))
+    *why = "no SSE4.2 allowed (max SIMD bitwidth, CPU)";
+  for (uint16_t i = 0; *why == nullptr && i < dev->data->nb_tx_queues; i++) {
+    const auto *q = static_cast<const TxQueue *>(dev->data->tx_queues[i]);
+    if (q && (q->offloads & ~uint64_t(RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)) != 0)
+      *why = "a Tx offload other than MBUF_FAST_FREE is enabled";
+  }
+  return *why == nullptr;
 }
 
 int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
