@@ -116,14 +116,16 @@ int cmd_status(Args &args)
     const std::string req = std::string(region::state_name(st->request.state)) + "/" +
                             region::resume_kind_name(st->request.kind) + "@" + std::to_string(st->request.generation);
     const std::string rep = std::string(region::state_name(st->report.state)) +
-                            (st->report.logging_active() ? "+log" : "") + "@" +
+                            (st->report.logging_active() ? "+log" : "") +
+                            (st->report.log_incomplete() ? "+INCOMPLETE" : "") + "@" +
                             std::to_string(st->report.acked_generation);
     if (json)
       std::printf("{\"slot\":%u,\"identity\":\"%s\",\"pid\":%u,\"requested\":\"%s\",\"reported\":\"%s\","
                   "\"migrations_done\":%" PRIu64 ",\"pages_logged\":%" PRIu64 ",\"frames_dropped\":%" PRIu64
-                  ",\"last_error\":%d}\n",
+                  ",\"last_error\":%d,\"log_errors\":%" PRIu64 ",\"log_incomplete\":%s}\n",
                   s, st->identity.c_str(), st->owner_pid, req.c_str(), rep.c_str(), st->counters.migrations_done,
-                  st->counters.pages_logged, st->counters.frames_dropped, st->last_error);
+                  st->counters.pages_logged, st->counters.frames_dropped, st->last_error, st->counters.log_errors,
+                  st->report.log_incomplete() ? "true" : "false");
     else
       std::printf("  %-4u %-24s %-7u %-22s %-22s %10" PRIu64 " %8" PRIu64 " %s\n", s, st->identity.c_str(),
                   st->owner_pid, req.c_str(), rep.c_str(), st->counters.migrations_done, st->counters.pages_logged,
