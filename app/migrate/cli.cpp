@@ -104,15 +104,20 @@ void print_usage(FILE *f)
       "         stop-copy, verification, then the port runs on (cancel path).\n"
       "  run    --region PATH [--migrations N] [--interval-ms M] [--rounds R] [--link-gbps G]\n"
       "         [--ack-timeout-ms T] [--guest-ram SIZE] [--json]\n"
+      "         [--cancel-at pre-copy[:ROUND]|stop-copy|stop[:MS]] [--on-log-error copy-all|cancel]\n"
       "         migrate every port that claimed a slot in PATH (another process, e.g. dpdk-testpmd\n"
       "         with a sim port and mig_region=PATH) N times; no ground truth there. Round 1\n"
-      "         copies --guest-ram (default 1G) for the modelled transfer time.\n"
+      "         copies --guest-ram (default 1G) for the modelled transfer time. --cancel-at cancels\n"
+      "         each migration on purpose (RUNNING/SOURCE_ABORT) after that pre-copy round, once\n"
+      "         STOP_COPY is acknowledged, or after STOP held MS ms. An ack whose dirty log is\n"
+      "         incomplete makes the host copy all memory (default) or cancel.\n"
       "  create --region PATH [--page-size B] [--range BASE:LEN]... [--slots N]\n"
       "         create a region (default range 4G:128G, DPDK's IOVA-as-VA window; 4K pages).\n"
       "  status --region PATH [--json]\n"
       "         print the region's geometry and slots.\n"
       "\n"
-      "exit codes: 0 ok, 1 a dirty page was missed, 2 bad arguments, 3 a step failed\n",
+      "exit codes: 0 ok, 1 a dirty page was missed, 2 bad arguments, 3 a step failed,\n"
+      "            4 a driver reported failures to log (the host copied all memory)\n",
       f);
 }
 

@@ -15,6 +15,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitMissed = 1;    /* verification failed: a page was missed */
 inline constexpr int kExitUsage = 2;     /* bad arguments */
 inline constexpr int kExitFailed = 3;    /* a step failed (timeout, EAL, region...) */
+inline constexpr int kExitLogErrors = 4; /* the driver reported failures to log (all memory copied) */
 
 /* "--name value" and "--name=value" over argv[first..]. */
 class Args {

@@ -116,14 +116,16 @@ int cmd_status(Args &args)
     const std::string req = std::string(region::state_name(st->request.state)) + "/" +
                             region::resume_kind_name(st->request.kind) + "@" + std::to_string(st->request.generation);
     const std::string rep = std::string(region::state_name(st->report.state)) +
-                            (st->report.logging_active() ? "+log" : "") + "@" +
+                            (st->report.logging_active() ? "+log" : "") +
+                            (st->report.log_incomplete() ? "+INCOMPLETE" : "") + "@" +
                             std::to_string(st->report.acked_generation);
     if (json)
       std::printf("{\"slot\":%u,\"identity\":\"%s\",\"pid\":%u,\"requested\":\"%s\",\"reported\":\"%s\","
                   "\"migrations_done\":%" PRIu64 ",\"pages_logged\":%" PRIu64 ",\"frames_dropped\":%" PRIu64
-                  ",\"last_error\":%d}\n",
+                  ",\"last_error\":%d,\"log_errors\":%" PRIu64 ",\"log_incomplete\":%s}\n",
                   s, st->identity.c_str(), st->owner_pid, req.c_str(), rep.c_str(), st->counters.migrations_done,
-                  st->counters.pages_logged, st->counters.frames_dropped, st->last_error);
+                  st->counters.pages_logged, st->counters.frames_dropped, st->last_error, st->counters.log_errors,
+                  st->report.log_incomplete() ? "true" : "false");
     else
       std::printf("  %-4u %-24s %-7u %-22s %-22s %10" PRIu64 " %8" PRIu64 " %s\n", s, st->identity.c_str(),
                   st->owner_pid, req.c_str(), rep.c_str(), st->counters.migrations_done, st->counters.pages_logged,
@@ -141,6 +143,9 @@ int cmd_run(Args &args)
   uint64_t guest_ram = 1ULL << 30;
   double gbps = 10;
   bool json = false;
+  hv::CancelAt cancel_at = hv::CancelAt::never;
+  uint64_t cancel_round = 1, stop_hold_ms = 0;
+  hv::OnLogError on_log_error = hv::OnLogError::copy_all;
   while (args.next(&n, &iv)) {
     if (n == "--json") {
       json = true;
@@ -165,6 +170,25 @@ int cmd_run(Args &args)
     } else if (n == "--link-gbps") {
       if (!parse_double(val, 0.001, 1e6, &gbps))
         return usage_error("--link-gbps '" + val + "': expected a positive number");
+    } else if (n == "--cancel-at") {
+      /* pre-copy[:ROUND] | stop-copy | stop[:MS] */
+      const std::string kind = val.substr(0, val.find(':'));
+      const std::string arg = val.find(':') == std::string::npos ? "" : val.substr(val.find(':') + 1);
+      if (kind == "pre-copy" && (arg.empty() || (parse_uint(arg, 1000, &cancel_round) && cancel_round > 0)))
+        cancel_at = hv::CancelAt::pre_copy;
+      else if (kind == "stop-copy" && arg.empty())
+        cancel_at = hv::CancelAt::stop_copy_ack;
+      else if (kind == "stop" && (arg.empty() || parse_uint(arg, 600000, &stop_hold_ms)))
+        cancel_at = hv::CancelAt::stop;
+      else
+        return usage_error("--cancel-at '" + val + "': expected pre-copy[:ROUND], stop-copy or stop[:MS]");
+    } else if (n == "--on-log-error") {
+      if (val == "copy-all")
+        on_log_error = hv::OnLogError::copy_all;
+      else if (val == "cancel")
+        on_log_error = hv::OnLogError::cancel;
+      else
+        return usage_error("--on-log-error '" + val + "': expected copy-all or cancel");
     } else if (n == "--guest-ram") {
       if (!parse_size(val, &guest_ram) || guest_ram == 0)
         return usage_error("--guest-ram '" + val + "': expected a size such as 512M or 4G");
@@ -185,6 +209,7 @@ int cmd_run(Args &args)
     std::fprintf(stderr, "no ground truth in this mode (the device model runs in the other process): pages "
                          "reported are counted, missed pages cannot be (missed_dirty_pages: null)\n");
   std::vector<Run> runs;
+  bool log_errors = false;  /* a driver could not log: every page was copied, but say so */
   for (uint64_t m = 1; m <= migrations && !g_interrupted.load(); ++m) {
     if (m > 1)
       for (uint64_t t = 0; t < interval_ms && !g_interrupted.load(); t += 10)
@@ -196,6 +221,10 @@ int cmd_run(Args &args)
     o.link_gbps = gbps;
     o.guest_ram_bytes = guest_ram;
     o.ack_timeout = std::chrono::milliseconds(ack_ms);
+    o.cancel_at = cancel_at;
+    o.cancel_after_round = unsigned(cancel_round);
+    o.stop_hold = std::chrono::milliseconds(stop_hold_ms);
+    o.on_log_error = on_log_error;
     o.progress = [m](const std::string &l) { std::fprintf(stderr, "[migration %" PRIu64 "] %s\n", m, l.c_str()); };
     hv::Migrator mig(*h, o);
     Run r;
@@ -205,6 +234,8 @@ int cmd_run(Args &args)
       std::fprintf(stderr, "ixgbevf-lm-migrate: migration %" PRIu64 " failed: %s\n", m, why.c_str());
       return kExitFailed;
     }
+    if (r.fig.log_errors != 0 || r.fig.copied_all)
+      log_errors = true;
     if (json)
       std::printf("%s\n", to_json(r).c_str());
     else
@@ -220,7 +251,7 @@ int cmd_run(Args &args)
     std::printf("\n%zu migration(s) completed; longest driver downtime %.3f ms; dirty pages not verified "
                 "(no ground truth across processes)\n", runs.size(), worst);
   }
-  return g_interrupted.load() ? kExitFailed : kExitOk;
+  return g_interrupted.load() ? kExitFailed : log_errors ? kExitLogErrors : kExitOk;
 }
 
 }  // namespace

@@ -96,9 +96,17 @@ std::string to_json(const Run &r)
     ports += std::string(i ? "," : "") + "{\"slot\":" + std::to_string(s.slot) + ",\"identity\":\"" + esc(s.identity) +
              "\",\"downtime_ms\":" + num(s.downtime_ms) + ",\"driver_quiesce_ms\":" + num(s.driver_quiesce_ms) +
              ",\"driver_restart_ms\":" + num(s.driver_restart_ms) + ",\"frames_dropped\":" +
-             std::to_string(s.frames_dropped) + "}";
+             std::to_string(s.frames_dropped) + ",\"log_errors\":" + std::to_string(s.log_errors) +
+             ",\"log_incomplete\":" + (s.log_incomplete ? "true" : "false") +
+             (s.log_error_msg.empty() ? "" : ",\"log_error\":\"" + esc(s.log_error_msg) + "\"") + "}";
   }
   add("ports", ports + "]");
+  add("log_errors", std::to_string(f.log_errors));
+  add("copied_all", f.copied_all ? "true" : "false");
+  if (!f.cancelled_at.empty())
+    add("cancelled_at", "\"" + esc(f.cancelled_at) + "\"");
+  if (f.verified)
+    add("bitmap_missed_pages", std::to_string(f.bitmap_missed_pages));
   add("total_ms", num(f.total_ms));
   return j + "}";
 }
@@ -122,6 +130,16 @@ void print_run_human(FILE *out, const Run &r)
                     "%.3f, running ack %.3f ms\n",
                f.phases.start_logging_ms, f.phases.pre_copy_ms, f.phases.quiesce_ack_ms, f.phases.final_fetch_ms,
                f.phases.switch_ack_ms, f.phases.running_ack_ms);
+  for (const auto &s : f.slots)
+    if (s.log_errors != 0 || s.log_incomplete)
+      std::fprintf(out, "    LOG ERRORS: slot %u ('%s'): %" PRIu64 " failures to log%s%s%s\n", s.slot,
+                   s.identity.c_str(), s.log_errors, s.log_error_msg.empty() ? "" : " (", s.log_error_msg.c_str(),
+                   s.log_error_msg.empty() ? "" : ")");
+  if (!f.cancelled_at.empty())
+    std::fprintf(out, "    cancelled on purpose at %s: running again on the source VF\n", f.cancelled_at.c_str());
+  if (f.copied_all)
+    std::fprintf(out, "    the host treated all guest memory as dirty (bitmap alone missed %" PRIu64 " pages)\n",
+                 f.bitmap_missed_pages);
   if (f.missed_dirty_pages != 0) {
     std::fprintf(out, "    MISSED pages (first %zu):", f.missed_examples.size());
     for (uint64_t a : f.missed_examples)

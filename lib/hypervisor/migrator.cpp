@@ -163,6 +163,7 @@ bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool wa
 bool Migrator::start_logging(MigrationFigures &f, std::string *why)
 {
   t_start_ = Clock::now();
+  stop_request_ns_.clear();
   slots_ = opts_.slots;
   if (slots_.empty()) {
     for (uint32_t i = 0; i < host_.n_slots(); ++i) {
@@ -226,6 +227,7 @@ bool Migrator::pre_copy(MigrationFigures &f, std::string *why)
     for (uint32_t r = 0; r < host_.n_ranges(); ++r)
       ram_pages += host_.range(r).n_pages;
   }
+  ram_pages_ = ram_pages;
   uint64_t to_copy = ram_pages;
   for (unsigned r = 1; r <= opts_.max_rounds; ++r) {
     const auto tr = Clock::now();
@@ -279,13 +281,18 @@ bool Migrator::stop_copy(MigrationFigures &f, std::string *why)
   }
   f.phases.quiesce_ack_ms = ms_since(t);
   say("stop-copy: every port quiesced after " + fmt_ms(f.phases.quiesce_ack_ms));
+  if (!check_logs(f, why)) {
+    abort_all();
+    return false;
+  }
   t = Clock::now();
   Snapshot s = snapshot();
   f.final_pages = s.reported.size();
   if (verifier_)
     verifier_->round(s.truth, s.reported);
   f.phases.final_fetch_ms = ms_since(t);
-  const uint64_t stop_pages = last_fetch_ + f.final_pages;
+  /* An incomplete log: the bitmap is no record, everything is copied while the guest is stopped. */
+  const uint64_t stop_pages = f.copied_all ? ram_pages_ : last_fetch_ + f.final_pages;
   f.stop_copy_transfer_ms = transfer_ms(stop_pages, host_.page_size(), opts_.link_gbps);
   f.pages_copied += stop_pages;
   f.transfer_ms += f.stop_copy_transfer_ms;
@@ -294,7 +301,8 @@ bool Migrator::stop_copy(MigrationFigures &f, std::string *why)
     f.verification = freeze_works_ ? "frozen" : "ordered";
     f.dma_pages_written = verifier_->total_truth();
     f.pages_reported = verifier_->total_reported();
-    f.missed_dirty_pages = verifier_->pending();
+    f.bitmap_missed_pages = verifier_->pending();
+    f.missed_dirty_pages = f.copied_all ? 0 : f.bitmap_missed_pages;
     f.missed_examples = verifier_->pending_pages(8);
     f.over_report_ratio = f.dma_pages_written ? double(f.pages_reported) / double(f.dma_pages_written) : 0.0;
   } else {
@@ -310,6 +318,37 @@ bool Migrator::stop_copy(MigrationFigures &f, std::string *why)
     line += "; device wrote " + std::to_string(f.dma_pages_written) + " pages, driver reported " +
             std::to_string(f.pages_reported) + ", missed " + std::to_string(f.missed_dirty_pages);
   say(line);
+  return true;
+}
+
+bool Migrator::check_logs(MigrationFigures &f, std::string *why)
+{
+  std::string bad;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    auto st = host_.slot_status(slots_[i]);
+    if (!st)
+      continue;
+    SlotFigures &sf = f.slots[i];
+    sf.log_errors = st->counters.log_errors - counters_before_[i].log_errors;
+    sf.log_incomplete = st->report.log_incomplete();
+    if (!sf.log_incomplete)
+      continue;
+    sf.log_error_msg = st->error_msg;
+    bad += (bad.empty() ? "" : "; ") + std::string("slot ") + std::to_string(slots_[i]) + " ('" + st->identity +
+           "'): " + std::to_string(sf.log_errors) + " failures to log" +
+           (st->error_msg.empty() ? "" : ", last: " + st->error_msg);
+  }
+  f.log_errors = 0;
+  for (auto &sf : f.slots)
+    f.log_errors += sf.log_errors;
+  if (bad.empty())
+    return true;
+  if (opts_.on_log_error == OnLogError::cancel) {
+    set(why, "stop-copy: the dirty log is incomplete (" + bad + "): migration cancelled");
+    return false;
+  }
+  f.copied_all = true;
+  say("stop-copy: the dirty log is incomplete (" + bad + "): treating all guest memory as dirty");
   return true;
 }
 
@@ -342,12 +381,15 @@ bool Migrator::finish(Outcome outcome, MigrationFigures &f, std::string *why)
     f.phases.running_ack_ms = ms_since(t);
   }
   f.downtime_ms = 0;
+  f.log_errors = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
     auto st = host_.slot_status(slots_[i]);
     if (!st)
       continue;
     SlotFigures &sf = f.slots[i];
-    if (st->ack_ns >= stop_request_ns_[i])
+    if (i >= stop_request_ns_.size())  /* cancelled before stop-copy: the guest never stopped */
+      sf.downtime_ms = 0;
+    else if (st->ack_ns >= stop_request_ns_[i])
       sf.downtime_ms = double(st->ack_ns - stop_request_ns_[i]) / 1e6;
     else  /* clocks not comparable (another host): fall back to the phases this side measured */
       sf.downtime_ms = f.phases.quiesce_ack_ms + f.phases.final_fetch_ms + f.phases.switch_ack_ms +
@@ -355,7 +397,9 @@ bool Migrator::finish(Outcome outcome, MigrationFigures &f, std::string *why)
     sf.driver_quiesce_ms = double(st->counters.last_quiesce_ns) / 1e6;
     sf.driver_restart_ms = double(st->counters.last_restart_ns) / 1e6;
     sf.frames_dropped = st->counters.frames_dropped - counters_before_[i].frames_dropped;
+    sf.log_errors = st->counters.log_errors - counters_before_[i].log_errors;
     f.downtime_ms = std::max(f.downtime_ms, sf.downtime_ms);
+    f.log_errors += sf.log_errors;
   }
   f.total_ms = ms_since(t_start_);
   say(std::string(outcome == Outcome::destination ? "running on the destination" : "running again on the source") +
@@ -386,7 +430,36 @@ void Migrator::abort_all() noexcept
 bool Migrator::migrate(Outcome outcome, MigrationFigures *out, std::string *why)
 {
   MigrationFigures f;
-  const bool ok = start_logging(f, why) && pre_copy(f, why) && stop_copy(f, why) && finish(outcome, f, why);
+  const CancelAt at = opts_.cancel_at;
+  const unsigned rounds = opts_.max_rounds;
+  if (at == CancelAt::pre_copy)
+    opts_.max_rounds = std::clamp(opts_.cancel_after_round, 1u, rounds);
+  bool ok = start_logging(f, why) && pre_copy(f, why);
+  opts_.max_rounds = rounds;
+  if (ok && at == CancelAt::pre_copy) {
+    f.cancelled_at = "pre-copy round " + std::to_string(f.rounds);
+  } else if (ok) {
+    ok = stop_copy(f, why);
+    if (ok && at == CancelAt::stop_copy_ack)
+      f.cancelled_at = "stop-copy acknowledged";
+    if (ok && at == CancelAt::stop) {
+      std::vector<uint32_t> gens;
+      ok = request_all(State::stop, ResumeKind::none, "stop", &gens, why) &&
+           wait_all(gens, State::stop, false, "stop", why);
+      if (ok) {
+        std::this_thread::sleep_for(opts_.stop_hold);
+        f.cancelled_at = "STOP held " + std::to_string(opts_.stop_hold.count()) + " ms";
+      } else {
+        abort_all();
+      }
+    }
+  }
+  if (ok && !f.cancelled_at.empty()) {
+    say("cancelling on purpose at " + f.cancelled_at);
+    ok = finish(Outcome::source_abort, f, why);
+  } else if (ok) {
+    ok = finish(outcome, f, why);
+  }
   if (out)
     *out = std::move(f);
   return ok;

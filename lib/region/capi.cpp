@@ -233,7 +233,48 @@ int ixgbevf_lm_region_wait_ack(const ixgbevf_lm_region *r, uint32_t slot, uint32
         if (r == nullptr)
             return fail(-EINVAL, "null region handle");
         auto s = r->host.wait_ack(slot, generation, std::chrono::milliseconds(timeout_ms));
-        return s ? 0 : fail(s.error());
+        if (!s)
+            return fail(s.error());
+        if (s->report.log_incomplete()) {
+            t_last_error = "slot " + std::to_string(slot) + " ('" + s->identity + "') acknowledged generation " +
+                           std::to_string(s->report.acked_generation) + " with an incomplete dirty log (" +
+                           std::to_string(s->counters.log_errors) + " failures to log" +
+                           (s->error_msg.empty() ? "" : ", last: " + s->error_msg) +
+                           "): treat all memory as dirty or cancel";
+            return -ENODATA;
+        }
+        return 0;
+    });
+}
+
+int ixgbevf_lm_region_abort(ixgbevf_lm_region *r, uint32_t slot, uint32_t *generation)
+{
+    return guarded([&]() -> int {
+        if (r == nullptr)
+            return fail(-EINVAL, "null region handle");
+        auto g = r->host.abort_to_running(slot);
+        if (!g)
+            return fail(g.error());
+        if (generation != nullptr)
+            *generation = g.value();
+        return 0;
+    });
+}
+
+int ixgbevf_lm_region_slot_log_status(const ixgbevf_lm_region *r, uint32_t slot, uint32_t *log_incomplete,
+                                      uint64_t *log_errors)
+{
+    return guarded([&]() -> int {
+        if (r == nullptr)
+            return fail(-EINVAL, "null region handle");
+        auto s = r->host.slot_status(slot);
+        if (!s)
+            return fail(s.error());
+        if (log_incomplete != nullptr)
+            *log_incomplete = s->report.log_incomplete() ? 1 : 0;
+        if (log_errors != nullptr)
+            *log_errors = s->counters.log_errors;
+        return 0;
     });
 }
 
@@ -276,6 +317,7 @@ const char *ixgbevf_lm_region_strerror(int err)
     case ENOENT: return "not found";
     case ETIMEDOUT: return "no acknowledgement before the timeout";
     case EPERM: return "state transition not allowed";
+    case ENODATA: return "acknowledged with an incomplete dirty log: treat all memory as dirty";
     case EINVAL: return "invalid argument";
     default: return std::strerror(-err);
     }

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "region_internal.h"
@@ -84,6 +85,23 @@ RangeInfo Guest::range(uint32_t i) const noexcept
 }
 
 uint32_t Guest::n_slots() const noexcept { return detail::header(map_.data())->n_slots; }
+uint64_t Guest::pages_outside(uint64_t gpa, uint64_t len) const noexcept
+{
+    if (len == 0)
+        return 0;
+    const uint64_t last = (len - 1 > UINT64_MAX - gpa) ? UINT64_MAX : gpa + (len - 1);
+    uint64_t covered = 0;
+    for (uint32_t i = 0; i < n_ranges_; ++i) {
+        const detail::RangeView &r = ranges_[i];
+        const uint64_t lo = std::max(gpa, r.base);
+        const uint64_t hi = std::min(last, r.base + (r.length - 1));
+        if (lo <= hi)
+            covered += ((hi - r.base) >> page_shift_) - ((lo - r.base) >> page_shift_) + 1;
+    }
+    const uint64_t total = (last >> page_shift_) - (gpa >> page_shift_) + 1;
+    return covered >= total ? 0 : total - covered;
+}
+
 uint16_t Guest::version_minor() const noexcept { return detail::header(map_.data())->version_minor; }
 
 uint64_t Guest::host_generation() const noexcept
@@ -141,6 +159,7 @@ Result<GuestSlot> Guest::claim_slot(std::string_view identity)
                                 &s.last_restart_ns, &s.frames_dropped})
                 std::atomic_ref<uint64_t>(*c).store(0, std::memory_order_relaxed);
             std::atomic_ref<int32_t>(s.last_error).store(0, std::memory_order_relaxed);
+            std::atomic_ref<uint32_t>(s.log_errors).store(0, std::memory_order_relaxed);
             store_text(s.error_msg, {});
             claim_of(s).store(kClaimed, std::memory_order_release);
             return GuestSlot(&s, i);
@@ -173,10 +192,12 @@ Result<void> Guest::release_slot(GuestSlot &slot)
 
 std::string GuestSlot::identity() const { return load_text(slot_->identity); }
 
-void GuestSlot::report(State state, uint32_t acked_generation, bool logging_active) noexcept
+void GuestSlot::report(State state, uint32_t acked_generation, bool logging_active,
+                       bool log_incomplete) noexcept
 {
     std::atomic_ref<uint64_t>(slot_->ack_ns).store(detail::monotonic_ns(), std::memory_order_relaxed);
-    const uint16_t flags = logging_active ? kReportLoggingActive : 0;
+    const uint16_t flags = uint16_t((logging_active ? kReportLoggingActive : 0) |
+                                    (log_incomplete ? kReportLogIncomplete : 0));
     std::atomic_ref<uint64_t>(slot_->report)
         .store(pack_report(Report{acked_generation, state, flags}), std::memory_order_release);
 }
@@ -188,6 +209,13 @@ void GuestSlot::add_pages_logged(uint64_t n) noexcept
 void GuestSlot::add_frames_dropped(uint64_t n) noexcept
 {
     std::atomic_ref<uint64_t>(slot_->frames_dropped).fetch_add(n, std::memory_order_relaxed);
+}
+void GuestSlot::add_log_errors(uint64_t n) noexcept
+{
+    std::atomic_ref<uint32_t> c(slot_->log_errors);
+    uint32_t v = c.load(std::memory_order_relaxed);
+    const uint32_t next = n >= uint64_t(UINT32_MAX - v) ? UINT32_MAX : v + uint32_t(n);
+    c.store(next, std::memory_order_release);  // one writer: the slot's driver
 }
 void GuestSlot::count_migration() noexcept
 {
@@ -206,7 +234,8 @@ Counters GuestSlot::counters() const noexcept
 {
     auto ld = [](uint64_t &v) { return std::atomic_ref<uint64_t>(v).load(std::memory_order_relaxed); };
     return Counters{ld(slot_->pages_logged), ld(slot_->migrations_done), ld(slot_->last_quiesce_ns),
-                    ld(slot_->last_restart_ns), ld(slot_->frames_dropped)};
+                    ld(slot_->last_restart_ns), ld(slot_->frames_dropped),
+                    std::atomic_ref<uint32_t>(slot_->log_errors).load(std::memory_order_relaxed)};
 }
 
 void GuestSlot::set_error(int code, std::string_view message) noexcept

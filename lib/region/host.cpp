@@ -131,7 +131,8 @@ Result<SlotStatus> Host::slot_status(uint32_t slot) const
     st.request_ns = ld(s.request_ns);
     st.ack_ns = ld(s.ack_ns);
     st.counters = Counters{ld(s.pages_logged), ld(s.migrations_done), ld(s.last_quiesce_ns),
-                           ld(s.last_restart_ns), ld(s.frames_dropped)};
+                           ld(s.last_restart_ns), ld(s.frames_dropped),
+                           std::atomic_ref<uint32_t>(s.log_errors).load(std::memory_order_acquire)};
     st.last_error = std::atomic_ref<int32_t>(s.last_error).load(std::memory_order_acquire);
     st.error_msg = load_text(s.error_msg);
     return st;

@@ -458,6 +458,7 @@ struct FakeDevice : MigrationDevice {
   bool link = true;
   bool gates_open = true;
   uint64_t posted_iova = kBase + 0x10000;
+  std::vector<std::pair<uint64_t, uint64_t>> rx_spans;  // what rx_dma_spans(0) returns
 
   uint16_t port_id() const override { return 7; }
   std::string identity() const override { return id; }
@@ -465,6 +466,10 @@ struct FakeDevice : MigrationDevice {
   unsigned n_rx_queues() const override { return nrx; }
   unsigned n_tx_queues() const override { return ntx; }
   void set_rx_logger(unsigned q, DirtyLogger *l) override { rxl[q] = l; }
+  std::vector<std::pair<uint64_t, uint64_t>> rx_dma_spans(unsigned q) const override
+  {
+    return q == 0 ? rx_spans : std::vector<std::pair<uint64_t, uint64_t>>{};
+  }
   void set_tx_logger(unsigned q, DirtyLogger *l) override { txl[q] = l; }
   bool grace_period(const Deadline &) override { calls.push_back("grace"); return true; }
   void log_posted(DirtyLogger *const *rx, DirtyLogger *const *) override
@@ -604,6 +609,101 @@ TEST(migration, QuiesceTimeoutIsReportedInTheSlotNotHidden)
   EXPECT_NE(st.error_msg.find("TDH"), std::string::npos) << st.error_msg;
   EXPECT_EQ(st.counters.frames_dropped, 3u);
   EXPECT_EQ(f.port->stats().timeouts, 1u);
+}
+
+TEST(migration, StopCopyWhoseQuiesceTimedOutIsAcknowledgedWithTheLogIncomplete)
+{
+  Fixture f;
+  f.request(State::pre_copy);
+  f.dev.qres.rc = -ETIMEDOUT;
+  f.dev.qres.what = "rx queue 0: an lcore stayed in rx burst";
+  f.dev.qres.lcore_inside = true;
+  auto st = f.request(State::stop_copy);
+  EXPECT_EQ(st.report.state, State::stop_copy);
+  EXPECT_TRUE(st.report.log_incomplete()) << "the ack itself must say the bitmap is not complete";
+  EXPECT_EQ(st.counters.log_errors, 1u);
+  EXPECT_EQ(st.last_error, -ETIMEDOUT);
+  EXPECT_NE(st.error_msg.find("rx burst"), std::string::npos) << st.error_msg;
+  EXPECT_EQ(f.port->stats().log_errors, 1u);
+  EXPECT_TRUE(f.port->stats().log_incomplete);
+  /* The flag lasts while the source is quiesced and logging, and ends with the migration. */
+  EXPECT_TRUE(f.request(State::stop).report.log_incomplete());
+  f.dev.qres = {};
+  f.request(State::resuming);
+  st = f.request(State::running, region::ResumeKind::destination);
+  EXPECT_EQ(st.report.state, State::running);
+  EXPECT_FALSE(st.report.log_incomplete());
+  EXPECT_EQ(st.counters.log_errors, 1u) << "the count stays for the host to read";
+}
+
+TEST(migration, StopCopyOfAPortNotLoggingThatTimedOutIsNotAcknowledgedClean)
+{
+  MigrationDevargs args;
+  args.dirty_log = DirtyLogMode::off;
+  args.dirty_log_given = true;
+  Fixture f(args);
+  f.dev.qres.rc = -ETIMEDOUT;
+  f.dev.qres.what = "tx queue 0: TDH 3 != TDT 9";
+  auto st = f.request(State::stop_copy);
+  EXPECT_EQ(st.report.state, State::stop_copy);
+  EXPECT_TRUE(st.report.log_incomplete());
+  f.dev.qres = {};
+  st = f.request(State::running, region::ResumeKind::source_abort);
+  EXPECT_EQ(st.report.state, State::running);
+  EXPECT_FALSE(st.report.log_incomplete());
+}
+
+TEST(migration, AMarkOutsideTheRangesDuringPreCopyFlagsEveryLaterAck)
+{
+  Fixture f;
+  auto st = f.request(State::pre_copy);
+  ASSERT_TRUE(st.report.logging_active());
+  EXPECT_FALSE(st.report.log_incomplete());
+  /* An lcore's burst marks a buffer the region does not cover (a pool allocated after the ranges
+   * were chosen, a vIOMMU address). */
+  {
+    DirtyBurst b(f.dev.rxl[0]);
+    b.buf(kBase + kLen + 0x1000, nullptr, 64);
+  }
+  MigrationController::instance().poll_once();
+  EXPECT_EQ(f.port->stats().log_errors, 1u);
+  st = f.request(State::stop_copy);
+  EXPECT_TRUE(st.report.log_incomplete());
+  EXPECT_EQ(st.counters.log_errors, 1u);
+  EXPECT_EQ(st.last_error, -EIO);
+  EXPECT_NE(st.error_msg.find("outside"), std::string::npos) << st.error_msg;
+}
+
+TEST(migration, LoggingIsRefusedWithTheReasonWhenAPoolLiesOutsideTheRegion)
+{
+  Fixture f;
+  f.dev.rx_spans = {{kBase, kBase + 4095}, {kBase + kLen - 4096, kBase + kLen + 8191}};
+  auto st = f.request(State::pre_copy);
+  EXPECT_EQ(st.report.state, State::error);
+  EXPECT_FALSE(st.report.logging_active());
+  EXPECT_EQ(f.dev.rxl[0], nullptr) << "no logger published for a log that cannot be complete";
+  EXPECT_EQ(st.last_error, -ERANGE);
+  EXPECT_NE(st.error_msg.find("rx queue 0"), std::string::npos) << st.error_msg;
+  EXPECT_FALSE(f.port->logging());
+  /* The host cancels; the port carries on, and a pool inside the ranges logs. */
+  st = f.request(State::running, region::ResumeKind::source_abort);
+  EXPECT_EQ(st.report.state, State::running);
+  f.dev.rx_spans = {{kBase, kBase + 4095}};
+  st = f.request(State::pre_copy);
+  EXPECT_EQ(st.report.state, State::pre_copy);
+  EXPECT_TRUE(st.report.logging_active());
+}
+
+TEST(migration, AnOlderHostGetsErrorInsteadOfAFlagItWouldNotRead)
+{
+  Fixture f;
+  region_test::patch<uint16_t>(f.path.str(), offsetof(region::Header, version_minor), 1);
+  f.request(State::pre_copy);
+  f.dev.qres.rc = -ETIMEDOUT;
+  f.dev.qres.what = "tx queue 0: TDH 3 != TDT 9";
+  auto st = f.request(State::stop_copy);
+  EXPECT_EQ(st.report.state, State::error);
+  EXPECT_NE(st.error_msg.find("TDH"), std::string::npos) << st.error_msg;
 }
 
 TEST(migration, SilentDestinationPfReportsErrorThenRecoversAndAcksWhenItAnswers)

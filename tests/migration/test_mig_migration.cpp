@@ -523,6 +523,8 @@ TEST(MigQuiesce, StopCopyThatRunsOutOfTimeIsStillAcknowledgedWithTheErrorInTheSl
   EXPECT_EQ(st->report.state, region::State::stop_copy);
   EXPECT_EQ(st->last_error, -ETIMEDOUT);
   EXPECT_NE(st->error_msg.find("TDH"), std::string::npos) << st->error_msg;
+  EXPECT_TRUE(st->report.log_incomplete()) << "a timed-out quiesce acknowledged as clean";
+  EXPECT_GE(st->counters.log_errors, 1u);
   /* 20 ms of budget in all; a loaded 2-CPU machine may add tens of ms of scheduling. */
   EXPECT_LT(took, 1000ms) << "the quiesce did not keep to quiesce_timeout_us";
   if (migration_api_linked()) {
@@ -541,6 +543,51 @@ TEST(MigQuiesce, StopCopyThatRunsOutOfTimeIsStillAcknowledgedWithTheErrorInTheSl
   rig.refl = std::make_unique<Reflector>(rig.port->id, 1);
   rig.start_traffic();
   EXPECT_TRUE(traffic_flows(*rig.traffic, 50, 5000ms)) << "no traffic after the cancelled quiesce";
+}
+
+/* The host's side of failing closed: a STOP_COPY ack that says the log is incomplete makes the
+ * engine copy everything (nothing missed although the bitmap may be), or cancel and say why. */
+TEST(MigQuiesce, AnIncompleteLogMakesTheHostCopyEverythingOrCancel)
+{
+  for (const hv::OnLogError policy : {hv::OnLogError::copy_all, hv::OnLogError::cancel}) {
+    SCOPED_TRACE(policy == hv::OnLogError::copy_all ? "copy_all" : "cancel");
+    RigConfig c;
+    c.traffic = false;
+    c.reflector = false;
+    c.extra_devargs = "quiesce_timeout_us=20000";
+    Rig rig(c);
+    ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+    hv::MigratorOptions mo = rig.options(1);
+    mo.on_log_error = policy;
+    hv::Migrator m(*rig.region->host, mo);
+    hv::MigrationFigures f;
+    std::string why;
+    ASSERT_TRUE(m.start_logging(f, &why)) << why;
+    ASSERT_TRUE(m.pre_copy(f, &why)) << why;
+    fill_stalled_tx(rig, 8);
+    const bool ok = m.stop_copy(f, &why);
+    rig.port->current_pf()->set_faults(model::Faults{});
+    if (policy == hv::OnLogError::copy_all) {
+      ASSERT_TRUE(ok) << why;
+      EXPECT_TRUE(f.copied_all);
+      EXPECT_GE(f.log_errors, 1u);
+      ASSERT_EQ(f.slots.size(), 1u);
+      EXPECT_TRUE(f.slots[0].log_incomplete);
+      EXPECT_NE(f.slots[0].log_error_msg.find("TDH"), std::string::npos) << f.slots[0].log_error_msg;
+      EXPECT_EQ(f.missed_dirty_pages, 0u);
+      EXPECT_TRUE(m.finish(hv::Outcome::source_abort, f, &why)) << why;
+    } else {
+      EXPECT_FALSE(ok);
+      EXPECT_NE(why.find("incomplete"), std::string::npos) << why;
+      EXPECT_NE(why.find("cancelled"), std::string::npos) << why;
+      /* The engine asked for SOURCE_ABORT: the port runs on its VF again. */
+      EXPECT_TRUE(wait_for([&] {
+        auto st = rig.region->host->slot_status(uint32_t(rig.slot));
+        return st && st->report.state == region::State::running &&
+               st->report.acked_generation == st->request.generation;
+      })) << slot_error(*rig.region->host, rig.slot);
+    }
+  }
 }
 
 TEST(MigQuiesce, ApiQuiesceBudgetsEveryStepFromTheCallersTimeout)

@@ -3,13 +3,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <string>
 #include <cstddef>
 
 #include <gtest/gtest.h>
 
 #include "ixgbevf_lm/region/guest.h"
 #include "ixgbevf_lm/region/host.h"
+#include "ixgbevf_lm_region.h"
 #include "region_test_util.h"
 
 using namespace ixgbevf_lm::region;
@@ -380,4 +383,45 @@ TEST(migration, PackedRequestAndReportWordsRoundTrip)
     EXPECT_TRUE(q.logging_active());
     EXPECT_TRUE(generation_reached(1, 0xffffffffu));  // wrap-around
     EXPECT_FALSE(generation_reached(0xffffffffu, 1));
+}
+
+// Layout 1.2: an ack that carries kReportLogIncomplete is an error the host cannot miss: the
+// status shows it with the slot's failure count, and the C ABI's wait_ack returns -ENODATA.
+TEST(migration, AnAckWithAnIncompleteLogIsAnErrorForTheHost)
+{
+    TempPath path;
+    auto [host, guest] = make_pair(path);
+    auto s = guest.claim_slot("0000:00:04.0");
+    ASSERT_TRUE(s) << s.error().message;
+    auto g = host.request_state(s->index(), State::pre_copy);
+    ASSERT_TRUE(g);
+    s->report(State::pre_copy, g.value(), true);
+    g = host.request_state(s->index(), State::stop_copy);
+    ASSERT_TRUE(g);
+    s->add_log_errors(3);
+    s->set_error(-EIO, "dirty log incomplete: 3 page marks outside the region's ranges");
+    s->report(State::stop_copy, g.value(), true, /*log_incomplete=*/true);
+    auto st = host.wait_ack(s->index(), g.value(), 100ms);
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(st->report.log_incomplete());
+    EXPECT_TRUE(st->report.logging_active());
+    EXPECT_EQ(st->counters.log_errors, 3u);
+
+    ixgbevf_lm_region *r = nullptr;
+    ASSERT_EQ(ixgbevf_lm_region_open(path.str().c_str(), &r), 0);
+    EXPECT_EQ(ixgbevf_lm_region_wait_ack(r, s->index(), g.value(), 100), -ENODATA);
+    EXPECT_NE(std::string(ixgbevf_lm_region_last_error()).find("outside"), std::string::npos)
+        << ixgbevf_lm_region_last_error();
+    uint32_t incomplete = 0;
+    uint64_t errors = 0;
+    ASSERT_EQ(ixgbevf_lm_region_slot_log_status(r, s->index(), &incomplete, &errors), 0);
+    EXPECT_EQ(incomplete, 1u);
+    EXPECT_EQ(errors, 3u);
+    uint32_t abort_gen = 0;
+    ASSERT_EQ(ixgbevf_lm_region_abort(r, s->index(), &abort_gen), 0);
+    s->report(State::running, abort_gen, false);
+    EXPECT_EQ(ixgbevf_lm_region_wait_ack(r, s->index(), abort_gen, 100), 0);
+    ASSERT_EQ(ixgbevf_lm_region_slot_log_status(r, s->index(), &incomplete, nullptr), 0);
+    EXPECT_EQ(incomplete, 0u);
+    ixgbevf_lm_region_close(r);
 }

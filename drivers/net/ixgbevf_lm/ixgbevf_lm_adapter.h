@@ -102,6 +102,13 @@ inline constexpr uint32_t kMaxMacAddrs = 1 + kMaxExtraMacs;
  * the control thread) / tear it down (first thing in dev_close). */
 int migration_attach(Adapter &ad) noexcept;
 void migration_detach(Adapter &ad) noexcept;
+struct RxQueue;
+struct TxQueue;
+/* A queue stop, after its DMA stopped and before its buffers go back: while logging, what the
+ * device wrote that no burst took (completed Rx buffers, the ring) is marked, or freeing it would
+ * lose those pages. */
+void migration_rx_queue_stopping(RxQueue &q) noexcept;
+void migration_tx_queue_stopping(TxQueue &q) noexcept;
 
 /* ixgbevf_lm_vf.cpp */
 int vf_reset_and_negotiate(Adapter &ad) noexcept;    /* RST, RSTD, VF_RESET, API, GET_QUEUES */

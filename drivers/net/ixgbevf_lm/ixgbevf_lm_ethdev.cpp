@@ -4,9 +4,11 @@
  * ixgbevf_lm_regdump.cpp, the port's init in ixgbevf_lm_init.cpp, each driver's registration in
  * its backend (backends/).
  */
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include <ethdev_driver.h>
 
@@ -91,9 +93,6 @@ int tx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) noex
 
 int dev_start(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
-  std::unique_lock<std::recursive_mutex> mig_lk;
-  if (ad.migport)
-    mig_lk = ad.migport->lock_ops();
   if (ad.pf_reset_seen.load()) {
     IXGBEVF_LM_LOG(ERR, "port %u: the PF reset the VF; call rte_eth_dev_reset() first", dev->data->port_id);
     return -EIO;
@@ -141,11 +140,8 @@ int dev_start(rte_eth_dev *dev) noexcept {
 
 int dev_stop(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
-  std::unique_lock<std::recursive_mutex> mig_lk;
-  if (ad.migport) {
-    mig_lk = ad.migport->lock_ops();
+  if (ad.migport)
     ad.migport->on_dev_stop();
-  }
   stop_queues(dev);
   intr_stop(dev);
   {
@@ -265,24 +261,75 @@ void vlan_strip_queue_set(rte_eth_dev *dev, uint16_t qid, int on) noexcept {
 void rx_queue_release_op(rte_eth_dev *dev, uint16_t qid) noexcept { rxq_release(dev, qid); }
 void tx_queue_release_op(rte_eth_dev *dev, uint16_t qid) noexcept { txq_release(dev, qid); }
 
+/* How long a control operation waits for a migration step of the control thread (a rebuild's
+ * attempts and link wait stay well inside it) before it fails with -EBUSY. */
+constexpr std::chrono::milliseconds kOpWait{2000};  /* the message below says 2 s */
+
+/* A control operation run under the port's migration lock (MigrationPort::lock_ops): never during a
+ * quiesce or a rebuild, so that neither frees or reprograms what the other uses, and what it stores
+ * in ad.cfg is what the next rebuild replays. -EBUSY when a step held the port beyond kOpWait; an
+ * operation that cannot fail (queue release, MAC remove) is then skipped: leaking a queue is
+ * better than freeing it under a rebuild. */
+template <auto Fn, bool kStartsQueues>
+struct Serialised;
+template <class R, class... A, R (*Fn)(rte_eth_dev *, A...) noexcept, bool kStartsQueues>
+struct Serialised<Fn, kStartsQueues> {
+  static R call(rte_eth_dev *dev, A... a) noexcept {
+    Adapter &ad = adapter_of(dev);
+    mig::MigrationPort::OpLock lk;
+    if (ad.migport) {
+      lk = ad.migport->lock_ops(kOpWait);
+      const char *why = !lk.owns_lock() ? "a migration step held the port for more than 2 s"
+                        /* the device must not DMA on the source after the stop-copy fetch */
+                        : kStartsQueues && ad.migport->holds_queues() ? "the port is quiesced for a migration"
+                                                                      : nullptr;
+      if (why != nullptr) {
+        IXGBEVF_LM_LOG(ERR, "port %u: %s: operation refused (-EBUSY)", dev->data->port_id, why);
+        if constexpr (std::is_void_v<R>)
+          return;
+        else
+          return -EBUSY;
+      }
+    }
+    return Fn(dev, a...);
+  }
+};
+template <auto Fn>
+constexpr auto serialised = &Serialised<Fn, false>::call;
+/* An operation that starts queues: also refused while a migration holds them quiesced. */
+template <auto Fn>
+constexpr auto serialised_start = &Serialised<Fn, true>::call;
+
+/* rte_eth_tx_done_cleanup frees mbufs of a ring a rebuild may be restarting: the same lock. */
+int tx_done_cleanup_op(void *txq, uint32_t free_cnt) noexcept {
+  auto *q = static_cast<TxQueue *>(txq);
+  mig::MigrationPort::OpLock lk;
+  if (q != nullptr && q->ad != nullptr && q->ad->migport) {
+    lk = q->ad->migport->lock_ops(kOpWait);
+    if (!lk.owns_lock())
+      return -EBUSY;
+  }
+  return tx_done_cleanup(txq, free_cnt);
+}
+
 }  // namespace
 
 const eth_dev_ops kEthDevOps = {
-    .dev_configure = dev_configure,
-    .dev_start = dev_start,
-    .dev_stop = dev_stop,
+    .dev_configure = serialised<dev_configure>,
+    .dev_start = serialised_start<dev_start>,
+    .dev_stop = serialised<dev_stop>,
     .dev_close = dev_close,
-    .dev_reset = dev_reset,
+    .dev_reset = serialised<dev_reset>,
     .link_update = vf_link_update,
-    .promiscuous_enable = promisc_enable,
-    .promiscuous_disable = promisc_disable,
-    .allmulticast_enable = allmulti_enable,
-    .allmulticast_disable = allmulti_disable,
-    .mac_addr_remove = mac_addr_remove,
-    .mac_addr_add = mac_addr_add,
-    .mac_addr_set = mac_addr_set,
-    .set_mc_addr_list = set_mc_addr_list,
-    .mtu_set = mtu_set,
+    .promiscuous_enable = serialised<promisc_enable>,
+    .promiscuous_disable = serialised<promisc_disable>,
+    .allmulticast_enable = serialised<allmulti_enable>,
+    .allmulticast_disable = serialised<allmulti_disable>,
+    .mac_addr_remove = serialised<mac_addr_remove>,
+    .mac_addr_add = serialised<mac_addr_add>,
+    .mac_addr_set = serialised<mac_addr_set>,
+    .set_mc_addr_list = serialised<set_mc_addr_list>,
+    .mtu_set = serialised<mtu_set>,
     .stats_get = stats_get,
     .stats_reset = stats_reset,
     .xstats_get = xstats_get,
@@ -292,23 +339,23 @@ const eth_dev_ops kEthDevOps = {
     .rx_burst_mode_get = rx_burst_mode_get,
     .tx_burst_mode_get = tx_burst_mode_get,
     .dev_supported_ptypes_get = supported_ptypes,
-    .vlan_filter_set = vlan_filter_set,
-    .vlan_strip_queue_set = vlan_strip_queue_set,
-    .vlan_offload_set = vlan_offload_set,
-    .rx_queue_start = rxq_start,
-    .rx_queue_stop = rxq_stop,
-    .tx_queue_start = txq_start,
-    .tx_queue_stop = txq_stop,
-    .rx_queue_setup = rxq_setup,
-    .rx_queue_release = rx_queue_release_op,
-    .rx_queue_intr_enable = rx_queue_intr_enable,
-    .rx_queue_intr_disable = rx_queue_intr_disable,
-    .tx_queue_setup = txq_setup,
-    .tx_queue_release = tx_queue_release_op,
-    .tx_done_cleanup = tx_done_cleanup,
-    .rss_hash_update = rss_hash_update,
+    .vlan_filter_set = serialised<vlan_filter_set>,
+    .vlan_strip_queue_set = serialised<vlan_strip_queue_set>,
+    .vlan_offload_set = serialised<vlan_offload_set>,
+    .rx_queue_start = serialised_start<rxq_start>,
+    .rx_queue_stop = serialised<rxq_stop>,
+    .tx_queue_start = serialised_start<txq_start>,
+    .tx_queue_stop = serialised<txq_stop>,
+    .rx_queue_setup = serialised<rxq_setup>,
+    .rx_queue_release = serialised<rx_queue_release_op>,
+    .rx_queue_intr_enable = serialised<rx_queue_intr_enable>,
+    .rx_queue_intr_disable = serialised<rx_queue_intr_disable>,
+    .tx_queue_setup = serialised<txq_setup>,
+    .tx_queue_release = serialised<tx_queue_release_op>,
+    .tx_done_cleanup = tx_done_cleanup_op,
+    .rss_hash_update = serialised<rss_hash_update>,
     .rss_hash_conf_get = rss_hash_conf_get,
-    .reta_update = reta_update,
+    .reta_update = serialised<reta_update>,
     .reta_query = reta_query,
     .get_reg = get_reg,
     .get_monitor_addr = rx_get_monitor_addr,

@@ -44,6 +44,8 @@ int migration_telemetry_cb(const char *cmd, const char *params, struct rte_tel_d
     rte_tel_data_add_dict_u64(d, "pages_logged", s.pages_logged);
     rte_tel_data_add_dict_u64(d, "recoveries", s.recoveries);
     rte_tel_data_add_dict_u64(d, "timeouts", s.timeouts);
+    rte_tel_data_add_dict_u64(d, "log_errors", s.log_errors);
+    rte_tel_data_add_dict_u64(d, "log_incomplete", s.log_incomplete ? 1 : 0);
     rc = 0;
   });
   return rc;

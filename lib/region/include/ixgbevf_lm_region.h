@@ -8,7 +8,16 @@
  * message (naming the field and the value), ixgbevf_lm_region_strerror() a generic one.
  * -EBADMSG: malformed region, -EPROTONOSUPPORT: layout major version, -ENOSPC: no free slot,
  * -EBUSY: identity held by a live process, -ENOENT: not found, -ETIMEDOUT: no ack in time,
- * -EPERM: state transition not allowed, -EINVAL: bad argument, other: system call errno.
+ * -EPERM: state transition not allowed, -EINVAL: bad argument, -ENODATA: acknowledged, but the
+ * driver could not log every page it may have written (see "Failing closed" below), other: system
+ * call errno.
+ *
+ * Failing closed (layout 1.2): once the driver failed to log a page since logging started (a mark
+ * outside every range, an untranslatable address, a quiesce that ran out of time, an lcore that
+ * did not leave its burst in time), each of its acks carries the failure until logging stops, and
+ * ixgbevf_lm_region_wait_ack() returns -ENODATA for them. The bitmap is then not a complete record:
+ * copy all guest memory, or cancel the migration (ixgbevf_lm_region_abort). The slot's
+ * log_errors / error_msg (ixgbevf_lm_region_slot_log_status) say how many and why.
  *
  * States and the transition table: see ixgbevf_lm/region/layout.h.
  */
@@ -116,9 +125,18 @@ int ixgbevf_lm_region_request_state(ixgbevf_lm_region *r, uint32_t slot,
 /* Start/stop logging for a slot or IXGBEVF_LM_REGION_ALL_SLOTS (claimed ones). */
 int ixgbevf_lm_region_start_logging(ixgbevf_lm_region *r, int slot, uint32_t *generation);
 int ixgbevf_lm_region_stop_logging(ixgbevf_lm_region *r, int slot, uint32_t *generation);
-/* Wait up to timeout_ms for the slot to ack generation (or later); -ETIMEDOUT otherwise. */
+/* Wait up to timeout_ms for the slot to ack generation (or later); -ETIMEDOUT otherwise, -ENODATA
+ * when the ack says the dirty log is incomplete (the ack happened: treat all memory as dirty). */
 int ixgbevf_lm_region_wait_ack(const ixgbevf_lm_region *r, uint32_t slot, uint32_t generation,
 			       uint32_t timeout_ms);
+
+/* Cancel the migration: RUNNING with IXGBEVF_LM_REGION_RESUME_SOURCE_ABORT (the driver resumes on
+ * the VF it holds). Allowed from PRE_COPY, STOP_COPY, STOP and after an ERROR. */
+int ixgbevf_lm_region_abort(ixgbevf_lm_region *r, uint32_t slot, uint32_t *generation);
+/* Whether the slot's last ack says the dirty log is incomplete (*log_incomplete 0/1), and how many
+ * failures to log it counted since it was claimed (*log_errors). Either pointer may be NULL. */
+int ixgbevf_lm_region_slot_log_status(const ixgbevf_lm_region *r, uint32_t slot,
+				      uint32_t *log_incomplete, uint64_t *log_errors);
 
 /* Copy range's bitmap into bitmap[0..n_words) (clearing it unless IXGBEVF_LM_REGION_NO_CLEAR).
  * Returns the number of dirty pages (>= 0) or a negative errno. */

@@ -11,7 +11,7 @@ namespace {
 constexpr const char *kXstatNames[] = {
     "mig_state", "mig_logging", "mig_migrations_done", "mig_last_quiesce_ns", "mig_last_restart_ns",
     "mig_frames_dropped", "mig_pages_logged", "mig_recoveries", "mig_timeouts", "mig_rx_bursts_unmarked",
-    "mig_tx_bursts_unmarked",
+    "mig_tx_bursts_unmarked", "mig_log_errors",
 };
 }  // namespace
 
@@ -33,6 +33,7 @@ uint64_t MigrationPort::xstat_value(unsigned i) const
   case 8: return s.timeouts;
   case 9: return rx_unmarked_total_.load(std::memory_order_relaxed);
   case 10: return tx_unmarked_total_.load(std::memory_order_relaxed);
+  case 11: return s.log_errors;
   default: return 0;
   }
 }

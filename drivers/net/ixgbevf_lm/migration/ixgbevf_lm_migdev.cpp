@@ -145,6 +145,65 @@ void AdapterMigration::log_posted(mig::DirtyLogger *const *rx, mig::DirtyLogger 
   }
 }
 
+namespace {
+
+/* The completed run from rx_tail: what the device wrote and no burst consumed (a burst marks what
+ * it consumes), and the ring, whole. */
+void log_rx_completed(mig::DirtyLogger &l, RxQueue &r)
+{
+  if (r.ring == nullptr || r.sw_ring == nullptr)
+    return;
+  mig::log_ring_and_buffers(l, r.ring_iova, const_cast<RxDesc *>(r.ring), uint64_t(r.nb_desc) * kDescSize,
+                            nullptr, 0);
+  uint16_t i = r.rx_tail;
+  for (unsigned n = 0; n + 1 < r.nb_desc; ++n) {
+    const RxDesc &d = const_cast<const RxDesc &>(r.ring[i]);
+    if (!(rte_le_to_cpu_32(d.wb.status_error) & RXD_STAT_DD))
+      break;
+    /* The bytes the device wrote, from where the refill pointed it (buf_iova + headroom). */
+    const uint16_t len = rte_le_to_cpu_16(d.wb.length);
+    if (rte_mbuf *m = r.sw_ring[i]; m != nullptr && len != 0 && len <= m->buf_len - RTE_PKTMBUF_HEADROOM)
+      mig::log_range(l, m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM,
+                     len);
+    else
+      mig::log_ring_and_buffers(l, 0, nullptr, 0, &r.sw_ring[i], 1);
+    i = uint16_t(i + 1 == r.nb_desc ? 0 : i + 1);
+  }
+}
+
+void log_tx_ring(mig::DirtyLogger &l, TxQueue &t)
+{
+  if (t.ring == nullptr)
+    return;
+  mig::log_range(l, t.ring_iova, const_cast<TxDesc *>(t.ring), uint64_t(t.nb_desc) * kDescSize);
+  if (t.head_wb)
+    mig::log_range(l, t.head_wb_iova, const_cast<uint32_t *>(t.head_wb), sizeof(uint32_t));
+}
+
+}  // namespace
+
+void AdapterMigration::log_completed(mig::DirtyLogger *const *rx, mig::DirtyLogger *const *tx)
+{
+  for (unsigned q = 0; q < n_rx_queues(); ++q)
+    if (RxQueue *r = rxq(ad_.dev, q); r != nullptr && rx[q] != nullptr)
+      log_rx_completed(*rx[q], *r);
+  for (unsigned q = 0; q < n_tx_queues(); ++q)
+    if (TxQueue *t = txq(ad_.dev, q); t != nullptr && tx[q] != nullptr)
+      log_tx_ring(*tx[q], *t);
+}
+
+void migration_rx_queue_stopping(RxQueue &q) noexcept
+{
+  if (mig::DirtyLogger *l = std::atomic_ref<mig::DirtyLogger *>(q.dirty_logger).load(std::memory_order_acquire))
+    log_rx_completed(*l, q);
+}
+
+void migration_tx_queue_stopping(TxQueue &q) noexcept
+{
+  if (mig::DirtyLogger *l = std::atomic_ref<mig::DirtyLogger *>(q.dirty_logger).load(std::memory_order_acquire))
+    log_tx_ring(*l, q);
+}
+
 QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
 {
   QuiesceResult res;

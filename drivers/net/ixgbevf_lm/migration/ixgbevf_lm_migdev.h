@@ -27,6 +27,7 @@ class AdapterMigration final : public mig::MigrationDevice {
   void set_tx_logger(unsigned q, mig::DirtyLogger *l) override;
   bool grace_period(const mig::Deadline &d) override;
   void log_posted(mig::DirtyLogger *const *rx, mig::DirtyLogger *const *tx) override;
+  void log_completed(mig::DirtyLogger *const *rx, mig::DirtyLogger *const *tx) override;
   std::vector<std::pair<uint64_t, uint64_t>> rx_dma_spans(unsigned q) const override;
   std::vector<std::pair<uint64_t, uint64_t>> tx_dma_spans(unsigned q) const override;
   mig::QuiesceResult quiesce(const mig::MigrationBudgets &b) override;

@@ -63,6 +63,14 @@ std::unique_ptr<MigrationPort> MigrationPort::create(MigrationDevice &dev, const
     return nullptr;
   std::unique_ptr<MigrationPort> p(new MigrationPort(dev, args));
   p->budgets_.set_quiesce_timeout(std::chrono::microseconds{args.quiesce_timeout_us});
+  /* Touch mode alone has no handshake: nothing stops the device before the vCPUs pause, so a
+   * page it writes after the last touch is stale on the destination. It logs, it does not make
+   * the port safe to migrate: say so at probe (doc/guides/nics/ixgbevf_lm.rst, limits). */
+  if (args.effective_mode() == DirtyLogMode::touch && args.region_path.empty())
+    MIG_LOG(WARNING,
+            "port %u: dirty_log=touch without mig_region: no quiesce handshake with the hypervisor; live "
+            "migration needs mig_region=<path> (the device is never stopped before the VM is)",
+            dev.port_id());
   if (!args.region_path.empty()) {
     p->region_ = RegionAttachment::acquire(args.region_path, why);
     if (!p->region_)
@@ -88,7 +96,7 @@ std::unique_ptr<MigrationPort> MigrationPort::create(MigrationDevice &dev, const
 
 MigrationPort::~MigrationPort()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   stop_logging();
   if (region_ && slot_.valid()) {
     publish_counters();
@@ -114,7 +122,7 @@ int MigrationPort::set_callback(rte_pmd_ixgbevf_lm_mig_event ev, rte_pmd_ixgbevf
 {
   if (ev < 0 || ev >= RTE_PMD_IXGBEVF_LM_MIG_EV_MAX)
     return -EINVAL;
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   cbs_[ev] = Cb{cb, arg};
   return 0;
 }
@@ -142,6 +150,11 @@ bool MigrationPort::start_logging(std::string *why)
     xl = xlat_.get();
     MIG_LOG(INFO, "port %u: IOVA->PA table built, %zu extents", dev_.port_id(), xlat_->extents());
   }
+  /* A ring or buffer outside the ranges could never be reported: refuse rather than log part. */
+  if (m == DirtyLogMode::bitmap && !dma_spans_logged(xl, why)) {
+    xlat_.reset();
+    return false;
+  }
   const auto make = [&]() {
     auto l = std::make_unique<DirtyLogger>();
     l->mode = m;
@@ -167,19 +180,36 @@ bool MigrationPort::start_logging(std::string *why)
     dev_.set_rx_logger(q, rx_log_[q].get());
   for (unsigned q = 0; q < tx_log_.size(); ++q)
     dev_.set_tx_logger(q, tx_log_[q].get());
-  /* Every burst that starts after the grace period logs; buffers posted before are marked now. */
-  if (!dev_.grace_period(Deadline(budgets_.grace))) {
+  log_incomplete_.store(false, std::memory_order_relaxed);
+  oor_base_ = m == DirtyLogMode::bitmap ? region_->guest().out_of_range_count() : 0;
+  untranslated_seen_ = 0;
+  /* Every burst that starts after the grace period logs; buffers posted before are marked now. A
+   * burst still running may consume without marking, so an lcore preempted inside one is waited
+   * for longer than a quiesce would (logging start is not downtime): up to a rebuild's budget. */
+  bool quiet = dev_.grace_period(Deadline(budgets_.grace));
+  if (!quiet) {
     timeouts_.fetch_add(1, std::memory_order_relaxed);
-    MIG_LOG(WARNING, "port %u: an lcore stayed inside a burst for more than %lld us while logging started",
-            dev_.port_id(), static_cast<long long>(budgets_.grace.count()));
+    quiet = dev_.grace_period(Deadline(std::max(budgets_.rebuild, budgets_.grace)));
   }
   std::vector<DirtyLogger *> rx, tx;
   for (auto &l : rx_log_)
     rx.push_back(l.get());
   for (auto &l : tx_log_)
     tx.push_back(l.get());
-  dev_.log_posted(rx.data(), tx.data());
+  /* What the device wrote before this instant is in the host's first pass, which copies all
+   * memory after the ack; from here on a burst marks what it consumes and the quiesce what is left.
+   * So only the rings and the completed buffers: marking every posted buffer as well reported
+   * hundreds of pages the device never wrote (over-report x2 on a loaded machine). */
+  if (quiet)
+    dev_.log_completed(rx.data(), tx.data());
+  else
+    dev_.log_posted(rx.data(), tx.data());
   logging_.store(true, std::memory_order_release);
+  /* A burst that started before the loggers were published may still consume buffers unmarked. */
+  if (!quiet)
+    log_error(1, "an lcore stayed inside a burst for more than " +
+                     std::to_string((budgets_.grace + std::max(budgets_.rebuild, budgets_.grace)).count()) +
+                     " us while logging started");
   MIG_LOG(INFO, "port %u: dirty logging (%s) on, %u rx + %u tx queues, posted buffers marked in %.3f ms",
           dev_.port_id(), dirty_log_mode_name(m), static_cast<unsigned>(rx.size()), static_cast<unsigned>(tx.size()),
           static_cast<double>(ns_since(t0)) / 1e6);
@@ -195,6 +225,7 @@ void MigrationPort::stop_logging()
   for (unsigned q = 0; q < tx_log_.size(); ++q)
     dev_.set_tx_logger(q, nullptr);
   const bool quiet = dev_.grace_period(Deadline(budgets_.grace));
+  check_log_errors();
   publish_counters();
   for (auto &l : rx_log_) {
     logged_base_ += l->pages_marked();
@@ -223,6 +254,8 @@ void MigrationPort::stop_logging()
   rx_scan_.clear();
   tx_scan_.clear();
   logging_.store(false, std::memory_order_release);
+  if (!quiesced_)  /* else it ends with the quiesce: a STOP ack is no cleaner than STOP_COPY's */
+    log_incomplete_.store(false, std::memory_order_relaxed);
   MIG_LOG(INFO, "port %u: dirty logging off", dev_.port_id());
 }
 
@@ -247,9 +280,104 @@ void MigrationPort::publish_counters()
 
 void MigrationPort::ack(const region::Request &r, region::State reached)
 {
+  const bool logging = logging_.load(std::memory_order_relaxed);
+  if (logging)
+    check_log_errors();
   publish_counters();
-  if (slot_.valid())
-    slot_.acknowledge(r, reached, logging_.load(std::memory_order_relaxed));
+  if (!slot_.valid())
+    return;
+  const bool incomplete = (logging || quiesced_) && log_incomplete_.load(std::memory_order_relaxed);
+  /* A host older than layout 1.2 does not read kReportLogIncomplete: it gets ERROR instead, which
+   * it cannot take for a clean acknowledgement (the message says why). */
+  if (incomplete && region_->guest().version_minor() < 2)
+    reached = region::State::error;
+  slot_.acknowledge(r, reached, logging, incomplete);
+}
+
+void MigrationPort::log_error(uint64_t n, const std::string &why, bool set_slot_error)
+{
+  if (n == 0)
+    return;
+  const bool first = !log_incomplete_.exchange(true, std::memory_order_relaxed);
+  log_errors_.fetch_add(n, std::memory_order_relaxed);
+  if (slot_.valid()) {
+    slot_.add_log_errors(n);
+    if (set_slot_error)
+      slot_.set_error(-EIO, "dirty log incomplete: " + why);
+  }
+  /* Once per logging session at ERR (a persistent cause would flood the log every poll). */
+  if (first)
+    MIG_LOG(ERR, "port %u: dirty log incomplete, the host must treat all memory as dirty: %s", dev_.port_id(),
+            why.c_str());
+  else
+    MIG_LOG(DEBUG, "port %u: dirty log: %s", dev_.port_id(), why.c_str());
+}
+
+void MigrationPort::check_log_errors()
+{
+  if (mode() != DirtyLogMode::bitmap || !region_)
+    return;
+  /* The region's count is shared by the ports of this process that attach it: a mark another port
+   * could not make is taken as this port's too (over-reporting a failure is safe, hiding one not). */
+  const uint64_t oor = region_->guest().out_of_range_count();
+  if (oor > oor_base_) {
+    log_error(oor - oor_base_, std::to_string(oor - oor_base_) + " page marks outside the region's ranges");
+    oor_base_ = oor;
+  }
+  uint64_t untranslated = 0;
+  for (auto &l : rx_log_)
+    untranslated += l->untranslated_count();
+  for (auto &l : tx_log_)
+    untranslated += l->untranslated_count();
+  if (untranslated > untranslated_seen_) {
+    const uint64_t d = untranslated - untranslated_seen_;
+    log_error(d, std::to_string(d) + " pages without an IOVA->PA translation");
+    untranslated_seen_ = untranslated;
+  }
+}
+
+bool MigrationPort::dma_spans_logged(const AddrTable *xl, std::string *why) const
+{
+  const region::Guest &g = region_->guest();
+  /* Pages of [first, last] that no mark could reach: outside every range, or (dirty_addr=pa)
+   * without a translation. */
+  const auto outside = [&](uint64_t first, uint64_t last) -> uint64_t {
+    if (xl == nullptr)
+      return g.pages_outside(first, last - first + 1);
+    uint64_t n = 0;
+    for (uint64_t a = first; a <= last;) {
+      const uint64_t pa = xl->translate(a);
+      const uint64_t psz = uint64_t{1} << g.page_shift();
+      const uint64_t chunk = pa == AddrTable::kNoTranslation ? psz - (a & (psz - 1))
+                                                             : std::min(last - a + 1, xl->extent_left(a));
+      n += pa == AddrTable::kNoTranslation ? 1 : g.pages_outside(pa, chunk);
+      if (chunk == 0 || a + chunk < a)
+        break;
+      a += chunk;
+    }
+    return n;
+  };
+  const auto check = [&](const char *kind, unsigned q, const std::vector<std::pair<uint64_t, uint64_t>> &spans) {
+    for (const auto &[first, last] : spans) {
+      if (const uint64_t n = outside(first, last); n != 0) {
+        char b[200];
+        std::snprintf(b, sizeof b, "%s queue %u: %llu pages of [0x%llx, 0x%llx] lie outside the region's ranges%s",
+                      kind, q, static_cast<unsigned long long>(n), static_cast<unsigned long long>(first),
+                      static_cast<unsigned long long>(last), xl ? " (or have no translation)" : "");
+        if (why != nullptr)
+          *why = b;
+        return false;
+      }
+    }
+    return true;
+  };
+  for (unsigned q = 0; q < dev_.n_rx_queues(); ++q)
+    if (!check("rx", q, dev_.rx_dma_spans(q)))
+      return false;
+  for (unsigned q = 0; q < dev_.n_tx_queues(); ++q)
+    if (!check("tx", q, dev_.tx_dma_spans(q)))
+      return false;
+  return true;
 }
 
 int MigrationPort::do_quiesce(const char *trigger)
@@ -261,14 +389,18 @@ int MigrationPort::do_quiesce(const char *trigger)
   QuiesceResult res = dev_.quiesce(budgets_);
   quiesced_ = true;
   state_.store(RTE_PMD_IXGBEVF_LM_MIG_QUIESCED, std::memory_order_release);
-  /* The device's DMA is over: everything it could still have written is marked now. */
+  /* The device's DMA is over: everything it could still have written is marked now. When a step
+   * ran out of time it may not be over: every posted buffer then (and the ack says incomplete). */
   if (logging_.load(std::memory_order_relaxed)) {
     std::vector<DirtyLogger *> rx, tx;
     for (auto &l : rx_log_)
       rx.push_back(l.get());
     for (auto &l : tx_log_)
       tx.push_back(l.get());
-    dev_.log_posted(rx.data(), tx.data());
+    if (res.rc == 0)
+      dev_.log_completed(rx.data(), tx.data());
+    else
+      dev_.log_posted(rx.data(), tx.data());
   }
   if (res.frames_dropped != 0) {
     frames_dropped_.fetch_add(res.frames_dropped, std::memory_order_relaxed);
@@ -282,7 +414,10 @@ int MigrationPort::do_quiesce(const char *trigger)
   if (res.rc != 0) {
     timeouts_.fetch_add(1, std::memory_order_relaxed);
     fail(res.rc, std::string("quiesce: ") + res.what);
-  } else if (slot_.valid()) {
+    /* The device (or an lcore still in its burst) may write or consume after the final marks: the
+     * STOP_COPY ack must not look clean, logging or not (the slot keeps the quiesce's error). */
+    log_error(1, std::string("quiesce timed out: ") + res.what, false);
+  } else if (slot_.valid() && !log_incomplete_.load(std::memory_order_relaxed)) {
     slot_.clear_error();
   }
   MIG_LOG(NOTICE,
@@ -309,7 +444,7 @@ int MigrationPort::do_resume_same_vf(const char *trigger)
     fail(rc, "resume on the same VF failed (" + why + "), rebuilding");
     return do_rebuild(trigger, true);
   }
-  quiesced_ = false;
+  unquiesce();
   const uint64_t ns = ns_since(t0);
   last_restart_ns_.store(ns, std::memory_order_relaxed);
   if (slot_.valid())
@@ -342,7 +477,7 @@ int MigrationPort::do_rebuild(const char *trigger, bool open_gates)
     fail(rc, std::string("rebuild: ") + why + "; link down, retrying");
     return rc;
   }
-  quiesced_ = false;
+  unquiesce();
   const uint64_t ns = ns_since(t0);
   last_restart_ns_.store(ns, std::memory_order_relaxed);
   if (slot_.valid()) {
@@ -374,7 +509,7 @@ void MigrationPort::try_background_recovery()
             static_cast<long long>(backoff_.count()));
     return;
   }
-  quiesced_ = false;
+  unquiesce();
   recoveries_.fetch_add(1, std::memory_order_relaxed);
   if (slot_.valid())
     slot_.clear_error();
@@ -407,8 +542,12 @@ void MigrationPort::handle_request(const region::Request &r)
           region::resume_kind_name(r.kind), r.logging() ? " +logging" : "");
   std::string why;
   if (want_log && !logging_.load() && r.state != State::resuming) {
-    if (!start_logging(&why))
-      fail(-EIO, "dirty logging could not start: " + why);
+    if (!start_logging(&why)) {
+      /* The host asked for a log it cannot have: ERROR with the reason, never a silent ack. */
+      fail(-ERANGE, "dirty logging refused: " + why);
+      ack(r, State::error);
+      return;
+    }
   }
   if (!want_log && logging_.load() && !(mode() == DirtyLogMode::touch && !slot_.valid()))
     stop_logging();
@@ -458,7 +597,7 @@ void MigrationPort::handle_request(const region::Request &r)
         return; /* acked once the PF answers */
       }
       dev_.open_gates();
-      quiesced_ = false;
+      unquiesce();
       quiesce_by_region_ = false;
       migrations_.fetch_add(1, std::memory_order_relaxed);
       if (slot_.valid())
@@ -491,11 +630,29 @@ void MigrationPort::handle_request(const region::Request &r)
   }
 }
 
+MigrationPort::OpLock MigrationPort::lock_ops(std::chrono::microseconds bound)
+{
+  const auto end = MigClock::now() + bound;
+  /* The control thread first: an application calling operations back to back would otherwise
+   * starve the host's requests and the PF's resets (the mutex is not fair). */
+  while (ctl_waiting_.load(std::memory_order_acquire) && MigClock::now() < end)
+    std::this_thread::yield();
+  return OpLock(op_lock_, end);
+}
+
 void MigrationPort::poll()
 {
-  std::unique_lock<std::recursive_mutex> lk(op_lock_, std::try_to_lock);
-  if (!lk.owns_lock())
-    return;
+  /* An operation of the application holds the port: wait for it (briefly; operations are mailbox
+   * exchanges) with the next ones held back, rather than skip this poll, and the next. */
+  constexpr std::chrono::milliseconds kWaitForOperation{5};
+  std::unique_lock<std::recursive_timed_mutex> lk(op_lock_, std::try_to_lock);
+  if (!lk.owns_lock()) {
+    ctl_waiting_.store(true, std::memory_order_release);
+    lk = std::unique_lock<std::recursive_timed_mutex>(op_lock_, kWaitForOperation);
+    ctl_waiting_.store(false, std::memory_order_release);
+    if (!lk.owns_lock())
+      return;
+  }
   if (slot_.valid()) {
     const region::Request r = slot_.poll_request();
     if (r.generation != handled_gen_)
@@ -543,8 +700,11 @@ void MigrationPort::poll()
   }
   if (state_.load(std::memory_order_relaxed) == RTE_PMD_IXGBEVF_LM_MIG_RECOVERING)
     try_background_recovery();
-  if (logging_.load(std::memory_order_relaxed) && !quiesced_)
-    scan_queues();
+  if (logging_.load(std::memory_order_relaxed)) {
+    check_log_errors();
+    if (!quiesced_)
+      scan_queues();
+  }
   publish_counters();
 }
 
@@ -574,7 +734,7 @@ void MigrationPort::scan_queues()
 
 void MigrationPort::on_dev_start()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   if (state_.load(std::memory_order_relaxed) == RTE_PMD_IXGBEVF_LM_MIG_ERROR && !quiesced_)
     state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release); /* recover=app: reset done */
   if (mode() == DirtyLogMode::touch && !slot_.valid()) {
@@ -594,13 +754,13 @@ void MigrationPort::on_dev_start()
 
 void MigrationPort::on_dev_stop()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   /* Loggers stay published: a stopped port does no DMA, and restart re-creates them. */
 }
 
 int MigrationPort::api_quiesce(uint32_t timeout_us)
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   if (quiesced_)
     return -EBUSY;
   const MigrationBudgets saved = budgets_;
@@ -612,7 +772,7 @@ int MigrationPort::api_quiesce(uint32_t timeout_us)
 
 int MigrationPort::api_resume()
 {
-  std::lock_guard<std::recursive_mutex> lk(op_lock_);
+  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
   if (!quiesced_)
     return 0;
   int rc;
@@ -637,6 +797,8 @@ MigrationStats MigrationPort::stats() const
   s.pages_logged = pages_total_.load(std::memory_order_relaxed);
   s.recoveries = recoveries_.load(std::memory_order_relaxed);
   s.timeouts = timeouts_.load(std::memory_order_relaxed);
+  s.log_errors = log_errors_.load(std::memory_order_relaxed);
+  s.log_incomplete = log_incomplete_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -133,6 +133,10 @@ class MigrationDevice {
   virtual std::vector<std::pair<uint64_t, uint64_t>> tx_dma_spans(unsigned) const { return {}; }
   /* Mark every ring page and every buffer posted to the device (rx) / head write-back (tx). */
   virtual void log_posted(DirtyLogger *const *rx, DirtyLogger *const *tx) = 0;
+  /* After a quiesce that stopped the device's DMA in time: mark every ring page and the buffers
+   * the device completed that no burst took (from an Rx ring's next-to-read while DD is set); a
+   * posted buffer without DD was not written. The default marks every posted buffer. */
+  virtual void log_completed(DirtyLogger *const *rx, DirtyLogger *const *tx) { log_posted(rx, tx); }
   /* Stop-copy on this VF: gates, Tx drain, disable, Rx deliver, stop. */
   virtual QuiesceResult quiesce(const MigrationBudgets &b) = 0;
   /* Undo quiesce on the same VF (no reset). */
@@ -164,6 +168,8 @@ struct MigrationStats {
   uint64_t pages_logged = 0;
   uint64_t recoveries = 0;
   uint64_t timeouts = 0;
+  uint64_t log_errors = 0;     /* failures to log a page the device may have written */
+  bool log_incomplete = false; /* one since logging started: the acks say so */
 };
 
 class MigrationPort {
@@ -180,8 +186,15 @@ class MigrationPort {
   /* Driver hooks. */
   void on_dev_start();               /* queues were (re)created: re-publish loggers if logging */
   void on_dev_stop();
-  /* Serialises an ethdev operation that touches the queues (start, stop) with the migration steps. */
-  std::unique_lock<std::recursive_mutex> lock_ops() { return std::unique_lock<std::recursive_mutex>(op_lock_); }
+  /* Serialises an ethdev control operation (start, stop, queues, addresses, filters, RSS, reset)
+   * with the migration steps: the operation never runs during a quiesce or a rebuild, and what it
+   * stores in the configuration is what the next rebuild replays. Waits at most `bound` (the
+   * longest step holds it for its attempts and the link wait); not owned after that. */
+  using OpLock = std::unique_lock<std::recursive_timed_mutex>;
+  OpLock lock_ops(std::chrono::microseconds bound);
+  /* Quiesced for a migration (or the API): the queues stay stopped until the migration resumes or
+   * rebuilds them. Read with lock_ops held. */
+  bool holds_queues() const { return quiesced_; }
 
   /* Public API (any thread). */
   int api_quiesce(uint32_t timeout_us);
@@ -220,6 +233,20 @@ class MigrationPort {
   int do_resume_same_vf(const char *trigger);
   int do_rebuild(const char *trigger, bool open_gates);
   void ack(const region::Request &r, region::State reached);
+  /* Fail closed: count n failures to log, flag the log incomplete until logging stops (every ack
+   * carries it), say why in the slot and the log. */
+  /* The queues run again: a quiesce's failure to log ends with it unless logging goes on. */
+  void unquiesce()
+  {
+    quiesced_ = false;
+    if (!logging_.load(std::memory_order_relaxed))
+      log_incomplete_.store(false, std::memory_order_relaxed);
+  }
+  void log_error(uint64_t n, const std::string &why, bool set_slot_error = true);
+  /* The marks the loggers could not make since the last look (out of range, untranslated). */
+  void check_log_errors();
+  /* Every ring and pool the loggers will mark lies in the region's ranges (bitmap mode). */
+  bool dma_spans_logged(const AddrTable *xl, std::string *why) const;
   void fail(int code, const std::string &msg);
   void callback(rte_pmd_ixgbevf_lm_mig_event ev);
   void publish_counters();
@@ -235,7 +262,8 @@ class MigrationPort {
   std::vector<std::unique_ptr<DirtyLogger>> rx_log_, tx_log_;
   std::vector<QueueMarkScan> rx_scan_, tx_scan_;  /* per queue while logging to a 1.1 bitmap */
 
-  mutable std::recursive_mutex op_lock_;   /* one migration step at a time (thread, API, ops) */
+  mutable std::recursive_timed_mutex op_lock_;  /* one migration step at a time (thread, API, ops) */
+  std::atomic<bool> ctl_waiting_{false};   /* the control thread waits for op_lock_: ops hold back */
   std::atomic<rte_pmd_ixgbevf_lm_mig_state> state_{RTE_PMD_IXGBEVF_LM_MIG_RUNNING};
   std::atomic<bool> logging_{false};
   uint32_t handled_gen_ = 0;                /* written by the control thread only (and create) */
@@ -254,6 +282,10 @@ class MigrationPort {
   std::atomic<uint64_t> rx_unmarked_total_{0}, tx_unmarked_total_{0};  /* bursts that needed no marks */
   bool quiesce_by_region_ = false;         /* quiesced for STOP_COPY: the rebuild waits for RESUMING */
   std::vector<std::unique_ptr<DirtyLogger>> retired_;  /* loggers an lcore might still hold */
+  uint64_t oor_base_ = 0;                  /* the region's out-of-range count at logging start */
+  uint64_t untranslated_seen_ = 0;         /* untranslated pages of the current loggers, counted */
+  std::atomic<bool> log_incomplete_{false};/* a failure to log since logging started */
+  std::atomic<uint64_t> log_errors_{0};
 
   std::atomic<uint64_t> migrations_{0}, last_quiesce_ns_{0}, last_restart_ns_{0}, frames_dropped_{0},
       recoveries_{0}, timeouts_{0};

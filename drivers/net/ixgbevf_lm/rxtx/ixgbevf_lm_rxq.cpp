@@ -275,6 +275,7 @@ int rxq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
   if (!q->gate.quiesce(kQueueStopped, kGraceTimeoutUs))
     IXGBEVF_LM_LOG(WARNING, "port %u rxq %u: a burst is still running", q->port_id, qid);
   rxq_hw_disable(ad, *q);
+  migration_rx_queue_stopping(*q);
   rxq_free_mbufs(*q);
   dev->data->rx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STOPPED;
   return 0;

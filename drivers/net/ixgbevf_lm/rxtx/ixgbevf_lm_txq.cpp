@@ -193,6 +193,7 @@ int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
   (void)poll_regs_equal(ad.hw, VFTDH(qid), VFTDT(qid), kQueueEnableTimeoutUs);
   wr32(ad.hw, VFTXDCTL(qid), rd32(ad.hw, VFTXDCTL(qid)) & ~TXDCTL_ENABLE);
   (void)poll_reg_bit(ad.hw, VFTXDCTL(qid), TXDCTL_ENABLE, false, kQueueEnableTimeoutUs);
+  migration_tx_queue_stopping(*q);
   txq_free_mbufs(*q);
   txq_reset_sw(*q);
   dev->data->tx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STOPPED;

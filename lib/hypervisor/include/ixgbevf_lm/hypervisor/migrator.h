@@ -29,6 +29,19 @@ enum class Outcome {
   destination,   /* a complete migration: RESUMING on a fresh VF, then RUNNING */
 };
 
+/* What the engine does when a driver's STOP_COPY ack says its dirty log is incomplete
+ * (region::kReportLogIncomplete): the VFIO rule, treat all memory as dirty and copy it, or cancel. */
+enum class OnLogError { copy_all, cancel };
+
+/* Where migrate() cancels a migration on purpose (RUNNING/SOURCE_ABORT), for a VMM author to
+ * exercise the driver's way back against their own process. */
+enum class CancelAt {
+  never,
+  pre_copy,        /* after pre-copy round cancel_after_round */
+  stop_copy_ack,   /* once every slot acknowledged STOP_COPY (and the final fetch ran) */
+  stop,            /* after STOP, held for stop_hold */
+};
+
 struct MigratorOptions {
   std::vector<uint32_t> slots;              /* empty: every claimed slot at the start */
   unsigned max_rounds = 4;                  /* pre-copy rounds, >= 1 */
@@ -44,6 +57,10 @@ struct MigratorOptions {
   std::function<void(const std::string &)> progress;  /* one human-readable line per event */
   /* Called after pre-copy round 1 (e.g. SimPlatform::prepare_destinations) for Outcome::destination. */
   std::function<void()> prepare_destination;
+  OnLogError on_log_error = OnLogError::copy_all;
+  CancelAt cancel_at = CancelAt::never;
+  unsigned cancel_after_round = 1;
+  std::chrono::milliseconds stop_hold{0};
 };
 
 struct RoundFigures {
@@ -71,6 +88,9 @@ struct SlotFigures {
   double driver_quiesce_ms = 0;  /* as the driver reports it */
   double driver_restart_ms = 0;
   uint64_t frames_dropped = 0;   /* counter delta over this migration */
+  uint64_t log_errors = 0;       /* failures to log the driver counted over this migration */
+  bool log_incomplete = false;   /* its STOP_COPY ack said the dirty log is incomplete */
+  std::string log_error_msg;     /* the slot's message then */
 };
 
 struct MigrationFigures {
@@ -85,7 +105,11 @@ struct MigrationFigures {
   std::string verification;            /* "frozen", "ordered" or "none" (see migrator.cpp) */
   uint64_t dma_pages_written = 0;
   uint64_t pages_reported = 0;
-  uint64_t missed_dirty_pages = 0;
+  uint64_t missed_dirty_pages = 0;     /* pages the copy missed (0 when everything was copied) */
+  uint64_t bitmap_missed_pages = 0;    /* pages the bitmap alone missed (ground truth) */
+  uint64_t log_errors = 0;             /* sum of the slots' */
+  bool copied_all = false;             /* a slot's log was incomplete: all guest RAM copied again */
+  std::string cancelled_at;            /* migrate() cancelled on purpose (MigratorOptions::cancel_at) */
   double over_report_ratio = 0;
   std::vector<uint64_t> missed_examples;
   uint64_t compare_page_size = 0;
@@ -135,6 +159,9 @@ class Migrator {
   uint64_t last_fetch_ = 0;
   std::vector<uint64_t> stop_request_ns_;
   std::vector<region::Counters> counters_before_;
+  uint64_t ram_pages_ = 0;
+  /* The slots whose STOP_COPY ack said the log is incomplete; false with *why when cancelling. */
+  bool check_logs(MigrationFigures &f, std::string *why);
   std::chrono::steady_clock::time_point t_start_;
 };
 

@@ -39,6 +39,7 @@ struct Counters {
     uint64_t last_quiesce_ns;
     uint64_t last_restart_ns;
     uint64_t frames_dropped;
+    uint64_t log_errors;  // 1.2: failures to log (Slot::log_errors)
 };
 
 namespace detail {
@@ -118,15 +119,19 @@ public:
         return unpack_report(std::atomic_ref<uint64_t>(slot_->report).load(std::memory_order_relaxed));
     }
     // Publish state + acked generation + flags (one release store) and stamp ack_ns.
-    void report(State state, uint32_t acked_generation, bool logging_active) noexcept;
-    void acknowledge(const Request &handled, State reached, bool logging_active) noexcept
+    // log_incomplete sets kReportLogIncomplete (see layout.h, "Failing closed").
+    void report(State state, uint32_t acked_generation, bool logging_active,
+                bool log_incomplete = false) noexcept;
+    void acknowledge(const Request &handled, State reached, bool logging_active,
+                     bool log_incomplete = false) noexcept
     {
-        report(reached, handled.generation, logging_active);
+        report(reached, handled.generation, logging_active, log_incomplete);
     }
 
     // Counters (relaxed; the host reads them as diagnostics).
     void add_pages_logged(uint64_t n) noexcept;
     void add_frames_dropped(uint64_t n) noexcept;
+    void add_log_errors(uint64_t n) noexcept;  // saturates at UINT32_MAX
     void count_migration() noexcept;
     void set_last_quiesce_ns(uint64_t ns) noexcept;
     void set_last_restart_ns(uint64_t ns) noexcept;
@@ -173,6 +178,10 @@ public:
         out_of_range_.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
+
+    // Control path: the pages overlapping [gpa, gpa + len) that lie outside every range (0: the
+    // whole span can be logged). Marks nothing.
+    [[nodiscard]] uint64_t pages_outside(uint64_t gpa, uint64_t len) const noexcept;
 
     // The range holding gpa, or nullptr (a scan of at most kMaxRanges; the first range usually
     // holds it).

@@ -49,6 +49,14 @@
 // reports kReportLoggingActive once every queue logs. The host must wait for that ack before its
 // first bitmap pass.
 //
+// Failing closed (1.2): when the driver could not log a page the device may have written since
+// logging started (a mark outside every range, an address it could not translate, a quiesce that
+// ran out of time, an lcore that did not leave its burst in time), every later ack until logging
+// stops carries kReportLogIncomplete, Slot::log_errors counts the failures and error_msg names the
+// last one. The bitmap is then not a complete record: the host must treat all guest memory as
+// dirty (copy everything) or cancel the migration. A driver that finds an older host (minor < 2)
+// acknowledges ERROR instead, which such a host cannot take for success.
+//
 // Timestamps: created_ns is CLOCK_REALTIME; request_ns (host clock) and ack_ns, last_quiesce_ns,
 // last_restart_ns (guest clock) are CLOCK_MONOTONIC of the writer: compare only same-side values.
 #pragma once
@@ -65,7 +73,7 @@ static_assert(std::endian::native == std::endian::little, "region layout is litt
 
 inline constexpr uint64_t kMagic = 0x47524d4c46565849ULL;  // "IXVFLMRG" in memory order
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 1;  // 1.1: Header::fetch_begin/fetch_end
+inline constexpr uint16_t kVersionMinor = 2;  // 1.1: fetch_begin/fetch_end; 1.2: log_errors
 inline constexpr uint32_t kMaxRanges = 8;
 inline constexpr uint32_t kMaxSlots = 32;
 inline constexpr uint64_t kMinPageSize = 4096;
@@ -145,7 +153,7 @@ struct alignas(kCacheLine) Slot {
     uint64_t last_restart_ns;                  // 168 duration of the last restart/rebuild
     uint64_t frames_dropped;                   // 176 frames dropped in rings while quiesced
     int32_t last_error;                        // 184 negative errno, 0 = none
-    uint32_t reserved_drv;                     // 188
+    uint32_t log_errors;                       // 188 1.2: failures to log (saturating)
     // Cache line 3: driver's last error message.
     alignas(8) char error_msg[kErrorMsgLen];   // 192
 };
@@ -154,6 +162,7 @@ static_assert(offsetof(Slot, identity) == 16);
 static_assert(offsetof(Slot, request) == 64);
 static_assert(offsetof(Slot, report) == 128);
 static_assert(offsetof(Slot, last_error) == 184);
+static_assert(offsetof(Slot, log_errors) == 188);
 static_assert(offsetof(Slot, error_msg) == 192);
 static_assert(std::atomic_ref<uint64_t>::is_always_lock_free);
 static_assert(std::atomic_ref<uint32_t>::is_always_lock_free);
@@ -177,6 +186,7 @@ enum class ResumeKind : uint8_t {
 
 inline constexpr uint16_t kRequestLogging = 1U << 0;      // request flags
 inline constexpr uint16_t kReportLoggingActive = 1U << 0; // report flags
+inline constexpr uint16_t kReportLogIncomplete = 1U << 1; // 1.2: treat all memory as dirty
 
 struct Request {
     uint32_t generation;
@@ -191,6 +201,8 @@ struct Report {
     State state;
     uint16_t flags;
     [[nodiscard]] bool logging_active() const noexcept { return (flags & kReportLoggingActive) != 0; }
+    // The dirty log misses pages since logging started: the host must not trust the bitmap.
+    [[nodiscard]] bool log_incomplete() const noexcept { return (flags & kReportLogIncomplete) != 0; }
 };
 
 constexpr uint64_t pack_request(const Request &r) noexcept
