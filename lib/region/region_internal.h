@@ -19,6 +19,8 @@ struct Geometry {
     uint32_t page_shift;
     uint32_t n_ranges;
     uint32_t n_slots;
+    uint64_t total_size;
+    Slot *slots;  // base + slots_offset: the other side may rewrite the header after the check
     std::array<RangeView, kMaxRanges> ranges;
 };
 
