@@ -5,6 +5,7 @@
  * be one printable line of bounded length that names a devarg.
  */
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -28,10 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
   }
   /* a refusal: one line, printable, bounded whatever the input's length, naming a devarg */
-  if (error.empty() || error.size() > 512 || error.find("devarg") == std::string::npos)
-    abort();
+  bool ok = !error.empty() && error.size() <= 512 && error.find("devarg") != std::string::npos;
   for (char c : error)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
-      abort();
+    ok &= static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7e;
+  if (!ok) {
+    std::fprintf(stderr, "bad refusal (%zu bytes): %s\n", error.size(), error.c_str());
+    abort();
+  }
   return 0;
 }

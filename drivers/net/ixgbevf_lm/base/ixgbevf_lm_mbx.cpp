@@ -151,6 +151,13 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
         ev.migration = true;
         ev.migration_phase = m1;
       }
+      /* a PF that only ever sends its own messages must not hold the caller past the bound */
+      if (now_us() >= deadline) {
+        timeouts++;
+        IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no reply from the PF within %llu ms (PF messages only)", id,
+                           (unsigned long long)(timeout_us_ / 1000));
+        return MbxResult::timeout;
+      }
       continue;
     }
     for (unsigned i = 0; i < reply_len && i < kMbxSizeWords; i++)
