@@ -111,9 +111,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
       }
       case 6:
-        pf->run_until_idle(2000);
+        pf->run_until_idle(500);
         pf->advance_time(std::chrono::microseconds(c.take<uint8_t>() * 10));
-        pf->run_until_idle(2000);
+        pf->run_until_idle(500);
         break;
       case 7:
         switch (c.take<uint8_t>() % 4) {
@@ -130,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       }
       }
     }
-    pf->run_until_idle(2000);
+    pf->run_until_idle(500);
     vf.detach();
   }
   pf->shutdown();
