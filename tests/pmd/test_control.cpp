@@ -146,7 +146,19 @@ TEST(Control, PfRefusalsMapToEperm) {
   EXPECT_EQ(rte_eth_promiscuous_get(p.port), 0);
   rte_ether_addr other{{0x02, 0, 0, 0, 0x0c, 0x01}};
   EXPECT_EQ(rte_eth_dev_default_mac_addr_set(p.port, &other), -EPERM);
-  EXPECT_GE(xstat(p.port, "mailbox_errors"), 2u);
+  /* refusals are answers, not faults */
+  EXPECT_GE(xstat(p.port, "mailbox_refusals"), 2u);
+  EXPECT_EQ(xstat(p.port, "mailbox_errors"), 0u);
+}
+
+/* A PF of API 1.3 refuses 1.4 at every bring-up: the fallback is a refusal, not an error. */
+TEST(Control, ApiFallbackIsARefusalNotAnError) {
+  std::string pf = unique("api13");
+  make_pf(pf, [](model::PfConfig &c) { c.max_api = hw::MbxApi::v13; });
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(xstat(p.port, "mailbox_refusals"), 1u);
+  EXPECT_EQ(xstat(p.port, "mailbox_errors"), 0u);
 }
 
 TEST(Control, SilentPfGivesABoundedTimeoutNotAHang) {
@@ -162,6 +174,7 @@ TEST(Control, SilentPfGivesABoundedTimeoutNotAHang) {
   auto dt = std::chrono::steady_clock::now() - t0;
   EXPECT_LT(dt, std::chrono::seconds(2));
   EXPECT_EQ(xstat(p.port, "mailbox_timeouts"), 1u);
+  EXPECT_EQ(xstat(p.port, "mailbox_errors"), 1u);
   m->set_faults({});
 }
 

@@ -114,6 +114,7 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
   uint32_t v = poll_bits();
   if (v & VFMAILBOX_RSTI && id != VF_RESET) {
     wr32(*hw_, VFMAILBOX, 0);
+    errors++;
     return MbxResult::reset;
   }
   if (take(VFMAILBOX_PFSTS))
@@ -126,6 +127,7 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
 
   if (!wait_bit(VFMAILBOX_PFACK, deadline)) {
     timeouts++;
+    errors++;
     IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no ACK from the PF within %llu ms", id,
                        (unsigned long long)(timeout_us_ / 1000));
     return MbxResult::timeout;
@@ -133,6 +135,7 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
   for (;;) {
     if (!(sticky_ & VFMAILBOX_PFSTS) && !wait_bit(VFMAILBOX_PFSTS, deadline)) {
       timeouts++;
+      errors++;
       IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no reply from the PF within %llu ms", id,
                          (unsigned long long)(timeout_us_ / 1000));
       return MbxResult::timeout;
@@ -154,6 +157,7 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
       /* a PF that only ever sends its own messages must not hold the caller past the bound */
       if (now_us() >= deadline) {
         timeouts++;
+        errors++;
         IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no reply from the PF within %llu ms (PF messages only)", id,
                            (unsigned long long)(timeout_us_ / 1000));
         return MbxResult::timeout;
