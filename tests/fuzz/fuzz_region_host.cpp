@@ -47,8 +47,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     case 3:
       if (auto st = host.slot_status(i); st) {
+        /* guest-written text reaches operators' terminals: bounded and printable */
         if (st->identity.size() >= kIdentityLen || st->error_msg.size() >= kErrorMsgLen)
           abort();
+        for (const std::string *t : {&st->identity, &st->error_msg})
+          for (char ch : *t)
+            if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e)
+              abort();
       }
       break;
     case 4:
