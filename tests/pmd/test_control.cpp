@@ -161,6 +161,29 @@ TEST(Control, ApiFallbackIsARefusalNotAnError) {
   EXPECT_EQ(xstat(p.port, "mailbox_errors"), 0u);
 }
 
+TEST(Control, QueueInfoReportsWhatTheQueuesWereSetUpWith) {
+  std::string pf = unique("qinfo");
+  make_pf(pf, [](model::PfConfig &) {});
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  rte_mempool *mp = pool(unique("qinfo_mp"));
+  ASSERT_EQ(p.start(mp, 2, nullptr, 512), 0);
+  rte_eth_rxq_info rx{};
+  ASSERT_EQ(rte_eth_rx_queue_info_get(p.port, 1, &rx), 0);
+  EXPECT_EQ(rx.mp, mp);
+  EXPECT_EQ(rx.nb_desc, 512u);
+  EXPECT_GT(rx.rx_buf_size, 0u);
+  EXPECT_GT(rx.conf.rx_free_thresh, 0u);
+  rte_eth_txq_info tx{};
+  ASSERT_EQ(rte_eth_tx_queue_info_get(p.port, 1, &tx), 0);
+  EXPECT_EQ(tx.nb_desc, 512u);
+  EXPECT_GT(tx.conf.tx_rs_thresh, 0u);
+  EXPECT_GE(tx.conf.tx_free_thresh, tx.conf.tx_rs_thresh);
+  rte_eth_dev_stop(p.port);
+  rte_eth_dev_close(p.port);
+  rte_mempool_free(mp);
+}
+
 TEST(Control, SilentPfGivesABoundedTimeoutNotAHang) {
   std::string pf = unique("mute");
   SimPort p("pf=" + pf + ",vf=0");
