@@ -64,10 +64,15 @@ struct Options {
   uint16_t burst = 32;
   uint16_t frame = 128;
   std::vector<std::string> modes{"off", "bitmap4k", "bitmap2m", "touch"};
+  std::string pool = "rings";  /* rings: sized to the rings, no cache; testpmd: testpmd's default */
 };
+
+/* What a mode's pair of ports is: our sim VFs, or DPDK's own net_ring / net_null (the floor). */
+enum class Kind { ixlm, ring, null };
 
 struct Mode {
   std::string name;
+  Kind kind = Kind::ixlm;
   std::string devargs;    /* appended to each port's devargs */
   uint64_t page_size = 0; /* 0: no region */
   std::string region_path;
@@ -123,23 +128,38 @@ void setup(Mode &m, unsigned index, const Options &o)
     m.host = std::make_unique<region::Host>(std::move(h.value()));
     m.devargs = ",mig_region=" + m.region_path + m.devargs;
   }
-  /* Sized to the rings (2 x 511 posted, a burst in flight) and without a per-lcore cache, so that
-   * every buffer of the pool cycles through the rings as in an application at a high packet rate. */
-  m.mp = rte_pktmbuf_pool_create(("bench_" + m.name).c_str(), 2 * 512 + 4 * o.burst, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                 SOCKET_ID_ANY);
+  /* rings: sized to the rings (2 x 511 posted, a burst in flight) and without a per-lcore cache, so
+   * that every buffer of the pool cycles through the rings as in an application at a high packet
+   * rate. testpmd: what testpmd creates by default (far more mbufs than the rings hold, a per-lcore
+   * cache of 250, LIFO reuse) and its Tx offload default (MBUF_FAST_FREE when offered). Both
+   * ports' Rx queues share the pool either way. */
+  const bool testpmd = o.pool == "testpmd";
+  m.mp = rte_pktmbuf_pool_create(("bench_" + m.name).c_str(), testpmd ? 8192 : 2 * 512 + 4 * o.burst,
+                                 testpmd ? 250 : 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   if (!m.mp)
     die("mbuf pool for " + m.name);
   for (unsigned i = 0; i < 2; ++i) {
     char dev[64], args[512];
-    std::snprintf(dev, sizeof dev, "net_ixgbevf_lm_sim%u", index * 2 + i);
-    std::snprintf(args, sizeof args, "pf=bench%u_%d,vf=%u,mac=02:00:00:00:%02x:%02x%s", index, getpid(), i, index, i,
-                  m.devargs.c_str());
-    const std::string devargs = std::string(dev) + "," + args;
+    if (m.kind == Kind::ring)
+      std::snprintf(dev, sizeof dev, "net_ring_bench%u", index * 2 + i);  /* a loopback port: tx -> its own rx */
+    else if (m.kind == Kind::null)
+      std::snprintf(dev, sizeof dev, "net_null_bench%u", index * 2 + i);
+    else
+      std::snprintf(dev, sizeof dev, "net_ixgbevf_lm_sim%u", index * 2 + i);
+    if (m.kind == Kind::ixlm)
+      std::snprintf(args, sizeof args, "pf=bench%u_%d,vf=%u,mac=02:00:00:00:%02x:%02x%s", index, getpid(), i, index,
+                    i, m.devargs.c_str());
+    else
+      args[0] = 0;
+    const std::string devargs = args[0] ? std::string(dev) + "," + args : std::string(dev);
     if (rte_dev_probe(devargs.c_str()) != 0)
       die("probe " + devargs);
     if (rte_eth_dev_get_port_by_name(dev, &m.port[i]) != 0)
       die("no port " + std::string(dev));
     rte_eth_conf conf{};
+    rte_eth_dev_info info{};
+    if (testpmd && rte_eth_dev_info_get(m.port[i], &info) == 0)
+      conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
     if (rte_eth_dev_configure(m.port[i], 1, 1, &conf) != 0 ||
         rte_eth_rx_queue_setup(m.port[i], 0, 512, SOCKET_ID_ANY, nullptr, m.mp) != 0 ||
         rte_eth_tx_queue_setup(m.port[i], 0, 512, SOCKET_ID_ANY, nullptr) != 0 || rte_eth_dev_start(m.port[i]) != 0)
@@ -155,9 +175,12 @@ void setup(Mode &m, unsigned index, const Options &o)
   (void)o;
 }
 
-/* Wait (unmeasured, bounded) until `port` has n packets written back. */
-void wait_ready(uint16_t port, uint16_t n)
+/* Wait (unmeasured, bounded) until `port` has n packets written back (net_ring and net_null have
+ * them at once). */
+void wait_ready(const Mode &m, uint16_t port, uint16_t n)
 {
+  if (m.kind != Kind::ixlm)
+    return;
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (rte_eth_rx_queue_count(port, 0) < n) {
     if (std::chrono::steady_clock::now() > deadline)
@@ -171,7 +194,7 @@ uint64_t forward_once(Mode &m, unsigned from, const Options &o, bool measured)
 {
   rte_mbuf *pkts[512];
   const unsigned to = 1 - from;
-  wait_ready(m.port[from], o.burst);
+  wait_ready(m, m.port[from], o.burst);
   const uint64_t t0 = rte_rdtsc_precise();
   if (measured)
     CALLGRIND_TOGGLE_COLLECT;
@@ -215,6 +238,14 @@ void prime(Mode &m, const Options &o)
   }
   if (rte_eth_tx_burst(m.port[0], 0, pkts, o.burst) != o.burst)
     die("prime send");
+  if (m.kind == Kind::ring) {  /* loopback ports: each needs its own burst */
+    if (rte_pktmbuf_alloc_bulk(m.mp, pkts, o.burst) != 0)
+      die("alloc");
+    for (uint16_t i = 0; i < o.burst; ++i)
+      std::memset(rte_pktmbuf_append(pkts[i], o.frame), 0, o.frame);
+    if (rte_eth_tx_burst(m.port[1], 0, pkts, o.burst) != o.burst)
+      die("prime send");
+  }
 }
 
 /* Every other thread of the process (model threads, the PMD's control threads, EAL's) onto the
@@ -281,7 +312,7 @@ void over_report(Mode &m, const Options &o)
       (void)(forward_once(m, 1, o, false) + forward_once(m, 0, o, false));
     if (f + 1 == o.over_report_fetches) {  /* the burst in flight towards port 1: received, not sent on */
       rte_mbuf *pkts[512];
-      wait_ready(m.port[1], o.burst);
+      wait_ready(m, m.port[1], o.burst);
       const uint16_t n = rte_eth_rx_burst(m.port[1], 0, pkts, o.burst);
       rte_pktmbuf_free_bulk(pkts, n);
     }
@@ -314,6 +345,8 @@ Options parse(int argc, char **argv)
       o.fetch_every = unsigned(std::stoul(value()));
     else if (a == "--over-report-fetches")
       o.over_report_fetches = unsigned(std::stoul(value()));
+    else if (a == "--pool")
+      o.pool = value();
     else if (a == "--frame")
       o.frame = uint16_t(std::stoul(value()));
     else if (a == "--modes") {
@@ -327,8 +360,9 @@ Options parse(int argc, char **argv)
     } else
       die("unknown option " + a);
   }
-  if (o.burst == 0 || o.burst > 256 || o.frame < 60 || o.frame > 1500 || o.rounds == 0)
-    die("--burst 1..256, --frame 60..1500, --rounds > 0");
+  if (o.burst == 0 || o.burst > 256 || o.frame < 60 || o.frame > 1500 || o.rounds == 0 ||
+      (o.pool != "rings" && o.pool != "testpmd"))
+    die("--burst 1..256, --frame 60..1500, --rounds > 0, --pool rings|testpmd");
   return o;
 }
 
@@ -344,16 +378,25 @@ int main(int argc, char **argv)
   const Options o = parse(argc - used - 1, argv + used + 1);
 
   std::vector<Mode> modes;
-  for (const auto &name : o.modes) {
+  for (const auto &full : o.modes) {
     Mode m;
-    m.name = name;
-    if (name == "off")
-      m.devargs = "";
+    m.name = full;
+    /* <mode>[-scalar|-vector]: the PMD's vector=0|1 */
+    std::string name = full;
+    for (const char *sfx : {"-scalar", "-vector"})
+      if (name.size() > std::strlen(sfx) && name.compare(name.size() - std::strlen(sfx), std::string::npos, sfx) == 0) {
+        m.devargs = std::string(",vector=") + (sfx[1] == 'v' ? "1" : "0");
+        name.resize(name.size() - std::strlen(sfx));
+      }
+    if (name == "ring" || name == "null")
+      m.kind = name == "ring" ? Kind::ring : Kind::null;
+    else if (name == "off")
+      ;
     else if (name == "bitmap4k" || name == "bitmap2m") {
-      m.devargs = ",dirty_log=bitmap";
+      m.devargs += ",dirty_log=bitmap";
       m.page_size = name == "bitmap4k" ? 4096 : 2u << 20;
     } else if (name == "touch")
-      m.devargs = ",dirty_log=touch";
+      m.devargs += ",dirty_log=touch";
     else
       die("unknown mode " + name);
     modes.push_back(std::move(m));
@@ -383,11 +426,24 @@ int main(int argc, char **argv)
    * round (paired, so that what slows a whole round down cancels out). */
   std::printf("# %u other threads moved off the measuring CPU %d\n", moved, sched_getcpu());
   std::printf("mode,packets,cycles_per_packet_median,cycles_per_packet_p10,cycles_per_packet_p90,ratio_median\n");
-  const std::vector<uint64_t> base = modes.front().cycles;
-  for (auto &m : modes) {
+  /* ratio_median: against "off" of the same path (suffix) when there is one, else the first mode */
+  std::vector<std::vector<uint64_t>> unsorted;
+  for (auto &m : modes)
+    unsorted.push_back(m.cycles);
+  const auto base_of = [&](const Mode &m) -> const std::vector<uint64_t> & {
+    const size_t dash = m.name.find('-');
+    const std::string off = "off" + (dash == std::string::npos ? std::string() : m.name.substr(dash));
+    for (size_t k = 0; k < modes.size(); ++k)
+      if (modes[k].name == off)
+        return unsorted[k];
+    return unsorted.front();
+  };
+  for (size_t mi = 0; mi < modes.size(); ++mi) {
+    Mode &m = modes[mi];
+    const std::vector<uint64_t> &base = base_of(m);
     std::vector<double> ratio(m.cycles.size());
     for (size_t r = 0; r < ratio.size(); ++r)
-      ratio[r] = double(m.cycles[r]) / double(base[r]);
+      ratio[r] = double(unsorted[mi][r]) / double(base[r]);
     std::sort(ratio.begin(), ratio.end());
     std::sort(m.cycles.begin(), m.cycles.end());
     const double per = 2.0 * o.burst;

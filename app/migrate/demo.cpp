@@ -146,6 +146,7 @@ struct Demo {
   Worker worker;
   unsigned lcore = RTE_MAX_LCORE;
   bool launched = false;
+  std::shared_ptr<model::PfModel> pf;
 
   ~Demo()
   {
@@ -191,13 +192,12 @@ bool wait_traffic(model::TrafficEndpoint &t, std::chrono::milliseconds bound)
   return false;
 }
 
-}  // namespace
+/* ---- the phases of a demo run, each returning false after printing why ---- */
 
-int cmd_demo(Args &args)
+/* Returns 0, or the usage error's exit code. */
+int parse_demo_options(Args &args, DemoOptions &o)
 {
-  DemoOptions o;
   std::string n, iv, val, why;
-  bool rounds_given = false;
   while (args.next(&n, &iv)) {
     if (n == "--json") {
       o.json = true;
@@ -212,7 +212,6 @@ int cmd_demo(Args &args)
     if (n == "--rounds") {
       if (!parse_uint(val, 100, &o.rounds) || o.rounds == 0)
         return usage_error("--rounds '" + val + "': expected 1..100");
-      rounds_given = true;
     } else if (n == "--migrations") {
       if (!parse_uint(val, 1000, &o.migrations))
         return usage_error("--migrations '" + val + "': expected 0..1000");
@@ -229,10 +228,12 @@ int cmd_demo(Args &args)
       return usage_error("demo: unknown option '" + n + "'");
     }
   }
-  (void)rounds_given;
+  return 0;
+}
 
-  Demo d;
-  /* ---- EAL ---- */
+/* The guest's EAL: its own prefix, IOVA as VA, two lcores, hugepages when there are enough. */
+bool start_eal(const DemoOptions &o, Demo &d)
+{
   const std::string prefix = "ixlm-migrate-" + std::to_string(getpid());
   /* --in-memory refuses --no-huge's legacy memory: without hugepages, only skip the shared config. */
   const bool huge = hugepages_available(512);
@@ -254,9 +255,11 @@ int cmd_demo(Args &args)
     ea.push_back("-m1024");
   }
 #ifndef IXLM_PMD_LINKED
-  if (access(IXLM_PMD_SO, R_OK) == 0) {
-    ea.push_back("-d");
-    ea.push_back(IXLM_PMD_SO);
+  for (const char *so : {IXLM_PMD_SO, IXLM_SIM_SO}) {
+    if (access(so, R_OK) == 0) {
+      ea.push_back("-d");
+      ea.push_back(so);
+    }
   }
 #endif
   std::vector<char *> eargv;
@@ -269,16 +272,19 @@ int cmd_demo(Args &args)
   std::fprintf(stderr, "\n");
   if (rte_eal_init(int(eargv.size() - 1), eargv.data()) < 0) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
-    return kExitFailed;
+    return false;
   }
   d.eal = true;
   if (rte_eal_iova_mode() != RTE_IOVA_VA) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: the EAL did not take IOVA as VA; the region's ranges would be wrong\n");
-    return kExitFailed;
+    return false;
   }
+  return true;
+}
 
-  /* ---- region over the memseg lists' VA reservations ---- */
-  Ranges mr;
+/* The region over the memseg lists' VA reservations (the guest's RAM). */
+bool create_region(Demo &d, Ranges &mr, std::string &path)
+{
   rte_memseg_list_walk(msl_cb, &mr);
   if (mr.ranges.empty()) {
     mr.all_lists = true;
@@ -287,13 +293,13 @@ int cmd_demo(Args &args)
   fit_ranges(mr.ranges);
   if (mr.ranges.empty()) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: no memseg list to cover\n");
-    return kExitFailed;
+    return false;
   }
-  const std::string path = "/dev/shm/ixgbevf-lm-demo." + std::to_string(getpid()) + ".region";
+  path = "/dev/shm/ixgbevf-lm-demo." + std::to_string(getpid()) + ".region";
   auto h = region::Host::create(path, {.page_size = 4096, .ranges = mr.ranges, .n_slots = 4});
   if (!h) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: region %s: %s\n", path.c_str(), h.error().message.c_str());
-    return kExitFailed;
+    return false;
   }
   d.host = std::make_unique<region::Host>(std::move(h.value()));
   uint64_t covered = 0;
@@ -301,31 +307,36 @@ int cmd_demo(Args &args)
     covered += r.length;
   std::fprintf(stderr, "region %s: %zu range(s) covering %.1f GiB of IOVA, %" PRIu64 " bytes\n",
                path.c_str(), mr.ranges.size(), double(covered) / double(1ULL << 30), d.host->total_size());
+  return true;
+}
 
-  /* ---- the source host: a PF on the wire, then the guest's sim port ---- */
+/* The source host's PF on the wire, then the guest's sim port on its VF 0, configured and started. */
+bool start_port(Demo &d, const std::string &region_path)
+{
+  std::string why;
   model::PfConfig pfc;
   pfc.name = kPfName;
-  auto pf = hv::SimPlatform::instance().source_pf(pfc, std::string("wire:") + kWire, &why);
-  if (!pf) {
+  d.pf = hv::SimPlatform::instance().source_pf(pfc, std::string("wire:") + kWire, &why);
+  if (!d.pf) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: %s\n", why.c_str());
-    return kExitFailed;
+    return false;
   }
-  const std::string vargs = std::string("pf=") + kPfName + ",vf=0,mac=02:00:00:00:00:10,mig_region=" + path;
+  const std::string vargs = std::string("pf=") + kPfName + ",vf=0,mac=02:00:00:00:00:10,mig_region=" + region_path;
   if (int rc = rte_vdev_init(kPortName, vargs.c_str()); rc != 0) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: rte_vdev_init(%s, %s): %s%s\n", kPortName, vargs.c_str(),
                  rte_strerror(-rc), rc == -EINVAL ? " (is the ixgbevf_lm PMD built and linked?)" : "");
-    return kExitFailed;
+    return false;
   }
   uint16_t port;
   if (rte_eth_dev_get_port_by_name(kPortName, &port) != 0) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: %s probed but no ethdev port\n", kPortName);
-    return kExitFailed;
+    return false;
   }
   d.port = port;
   rte_mempool *pool = rte_pktmbuf_pool_create("demo_pool", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (pool == nullptr) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: mbuf pool: %s\n", rte_strerror(rte_errno));
-    return kExitFailed;
+    return false;
   }
   rte_eth_conf conf{};
   int rc = rte_eth_dev_configure(port, 1, 1, &conf);
@@ -337,21 +348,25 @@ int cmd_demo(Args &args)
     rc = rte_eth_dev_start(port);
   if (rc != 0) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: port %u set-up: %s\n", port, rte_strerror(-rc));
-    return kExitFailed;
+    return false;
   }
   d.started = true;
+  return true;
+}
 
-  /* ---- the application: the reflector's loop on a worker lcore ---- */
-  d.worker.q = {port, 0};
+/* The application (the reflector's loop on a worker lcore) and the traffic on the wire: numbered
+ * frames to the VF, reflected back. */
+bool start_traffic(const DemoOptions &o, Demo &d)
+{
+  d.worker.q = {d.port, 0};
   d.lcore = rte_get_next_lcore(-1, 1, 0);
   if (d.lcore >= RTE_MAX_LCORE) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: no worker lcore\n");
-    return kExitFailed;
+    return false;
   }
   rte_eal_remote_launch(worker_main, &d.worker, d.lcore);
   d.launched = true;
 
-  /* ---- traffic: numbered frames from the wire to the VF, reflected back ---- */
   model::TrafficConfig tc;
   tc.dst_mac = kVfMac;
   tc.frames_per_second = uint32_t(o.rate);
@@ -360,25 +375,29 @@ int cmd_demo(Args &args)
   if (!wait_traffic(*d.traffic, std::chrono::milliseconds(3000))) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: no reflected traffic within 3 s (sent %" PRIu64 ", received %" PRIu64
                          "); link %s\n", d.traffic->report().sent, d.traffic->report().received,
-                 pf->link_up() ? "up" : "down");
-    return kExitFailed;
+                 d.pf->link_up() ? "up" : "down");
+    return false;
   }
+  return true;
+}
 
-  /* ---- the hypervisor ---- */
+/* The hypervisor's view: the port's slot, the model's ground truth, pre-copy and stop-copy bounds. */
+bool hypervisor_options(const DemoOptions &o, Demo &d, Ranges &mr, const std::string &region_path,
+                        hv::MigratorOptions &mo)
+{
   auto slot = d.host->find_slot(kPortName);
   for (auto end = Clock::now() + std::chrono::seconds(2); !slot && Clock::now() < end;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     slot = d.host->find_slot(kPortName);
   }
   if (!slot) {
-    std::fprintf(stderr, "ixgbevf-lm-migrate: the port did not claim a slot in %s: %s\n", path.c_str(),
+    std::fprintf(stderr, "ixgbevf-lm-migrate: the port did not claim a slot in %s: %s\n", region_path.c_str(),
                  slot.error().message.c_str());
-    return kExitFailed;
+    return false;
   }
   auto truth = model::Registry::instance().guest_memory();
   if (!truth)
     std::fprintf(stderr, "warning: no guest memory in the model registry: no ground truth, nothing verified\n");
-  hv::MigratorOptions mo;
   mo.slots = {slot.value()};
   mo.max_rounds = unsigned(o.rounds);
   mo.link_gbps = o.link_gbps;
@@ -393,8 +412,13 @@ int cmd_demo(Args &args)
     if (!hv::SimPlatform::instance().prepare_destinations(&w))
       std::fprintf(stderr, "  warning: destination not prepared in advance: %s\n", w.c_str());
   };
+  return true;
+}
 
-  std::vector<Run> runs;
+/* The migrations (or, with --migrations 0, pre-copy rounds and a cancel), one record each. */
+int run_migrations(const DemoOptions &o, Demo &d, const hv::MigratorOptions &mo, std::vector<Run> &runs)
+{
+  std::string why;
   const bool rounds_only = o.migrations == 0;
   const uint64_t n_runs = rounds_only ? 1 : o.migrations;
   int exit_code = kExitOk;
@@ -430,33 +454,58 @@ int cmd_demo(Args &args)
       exit_code = kExitMissed;
     runs.push_back(std::move(r));
   }
+  return exit_code;
+}
 
-  if (!o.json) {
-    print_table(stdout, runs);
-    uint64_t missed = 0, written = 0;
-    double worst_down = 0, worst_black = 0;
-    bool verified = true;
-    for (auto &r : runs) {
-      missed += r.fig.missed_dirty_pages;
-      written += r.fig.dma_pages_written;
-      worst_down = std::max(worst_down, r.fig.downtime_ms);
-      worst_black = std::max(worst_black, r.traffic.blackout_ms);
-      verified = verified && r.fig.verified;
-    }
-    const auto &rs = d.worker.stats;
-    std::printf("\nreflector: rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64 "\n",
-                std::atomic_ref<uint64_t>(const_cast<uint64_t &>(rs.rx)).load(),
-                std::atomic_ref<uint64_t>(const_cast<uint64_t &>(rs.tx)).load(),
-                std::atomic_ref<uint64_t>(const_cast<uint64_t &>(rs.dropped)).load());
-    const char *verdict = !verified ? "UNVERIFIED" : missed == 0 ? "PASS" : "FAIL";
-    if (rounds_only)
-      std::printf("%s: %" PRIu64 " pages written by the device, %" PRIu64 " missed; downtime %.3f ms (cancelled "
-                  "migration)\n", verdict, written, missed, worst_down);
-    else
-      std::printf("%s: %zu migrations, %" PRIu64 " pages written by the device, %" PRIu64 " missed; longest driver "
-                  "downtime %.3f ms (target < 1 ms), longest blackout %.3f ms (target < 5 ms)\n",
-                  verdict, runs.size(), written, missed, worst_down, worst_black);
+/* The table and the verdict. */
+void print_summary(const DemoOptions &o, const Demo &d, const std::vector<Run> &runs)
+{
+  print_table(stdout, runs);
+  uint64_t missed = 0, written = 0;
+  double worst_down = 0, worst_black = 0;
+  bool verified = true;
+  for (auto &r : runs) {
+    missed += r.fig.missed_dirty_pages;
+    written += r.fig.dma_pages_written;
+    worst_down = std::max(worst_down, r.fig.downtime_ms);
+    worst_black = std::max(worst_black, r.traffic.blackout_ms);
+    verified = verified && r.fig.verified;
   }
+  const auto &rs = d.worker.stats;
+  std::printf("\nreflector: rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64 "\n",
+              std::atomic_ref<uint64_t>(const_cast<uint64_t &>(rs.rx)).load(),
+              std::atomic_ref<uint64_t>(const_cast<uint64_t &>(rs.tx)).load(),
+              std::atomic_ref<uint64_t>(const_cast<uint64_t &>(rs.dropped)).load());
+  const char *verdict = !verified ? "UNVERIFIED" : missed == 0 ? "PASS" : "FAIL";
+  if (o.migrations == 0)
+    std::printf("%s: %" PRIu64 " pages written by the device, %" PRIu64 " missed; downtime %.3f ms (cancelled "
+                "migration)\n", verdict, written, missed, worst_down);
+  else
+    std::printf("%s: %zu migrations, %" PRIu64 " pages written by the device, %" PRIu64 " missed; longest driver "
+                "downtime %.3f ms (target < 1 ms), longest blackout %.3f ms (target < 5 ms)\n",
+                verdict, runs.size(), written, missed, worst_down, worst_black);
+}
+
+}  // namespace
+
+int cmd_demo(Args &args)
+{
+  DemoOptions o;
+  if (int rc = parse_demo_options(args, o); rc != 0)
+    return rc;
+  Demo d;
+  Ranges mr;
+  std::string region_path;
+  hv::MigratorOptions mo;
+  if (!start_eal(o, d) || !create_region(d, mr, region_path) || !start_port(d, region_path) ||
+      !start_traffic(o, d) || !hypervisor_options(o, d, mr, region_path, mo))
+    return kExitFailed;
+  std::vector<Run> runs;
+  const int exit_code = run_migrations(o, d, mo, runs);
+  if (exit_code == kExitFailed)
+    return exit_code;
+  if (!o.json)
+    print_summary(o, d, runs);
   return exit_code;
 }
 

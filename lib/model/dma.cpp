@@ -173,35 +173,31 @@ void DmaSpace::set_dirty_tracking(bool on) { impl_->tracking.store(on); }
 bool DmaSpace::dirty_tracking() const { return impl_->tracking.load(); }
 uint64_t DmaSpace::log_page_size() const { return impl_->page; }
 
-std::vector<uint64_t> DmaSpace::dirty_pages() const {
-  std::shared_lock g(impl_->maps_mu);
+namespace {
+
+/* The pages whose bits are set in every mapping's dirty log; clear: read and clear each word. */
+template <class Impl>
+std::vector<uint64_t> collect_dirty(Impl &impl, bool clear) {
+  std::shared_lock g(impl.maps_mu);
   std::vector<uint64_t> out;
-  for (auto &m : impl_->maps)
+  for (auto &m : impl.maps)
     for (size_t w = 0; w < m.dirty_words; w++) {
-      uint64_t bits = m.dirty[w].load(std::memory_order_relaxed);
+      uint64_t bits = clear ? m.dirty[w].exchange(0, std::memory_order_acq_rel)
+                            : m.dirty[w].load(std::memory_order_relaxed);
       while (bits) {
         unsigned b = unsigned(std::countr_zero(bits));
         bits &= bits - 1;
-        out.push_back((m.first_page + w * 64 + b) << impl_->page_shift);
+        out.push_back((m.first_page + w * 64 + b) << impl.page_shift);
       }
     }
   return out;
 }
 
-std::vector<uint64_t> DmaSpace::fetch_and_clear_dirty() {
-  std::shared_lock g(impl_->maps_mu);
-  std::vector<uint64_t> out;
-  for (auto &m : impl_->maps)
-    for (size_t w = 0; w < m.dirty_words; w++) {
-      uint64_t bits = m.dirty[w].exchange(0, std::memory_order_acq_rel);
-      while (bits) {
-        unsigned b = unsigned(std::countr_zero(bits));
-        bits &= bits - 1;
-        out.push_back((m.first_page + w * 64 + b) << impl_->page_shift);
-      }
-    }
-  return out;
-}
+}  // namespace
+
+std::vector<uint64_t> DmaSpace::dirty_pages() const { return collect_dirty(*impl_, false); }
+
+std::vector<uint64_t> DmaSpace::fetch_and_clear_dirty() { return collect_dirty(*impl_, true); }
 
 std::unique_lock<std::shared_mutex> DmaSpace::freeze() { return std::unique_lock(impl_->gate); }
 

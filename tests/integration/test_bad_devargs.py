@@ -9,7 +9,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd import check, cleanup_prefix, eal_mem_args, main, run_batch, testpmd_binary, unique_prefix  # noqa: E402
+from testpmd import check, cleanup_prefix, eal_mem_args, main, plugin_args, run_batch, testpmd_binary, unique_prefix  # noqa: E402
 
 # (devargs after the device name, the key the log must name, the refused value it should name)
 CASES = [
@@ -40,7 +40,7 @@ def body():
         vdev = "net_ixgbevf_lm_sim0," + args.format(pf=pf)
         prefix = unique_prefix(f"bad{i}")
         argv = [exe, "-l", "0", "--no-pci"] + eal_mem_args(prefix, 512) + \
-               ["-d", pmd, "--vdev", vdev, "--", "-i", "--total-num-mbufs=2048"]
+               plugin_args(pmd) + ["--vdev", vdev, "--", "-i", "--total-num-mbufs=2048"]
         rc, out = run_batch(argv, timeout=60)
         cleanup_prefix(prefix)
         has_port = re.search(r"Configuring Port \d+", out) is not None

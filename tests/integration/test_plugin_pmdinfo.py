@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The plugin the way users get it: the stock dpdk-testpmd loads it with -d and lists its sim port
-with the driver's name, and dpdk-pmdinfo.py on the .so lists both drivers, the ixgbe VF PCI IDs
-(8086: 10ed 1515 1565 15a8 15c5) and the devargs of each. Skips (77) when no dpdk-pmdinfo.py can
+"""The plugins the way users get them: the stock dpdk-testpmd loads both with -d and lists the sim
+port with the driver's name; dpdk-pmdinfo.py on the production .so lists the PCI driver alone, with
+the ixgbe VF PCI IDs (8086: 10ed 1515 1565 15a8 15c5) and its devargs, and on the sim plugin the
+sim vdev with its devargs. Skips (77) when no dpdk-pmdinfo.py can
 be found (PATH, then the DPDK source tree's usertools/) or it cannot run (python3-pyelftools).
 
 Usage: test_plugin_pmdinfo.py <librte_net_ixgbevf_lm.so> <source dir> [<dpdk source dir>]
@@ -13,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd import Testpmd, check, main, sim_vdev, skip  # noqa: E402
+from testpmd import SIM_PLUGIN, Testpmd, check, main, sim_vdev, skip  # noqa: E402
 
 VF_IDS = {"10ed", "1515", "1565", "15a8", "15c5"}
 # every devarg key the drivers accept (ixgbevf_lm_devargs.cpp kSimKeys / kPciKeys)
@@ -53,18 +54,27 @@ def body():
         check("net_ixgbevf_lm" in info.get("Driver name", ""), f"port 0 driver {info.get('Driver name')!r}")
         print(f"testpmd -d {os.path.basename(pmd)}: port 0 is {info.get('Device name')} ({info.get('Driver name')})")
 
-    # 2. dpdk-pmdinfo.py
+    # 2. dpdk-pmdinfo.py, on each plugin
     tool = pmdinfo_tool()
-    p = subprocess.run(tool + [pmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    check(p.returncode == 0, f"{' '.join(tool)} {pmd} failed: {p.stderr.decode(errors='replace')}")
-    drivers = {d.get("name"): d for d in json.loads(p.stdout)}
-    print(f"dpdk-pmdinfo: drivers {sorted(drivers)}")
+
+    def pmdinfo(so):
+        p = subprocess.run(tool + [so], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        check(p.returncode == 0, f"{' '.join(tool)} {so} failed: {p.stderr.decode(errors='replace')}")
+        return {d.get("name"): d for d in json.loads(p.stdout)}
+
+    drivers = pmdinfo(pmd)
+    print(f"dpdk-pmdinfo {os.path.basename(pmd)}: drivers {sorted(drivers)}")
     pci = drivers.get("net_ixgbevf_lm")
     check(pci, f"no net_ixgbevf_lm in pmdinfo: {json.dumps(list(drivers.values()))}")
+    check(sorted(drivers) == ["net_ixgbevf_lm"], f"the production PMD carries other drivers: {sorted(drivers)}")
     ids = {e.get("device") for e in pci.get("pci_ids", []) if e.get("vendor") == "8086"}
     check(VF_IDS <= ids, f"PCI IDs listed {sorted(ids)}, missing {sorted(VF_IDS - ids)}")
-    sim = next((d for n, d in drivers.items() if n and n.startswith("net_ixgbevf_lm_sim")), None)
-    check(sim, f"no net_ixgbevf_lm_sim in pmdinfo: {sorted(drivers)}")
+    sim_so = os.path.join(os.path.dirname(pmd), SIM_PLUGIN)
+    check(os.path.isfile(sim_so), f"no sim plugin at {sim_so}")
+    sim_drivers = pmdinfo(sim_so)
+    print(f"dpdk-pmdinfo {SIM_PLUGIN}: drivers {sorted(sim_drivers)}")
+    sim = next((d for n, d in sim_drivers.items() if n and n.startswith("net_ixgbevf_lm_sim")), None)
+    check(sim, f"no net_ixgbevf_lm_sim in pmdinfo: {sorted(sim_drivers)}")
     params = sim.get("params", "")
     missing = [k for k in SIM_PARAMS if k not in params]
     check(not missing, f"sim driver params {params!r} lack {missing}")

@@ -15,7 +15,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd import Testpmd, check, hugepages_ready, main, run_batch, sim_vdev, skip  # noqa: E402
+from testpmd import Testpmd, check, hugepages_ready, main, plugin_args, run_batch, sim_vdev, skip  # noqa: E402
 
 MAC0, MAC1 = "02:00:00:00:00:20", "02:00:00:00:00:21"
 BURST = 32
@@ -27,7 +27,7 @@ SECONDARY_TIMEOUT = 60
 def proc_info(t, pmd, what):
     exe = shutil.which("dpdk-proc-info")
     argv = [exe, "--file-prefix", t.prefix, "--proc-type=secondary", "--no-pci",
-            "--log-level", "pmd.net.ixgbevf_lm*:info", "-d", pmd, "--", what]
+            "--log-level", "pmd.net.ixgbevf_lm*:info"] + plugin_args(pmd) + ["--", what]
     rc, out = run_batch(argv, timeout=SECONDARY_TIMEOUT)
     if rc != 0:
         print(out)

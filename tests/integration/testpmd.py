@@ -75,6 +75,18 @@ def testpmd_binary():
     return exe
 
 
+SIM_PLUGIN = "librte_net_ixgbevf_lm_sim.so"
+
+
+def plugin_args(pmd_so):
+    """EAL -d arguments for the production PMD and, beside it, the sim plugin built on it."""
+    args = ["-d", pmd_so]
+    sim = os.path.join(os.path.dirname(pmd_so), SIM_PLUGIN)
+    if os.path.exists(sim):
+        args += ["-d", sim]
+    return args
+
+
 def sim_vdev(index, pf, vf, mac=None, uplink=None):
     s = f"net_ixgbevf_lm_sim{index},pf={pf},vf={vf}"
     if mac:
@@ -93,7 +105,7 @@ class Testpmd:
         eal = ["-l", lcores, "--no-pci", "--log-level", "pmd.net.ixgbevf_lm*:info"]
         eal += eal_mem_args(self.prefix)
         if pmd_so:
-            eal += ["-d", pmd_so]
+            eal += plugin_args(pmd_so)
         for v in vdevs:
             eal += ["--vdev", v]
         eal += list(extra_eal)
@@ -254,11 +266,11 @@ class Testpmd:
         return stats
 
 
-def run_batch(argv, timeout=60):
+def run_batch(argv, timeout=60, env=None):
     """Run a non-interactive process to completion with a deadline; return (rc, output)."""
     print("+ " + " ".join(argv), flush=True)
     try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
                            stderr=subprocess.STDOUT, timeout=timeout, start_new_session=True)
         return p.returncode, p.stdout.decode(errors="replace")
     except subprocess.TimeoutExpired as e:

@@ -16,6 +16,7 @@
 #include <ixgbevf_lm/hw/mailbox.h>
 #include <ixgbevf_lm/hypervisor/sim_platform.h>
 #include <ixgbevf_lm/model/tap.h>
+#include "../common/host_env.h"
 
 using namespace ixgbevf_lm;
 using hv::SimPlatform;
@@ -51,24 +52,6 @@ struct Vm {
   }
 };
 
-/* Why a TAP test cannot run here, or "" when it can. */
-std::string tap_unavailable()
-{
-  if (::geteuid() != 0)
-    return "needs root (CAP_NET_ADMIN) to create TAP interfaces";
-  const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-  if (fd < 0)
-    return std::string("cannot open /dev/net/tun: ") + std::strerror(errno);
-  ::close(fd);
-  return {};
-}
-
-#define SKIP_WITHOUT_TAP()                       \
-  do {                                           \
-    const std::string why_skip = tap_unavailable(); \
-    if (!why_skip.empty())                       \
-      GTEST_SKIP() << why_skip;                  \
-  } while (0)
 
 std::string tap_name(const char *tag)
 {

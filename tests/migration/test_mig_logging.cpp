@@ -712,7 +712,8 @@ TEST(MigLogging, TouchModeWritesEveryPageTheDeviceWroteAfterItsWrite)
       << "without logging the pages past the headers' were written anyway: the check proves nothing";
 }
 
-/* Random traffic patterns, burst sizes, ring sizes, both region page sizes, DD or head write-back;
+/* Random traffic patterns, burst sizes, ring sizes, both region page sizes, DD or head write-back,
+ * the vector and the scalar paths;
  * the seed is printed so a failure can be replayed (MIG_SEED=<n>). */
 TEST(MigLogging, RandomizedRunsMissNoPage)
 {
@@ -743,6 +744,8 @@ TEST(MigLogging, RandomizedRunsMissNoPage)
     }
     if (rng() % 2 == 0)
       c.extra_devargs = "tx_head_wb=1";
+    /* both receive and transmit paths, each with both page sizes: runs 0-1 vector, 2-3 scalar, ... */
+    c.extra_devargs += std::string(c.extra_devargs.empty() ? "" : ",") + ((i / 2) % 2 ? "vector=0" : "vector=1");
     SCOPED_TRACE("run " + std::to_string(i) + ": page " + std::to_string(c.page_size) + " ring " +
                  std::to_string(c.ring) + " frame " + std::to_string(c.frame_size) + " fps " + std::to_string(c.fps) +
                  (c.extra_devargs.empty() ? "" : " " + c.extra_devargs) + " seed " + std::to_string(seed));

@@ -20,6 +20,7 @@
 
 #include "ixgbevf_lm_pagemap.h"
 #include "../common/eal_teardown.h"
+#include "../common/host_env.h"
 
 namespace {
 
@@ -27,19 +28,6 @@ using ixgbevf_lm::pmd::mig::AddrTable;
 
 std::string g_skip;  /* why the EAL could not start on hugepages, empty when it did */
 
-uint64_t free_hugepage_mb()
-{
-  std::ifstream mi("/proc/meminfo");
-  std::string line;
-  uint64_t pages = 0, kb = 0;
-  while (std::getline(mi, line)) {
-    if (line.rfind("HugePages_Free:", 0) == 0)
-      pages = std::strtoull(line.c_str() + 15, nullptr, 10);
-    if (line.rfind("Hugepagesize:", 0) == 0)
-      kb = std::strtoull(line.c_str() + 13, nullptr, 10);
-  }
-  return pages * kb / 1024;
-}
 
 /* The physical address of va as the kernel reports it, or 0. */
 uint64_t pagemap_pa(const void *va)
@@ -102,7 +90,7 @@ int main(int argc, char **argv)
   ::testing::InitGoogleTest(&argc, argv);
   if (geteuid() != 0)
     g_skip = "needs root: /proc/self/pagemap shows frame numbers only with CAP_SYS_ADMIN";
-  else if (free_hugepage_mb() < 64)
+  else if (ixgbevf_lm::test::free_hugepage_mb() < 64)
     g_skip = "needs 64 MiB of free hugepages (the table is built for hugepage memory)";
   if (g_skip.empty()) {
     std::string prefix = "--file-prefix=ixlm-pagemap-" + std::to_string(getpid());

@@ -20,6 +20,7 @@
 
 #include <ixgbevf_lm/model/pf_model.h>
 #include <ixgbevf_lm/model/tap.h>
+#include "../common/host_env.h"
 
 namespace {
 
@@ -86,20 +87,6 @@ TEST(Loopback, QueueIsBounded) {
 
 /* ---- TAP ---- */
 
-std::string tap_unavailable() {
-  if (::geteuid() != 0)
-    return "TAP tests need root (CAP_NET_ADMIN)";
-  if (::access("/dev/net/tun", R_OK | W_OK) != 0)
-    return "/dev/net/tun is missing";
-  return {};
-}
-
-#define SKIP_WITHOUT_TAP()                        \
-  do {                                            \
-    const std::string reason = tap_unavailable(); \
-    if (!reason.empty())                          \
-      GTEST_SKIP() << reason;                     \
-  } while (0)
 
 std::string tap_name(const char *what) {
   return std::string("ixlm") + what + std::to_string(::getpid() % 100000);

@@ -73,6 +73,10 @@ TEST(BadDevargs, ProbeFailsForUnknownKeyBadMacVfOutOfRangeAndUplinkClash) {
   EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad0", ("pf=" + pf + ",vf=0,bogus=1").c_str()), 0);
   EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad1", ("pf=" + pf + ",vf=0,mac=zz").c_str()), 0);
   EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad2", ("pf=" + pf + ",vf=63").c_str()), 0);
+  /* the uplink spec is the sim backend's to check: an unknown kind fails the probe, before any PF */
+  const std::string badup = unique("badup");
+  EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad5", ("pf=" + badup + ",vf=0,uplink=wifi").c_str()), 0);
+  EXPECT_EQ(Registry::instance().find(badup), nullptr);
   SimPort ok("pf=" + pf + ",vf=0,uplink=none");
   ASSERT_TRUE(ok.ok());
   EXPECT_NE(rte_vdev_init("net_ixgbevf_lm_sim_bad3", ("pf=" + pf + ",vf=1,uplink=loop").c_str()), 0);

@@ -29,6 +29,7 @@
 #include "../common/eal_teardown.h"
 #include "rte_pmd_ixgbevf_lm.h"
 #include "rte_pmd_ixgbevf_lm_migration.h"
+#include "../common/host_env.h"
 
 namespace {
 
@@ -398,17 +399,6 @@ TEST_F(MultiProcess, SimModelReachesMbufsOfAPoolCreatedBeforeTheFirstProbe) {
   EXPECT_EQ(pass_frames(g_early_pool, a, b, 0), "");
 }
 
-bool hugepages_free(unsigned need_2m) {
-  std::ifstream f("/proc/meminfo");
-  std::string k;
-  unsigned long v;
-  while (f >> k >> v) {
-    if (k == "HugePages_Free:")
-      return v >= need_2m;
-    f.ignore(256, '\n');
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -416,7 +406,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && std::strcmp(argv[1], "--secondary") == 0)
     return secondary_main(argc, argv);
   testing::InitGoogleTest(&argc, argv);
-  if (geteuid() != 0 || !hugepages_free(256)) {
+  if (geteuid() != 0 || ixgbevf_lm::test::free_hugepage_mb() < 512) {
     std::printf("SKIP: a primary and a secondary process need root and free hugepages (shared memory)\n");
     return 77;
   }

@@ -16,14 +16,13 @@
 
 #include "ixgbevf_lm_config.h"
 #include "ixgbevf_lm_devargs.h"
+#include "ixgbevf_lm_device.h"
 #include "ixgbevf_lm_hw.h"
 #include "ixgbevf_lm_mbx.h"
 #include "ixgbevf_lm_migdev.h"
 #include "ixgbevf_lm_security.h"
 
 namespace ixgbevf_lm::pmd {
-
-struct SimBinding;  /* ixgbevf_lm_sim.cpp: the model VF behind a vdev port */
 
 /* Bounds of the waits on the device and the PF. */
 inline constexpr uint64_t kResetTimeoutUs = 1000000;      /* VFCTRL.RST until RSTD */
@@ -42,7 +41,9 @@ struct HwCounterRaw {
 
 struct Adapter {
   rte_eth_dev *dev = nullptr;
+  /* The device seam (ixgbevf_lm_device.h): registers, then what else differs per backend. */
   HwAccess hw;
+  const DeviceBackend *backend = &kPciBackend;
   hw::MacType mac_type = hw::MacType::vf_82599;
   Mailbox mbx;
   hw::MbxApi api = hw::MbxApi::v10;
@@ -70,26 +71,32 @@ struct Adapter {
   uint64_t resets = 0;
   uint64_t link_checks = 0;
 
-  std::unique_ptr<SimBinding, void (*)(SimBinding *)> sim{nullptr, nullptr};
+  /* The backend's own per-port state (the sim: its model VF). Declared before the migration and
+   * security state, so destroyed after them. */
+  BackendState backend_state{nullptr, nullptr};
 
   /* Inline IPsec (ixgbevf_lm_security.cpp): present when the PF accepted mailbox API 1.4. */
   std::unique_ptr<SecState> sec;
 
-  /* Live migration (ixgbevf_lm_migdev.cpp): the device steps, the port's state machine (polled by
-   * the per-process control thread), and the platform hook the sim vdev sets before adapter_init
-   * (moves the VF on RESUMING; empty on PCI). migport is destroyed before migdev. */
-  std::function<void(Adapter &, uint32_t)> platform_switch;
-  std::function<void(Adapter &)> platform_prepare;
+  /* Live migration (ixgbevf_lm_migdev.cpp): the device steps and the port's state machine (polled
+   * by the per-process control thread). migport is destroyed before migdev. */
   std::unique_ptr<AdapterMigration> migdev;
   std::unique_ptr<mig::MigrationPort> migport;
 };
 
 inline Adapter &adapter_of(rte_eth_dev *dev) { return *static_cast<Adapter *>(dev->data->dev_private); }
 
-/* ixgbevf_lm_ethdev.cpp: common init of a port once its HwAccess works (PCI and sim). */
+/* ixgbevf_lm_init.cpp: common init of a port once its backend (HwAccess and DeviceBackend) is set. */
 int adapter_init(rte_eth_dev *dev) noexcept;
 void adapter_uninit(rte_eth_dev *dev) noexcept;
+/* ixgbevf_lm_ethdev.cpp */
 extern const eth_dev_ops kEthDevOps;
+/* ixgbevf_lm_devinfo.cpp */
+int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) noexcept;
+/* ixgbevf_lm_regdump.cpp */
+int get_reg(rte_eth_dev *dev, rte_dev_reg_info *regs) noexcept;
+/* Ethernet addresses a port holds: its own and the extra ones (mac_addr_add). */
+inline constexpr uint32_t kMaxMacAddrs = 1 + kMaxExtraMacs;
 
 /* ixgbevf_lm_migdev.cpp: create the port's migration state (claims its region slot, registers with
  * the control thread) / tear it down (first thing in dev_close). */

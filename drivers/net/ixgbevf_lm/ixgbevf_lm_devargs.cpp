@@ -15,8 +15,6 @@
 #include <iterator>
 #include <string_view>
 
-#include <ixgbevf_lm/hypervisor/uplink.h>
-
 #include "ixgbevf_lm_logs.h"
 
 namespace ixgbevf_lm::pmd {
@@ -120,13 +118,11 @@ int on_mac(const char *key, const char *v, void *arg) {
   return 0;
 }
 
+/* What the spec names is the backend's to check at probe (the sim: hv::parse_uplink_spec). */
 int on_uplink(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  std::string why;
-  if (!hv::parse_uplink_spec(v, &why)) {
-    /* the reason, without the spec that the refusal quotes already */
-    const size_t at = why.find("': ");
-    fail(c, key, v, at == std::string::npos ? why.c_str() : why.c_str() + at + 3);
+  if (*v == '\0') {
+    fail(c, key, v, "an uplink spec is required");
     return -1;
   }
   c.out->uplink = v;
@@ -140,6 +136,16 @@ int on_tx_head_wb(const char *key, const char *v, void *arg) {
     return -1;
   }
   c.out->tx_head_wb = *v == '1';
+  return 0;
+}
+
+int on_vector(const char *key, const char *v, void *arg) {
+  auto &c = *static_cast<Ctx *>(arg);
+  if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+    fail(c, key, v, "0 or 1 is required");
+    return -1;
+  }
+  c.out->vector = *v == '1';
   return 0;
 }
 
@@ -161,7 +167,7 @@ int on_migration(const char *key, const char *v, void *arg) {
 struct Key {
   const char *name;
   arg_handler_t handler;
-  bool sim_only;
+  bool vdev_only;
 };
 const Key kKeys[] = {
     {"pf", on_pf, true},
@@ -169,6 +175,7 @@ const Key kKeys[] = {
     {"mac", on_mac, true},
     {"uplink", on_uplink, true},
     {"tx_head_wb", on_tx_head_wb, false},
+    {"vector", on_vector, false},
     {"mig_region", on_migration, false},
     {"dirty_log", on_migration, false},
     {"dirty_addr", on_migration, false},
@@ -177,10 +184,10 @@ const Key kKeys[] = {
     {"quiesce_timeout_us", on_migration, false},
 };
 static_assert(std::size(mig::kMigrationDevargKeys) == 6, "every migration key has a row in kKeys");
-const char *const kSimKeys[] = {"pf", "vf", "mac", "uplink", "tx_head_wb", "mig_region", "dirty_log", "dirty_addr",
-                                "mig_poll_us", "recover", "quiesce_timeout_us", nullptr};
-const char *const kPciKeys[] = {"tx_head_wb", "mig_region", "dirty_log", "dirty_addr", "mig_poll_us", "recover",
-                                "quiesce_timeout_us", nullptr};
+const char *const kVdevKeys[] = {"pf", "vf", "mac", "uplink", "tx_head_wb", "vector", "mig_region", "dirty_log",
+                                "dirty_addr", "mig_poll_us", "recover", "quiesce_timeout_us", nullptr};
+const char *const kPciKeys[] = {"tx_head_wb", "vector", "mig_region", "dirty_log", "dirty_addr", "mig_poll_us",
+                                "recover", "quiesce_timeout_us", nullptr};
 
 /* kvargs refused the whole list: name the first pair whose key is not valid here, or say why. */
 std::string refused_list(const char *args, const char *const *valid) {
@@ -213,10 +220,10 @@ std::string refused_list(const char *args, const char *const *valid) {
 
 }  // namespace
 
-int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::string *error) noexcept {
+int parse_devargs_string(const char *args, bool vdev_keys, Devargs *out, std::string *error) noexcept {
   *out = Devargs{};
   if (args && *args) {
-    const char *const *valid = for_sim ? kSimKeys : kPciKeys;
+    const char *const *valid = vdev_keys ? kVdevKeys : kPciKeys;
     rte_kvargs *kv = rte_kvargs_parse(args, valid);
     if (!kv) {
       *error = refused_list(args, valid);
@@ -224,7 +231,7 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
     }
     Ctx ctx{out, error, nullptr};
     for (const Key &k : kKeys) {
-      if (k.sim_only && !for_sim)
+      if (k.vdev_only && !vdev_keys)
         continue;
       if (rte_kvargs_count(kv, k.name) > 1) {
         *error = std::string("devarg ") + k.name + " refused: given more than once";
@@ -241,7 +248,7 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
   }
   if (mig::validate_migration_devargs(out->mig, error) != 0)
     return -EINVAL;
-  if (for_sim) {
+  if (vdev_keys) {
     if (out->pf.empty()) {
       *error = "devarg pf=<name> is required";
       return -EINVAL;
@@ -254,10 +261,10 @@ int parse_devargs_string(const char *args, bool for_sim, Devargs *out, std::stri
   return 0;
 }
 
-int parse_devargs(const rte_devargs *da, bool for_sim, Devargs *out) noexcept {
+int parse_devargs(const rte_devargs *da, bool vdev_keys, Devargs *out) noexcept {
   std::string error;
   const char *args = da ? da->args : nullptr;
-  int rc = parse_devargs_string(args, for_sim, out, &error);
+  int rc = parse_devargs_string(args, vdev_keys, out, &error);
   if (rc)
     IXGBEVF_LM_LOG(ERR, "%s", error.c_str());
   return rc;

@@ -1,41 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The ethdev face of the PMD: the common port init for both drivers, the eth_dev_ops, and at the
- * bottom the registration of the PCI driver (net_ixgbevf_lm) and the vdev (net_ixgbevf_lm_sim).
+ * The ethdev face of the PMD: the port's control operations and the eth_dev_ops table, the same
+ * for every backend. Device info is in ixgbevf_lm_devinfo.cpp, the register dump in
+ * ixgbevf_lm_regdump.cpp, the port's init in ixgbevf_lm_init.cpp, each driver's registration in
+ * its backend (backends/).
  */
+#include <cstdio>
 #include <cstring>
 #include <new>
 
-#include <bus_pci_driver.h>
-#include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
-#include <rte_malloc.h>
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_intr.h"
 #include "ixgbevf_lm_logs.h"
 #include "ixgbevf_lm_mp.h"
-#include "ixgbevf_lm_pci.h"
 #include "ixgbevf_lm_relay.h"
 #include "ixgbevf_lm_rxtx.h"
-#include "ixgbevf_lm_sim.h"
 
 namespace ixgbevf_lm::pmd {
 
 using namespace hw;
 
 namespace {
-
-/* Ethernet overhead on top of the MTU: header, CRC and one VLAN tag. */
-constexpr uint32_t kEthOverhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + RTE_VLAN_HLEN;
-constexpr uint32_t kMaxMacAddrs = 1 + kMaxExtraMacs;
-
-constexpr uint64_t kRxOffloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
-                                 RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
-                                 RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH |
-                                 RTE_ETH_RX_OFFLOAD_VLAN_FILTER;
-constexpr uint64_t kTxOffloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
-                                 RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-                                 RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_TCP_TSO;
 
 uint32_t max_frame_of(const rte_eth_dev *dev) { return dev->data->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN; }
 
@@ -51,52 +37,6 @@ int dev_configure(rte_eth_dev *dev) noexcept {
     dev->data->dev_conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
   ad.cfg.vlan_strip = (dev->data->dev_conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_VLAN_STRIP) != 0;
   return rss_configure(ad, dev->data->dev_conf);
-}
-
-int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) noexcept {
-  Adapter &ad = adapter_of(dev);
-  info->max_rx_queues = uint16_t(ad.max_rx_queues);
-  info->max_tx_queues = uint16_t(ad.max_tx_queues);
-  info->min_rx_bufsize = 1024;
-  info->max_rx_pktlen = kMaxFrameSize;
-  info->min_mtu = RTE_ETHER_MIN_MTU;
-  info->max_mtu = kMaxFrameSize - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN;
-  info->max_mac_addrs = kMaxMacAddrs;
-  info->max_hash_mac_addrs = 0;
-  info->rx_offload_capa = kRxOffloads;
-  info->rx_queue_offload_capa = RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
-  info->tx_offload_capa = kTxOffloads;
-  /* X550-class VFs: outer IPv4 checksum of tunnelled frames (inner checksums at the tunnel offsets);
-   * 82599/X540 VFs have neither the context fields nor the Rx status. No KEEP_CRC on any: the PF
-   * decides CRC stripping for every function (HLREG0.RXCRCSTRP) and a VF cannot read it. */
-  if (has_tunnel_offloads(ad.mac_type)) {
-    info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_OUTER_IPV4_CKSUM;
-    info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_OUTER_IPV4_CKSUM;
-  }
-  info->tx_queue_offload_capa = 0;
-  if (sec_available(ad)) {
-    info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_SECURITY;
-    info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_SECURITY;
-  }
-  info->hash_key_size = kRssKeyBytes;
-  info->reta_size = reta_size(ad);
-  info->flow_type_rss_offloads = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP |
-                                 RTE_ETH_RSS_IPV6 | RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP;
-  info->default_rxconf.rx_free_thresh = kDefaultRxFreeThresh;
-  info->default_rxconf.rx_drop_en = 1;
-  info->default_txconf.tx_rs_thresh = kDefaultTxRsThresh;
-  info->default_txconf.tx_free_thresh = kDefaultTxFreeThresh;
-  info->rx_desc_lim.nb_max = kRingMaxDescs;
-  info->rx_desc_lim.nb_min = kRingMinDescs;
-  info->rx_desc_lim.nb_align = kRingDescAlign;
-  info->tx_desc_lim.nb_max = kRingMaxDescs;
-  info->tx_desc_lim.nb_min = kRingMinDescs;
-  info->tx_desc_lim.nb_align = kRingDescAlign;
-  info->tx_desc_lim.nb_seg_max = kTxMaxSegs;
-  info->tx_desc_lim.nb_mtu_seg_max = kTxMaxSegs;
-  info->speed_capa = RTE_ETH_LINK_SPEED_1G | RTE_ETH_LINK_SPEED_10G;
-  info->dev_capa &= ~RTE_ETH_DEV_CAPA_FLOW_RULE_KEEP;
-  return 0;
 }
 
 int start_queues(rte_eth_dev *dev) {
@@ -126,6 +66,27 @@ void stop_queues(rte_eth_dev *dev) {
   for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
     if (dev->data->tx_queues[i])
       txq_stop(dev, i);
+}
+
+/* The burst functions for the port's queues as set up (ethdev copies them after dev_start). */
+void choose_datapath(rte_eth_dev *dev) {
+  const char *rx_why = nullptr, *tx_why = nullptr;
+  const bool vec_rx = rx_vec_allowed(dev, &rx_why), vec_tx = tx_vec_allowed(dev, &tx_why);
+  install_datapath(dev, false, vec_rx, vec_tx);
+  IXGBEVF_LM_LOG(INFO, "port %u: %s receive%s%s, %s transmit%s%s", dev->data->port_id, vec_rx ? "vector" : "scalar",
+                 vec_rx ? "" : ": ", vec_rx ? "" : rx_why, vec_tx ? "vector" : "scalar", vec_tx ? "" : ": ",
+                 vec_tx ? "" : tx_why);
+}
+
+int burst_mode_get(bool vec, rte_eth_burst_mode *mode) {
+  std::snprintf(mode->info, sizeof mode->info, "%s", vec ? "Vector SSE4.2" : "Scalar");
+  return 0;
+}
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) noexcept {
+  return burst_mode_get(dev->rx_pkt_burst == rx_burst_vec, mode);
+}
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) noexcept {
+  return burst_mode_get(dev->tx_pkt_burst == tx_burst_vec, mode);
 }
 
 int dev_start(rte_eth_dev *dev) noexcept {
@@ -169,6 +130,7 @@ int dev_start(rte_eth_dev *dev) noexcept {
     intr_stop(dev);
     return rc;
   }
+  choose_datapath(dev);
   stats_sample(ad);
   ad.started = true;
   vf_link_update(dev, 0);
@@ -300,38 +262,6 @@ void vlan_strip_queue_set(rte_eth_dev *dev, uint16_t qid, int on) noexcept {
     rxq_set_vlan_strip(ad, *q, on != 0);
 }
 
-/* Register dump: everything but VFMAILBOX (reading it clears status bits) and the mailbox memory. */
-constexpr uint32_t kDumpGeneral[] = {VFCTRL, VFSTATUS, VFLINKS, VFFRTIMER, VTEIMS, VTEIAC, VTEIAM, VFPSRTYPE,
-                                     VFGPRC, VFGPTC, VFGORC_LSB, VFGORC_MSB, VFGOTC_LSB, VFGOTC_MSB, VFMPRC,
-                                     VFMRQC};
-constexpr uint32_t kDumpPerQueue = 13;
-
-uint32_t reg_count() { return uint32_t(std::size(kDumpGeneral)) + kDumpPerQueue * kVfMaxQueues; }
-
-int get_reg(rte_eth_dev *dev, rte_dev_reg_info *regs) noexcept {
-  Adapter &ad = adapter_of(dev);
-  if (!regs->data) {
-    regs->length = reg_count();
-    regs->width = sizeof(uint32_t);
-    return 0;
-  }
-  if (regs->length && regs->length != reg_count())
-    return -ENOTSUP;
-  auto *out = static_cast<uint32_t *>(regs->data);
-  unsigned k = 0;
-  for (uint32_t off : kDumpGeneral)
-    out[k++] = rd32(ad.hw, off);
-  for (unsigned q = 0; q < kVfMaxQueues; q++) {
-    for (uint32_t off : {VFRDBAL(q), VFRDBAH(q), VFRDLEN(q), VFRDH(q), VFRDT(q), VFSRRCTL(q), VFRXDCTL(q),
-                         VFTDBAL(q), VFTDBAH(q), VFTDLEN(q), VFTDH(q), VFTDT(q), VFTXDCTL(q)})
-      out[k++] = rd32(ad.hw, off);
-  }
-  regs->length = k;
-  regs->width = sizeof(uint32_t);
-  regs->version = uint32_t(ad.mac_type);
-  return 0;
-}
-
 void rx_queue_release_op(rte_eth_dev *dev, uint16_t qid) noexcept { rxq_release(dev, qid); }
 void tx_queue_release_op(rte_eth_dev *dev, uint16_t qid) noexcept { txq_release(dev, qid); }
 
@@ -361,6 +291,8 @@ const eth_dev_ops kEthDevOps = {
     .dev_infos_get = dev_infos_get,
     .rxq_info_get = rxq_info_get,
     .txq_info_get = txq_info_get,
+    .rx_burst_mode_get = rx_burst_mode_get,
+    .tx_burst_mode_get = tx_burst_mode_get,
     .dev_supported_ptypes_get = supported_ptypes,
     .vlan_filter_set = vlan_filter_set,
     .vlan_strip_queue_set = vlan_strip_queue_set,
@@ -384,95 +316,4 @@ const eth_dev_ops kEthDevOps = {
     .get_monitor_addr = rx_get_monitor_addr,
 };
 
-/* A secondary process: what reads shared state runs here, what needs the device's accumulated state
- * goes to the primary (ixgbevf_lm_mp.cpp); configuration, start/stop and queue setup stay with the
- * primary (ethdev answers -ENOTSUP). */
-const eth_dev_ops kEthDevOpsSecondary = {
-    .dev_close = mp_dev_close,
-    .link_update = mp_link_update,
-    .stats_get = mp_stats_get,
-    .stats_reset = mp_stats_reset,
-    .xstats_get = mp_xstats_get,
-    .xstats_reset = mp_xstats_reset,
-    .xstats_get_names = xstats_get_names,
-    .dev_infos_get = dev_infos_get,
-    .dev_supported_ptypes_get = supported_ptypes,
-};
-
-int adapter_init(rte_eth_dev *dev) noexcept {
-  Adapter &ad = adapter_of(dev);
-  dev->dev_ops = &kEthDevOps;
-  install_datapath(dev, false);
-  /* Link changes reach applications that ask (intr_conf.lsc): the service alarm and the migration
-   * rebuild raise RTE_ETH_EVENT_INTR_LSC. */
-  dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
-  ad.mbx.init(&ad.hw, kMbxTimeoutUs);
-
-  dev->data->mac_addrs = static_cast<rte_ether_addr *>(rte_zmalloc("ixgbevf_lm_mac", sizeof(rte_ether_addr) * kMaxMacAddrs, 0));
-  if (!dev->data->mac_addrs)
-    return -ENOMEM;
-  int rc = vf_reset_and_negotiate(ad);
-  if (rc)
-    return rc;
-  stats_rebase(ad);
-  if ((rc = sec_init(ad)) != 0)
-    return rc;
-  rte_ether_addr_copy(&ad.perm_addr, &dev->data->mac_addrs[0]);
-  vf_link_update(dev, 0);
-  vf_service_start(ad);
-  mp_primary_init();
-  return migration_attach(ad);
-}
-
-void adapter_uninit(rte_eth_dev *dev) noexcept {
-  Adapter &ad = adapter_of(dev);
-  relay_remove_port(dev->data->port_id);
-  migration_detach(ad);
-  vf_service_stop(ad);
-  sec_uninit(ad);
-  if (!ad.closed) {
-    /* leave the VF quiet: function reset stops everything it might still DMA */
-    wr32(ad.hw, VFCTRL, CTRL_RST);
-    ad.closed = true;
-  }
-  /* dev_private is freed by ethdev after close: run the destructor now (it detaches a sim VF) */
-  ad.~Adapter();
-  new (&ad) Adapter();
-  ad.closed = true;
-  ad.dev = dev;
-}
-
 }  // namespace ixgbevf_lm::pmd
-
-/* ------------------------------------------------------------------------------------------------
- * Registration
- * ----------------------------------------------------------------------------------------------*/
-extern "C" {
-RTE_LOG_REGISTER(ixgbevf_lm_logtype_driver, pmd.net.ixgbevf_lm, NOTICE);
-RTE_LOG_REGISTER(ixgbevf_lm_logtype_rx, pmd.net.ixgbevf_lm.rx, NOTICE);
-RTE_LOG_REGISTER(ixgbevf_lm_logtype_tx, pmd.net.ixgbevf_lm.tx, NOTICE);
-RTE_LOG_REGISTER(ixgbevf_lm_logtype_mbx, pmd.net.ixgbevf_lm.mbx, NOTICE);
-}
-
-/* The PCI ID table and the PMD info strings are in ixgbevf_lm_pmdinfo.c: dpdk-pmdinfogen reads
- * them by their unmangled C names. */
-extern "C" const struct rte_pci_id ixgbevf_lm_pci_ids[];
-
-static struct rte_pci_driver rte_ixgbevf_lm_pmd = {
-    .probe = ixgbevf_lm::pmd::pci_probe,
-    .remove = ixgbevf_lm::pmd::pci_remove,
-    .id_table = ixgbevf_lm_pci_ids,
-    .drv_flags = RTE_PCI_DRV_NEED_MAPPING,
-};
-
-static struct rte_vdev_driver rte_ixgbevf_lm_sim_pmd = {
-    .probe = ixgbevf_lm::pmd::sim_probe,
-    .remove = ixgbevf_lm::pmd::sim_remove,
-};
-
-RTE_PMD_REGISTER_PCI(net_ixgbevf_lm, rte_ixgbevf_lm_pmd);
-
-RTE_PMD_REGISTER_VDEV(net_ixgbevf_lm_sim, rte_ixgbevf_lm_sim_pmd);
-
-/* Runs after RTE_PMD_REGISTER_PCI's constructor above (same priority, later in this file). */
-RTE_INIT(ixgbevf_lm_pci_takeover) { ixgbevf_lm::pmd::pci_takeover(&rte_ixgbevf_lm_pmd); }

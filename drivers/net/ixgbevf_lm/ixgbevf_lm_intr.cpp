@@ -18,7 +18,6 @@
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
 #include "ixgbevf_lm_rxtx.h"
-#include "ixgbevf_lm_sim.h"
 
 namespace ixgbevf_lm::pmd {
 
@@ -47,14 +46,14 @@ struct IntrState {
   unsigned nb_vec = 0;                       /* Rx vectors in use (1..kRxVectors) */
   std::vector<unsigned> vec_of_queue;        /* MSI-X vector of each Rx queue */
   std::vector<bool> armed;                   /* rx_queue_intr_enable'd queues */
-  /* sim only: our own interrupt instance and its event fds (the model's sink writes them) */
-  rte_intr_handle *sim_handle = nullptr;
+  /* A backend delivering MSI-X itself: our own interrupt instance and its event fds. */
+  rte_intr_handle *own_handle = nullptr;
   std::vector<int> fds;
 
   ~IntrState() {
-    if (sim_handle) {
-      rte_intr_vec_list_free(sim_handle);
-      rte_intr_instance_free(sim_handle);
+    if (own_handle) {
+      rte_intr_vec_list_free(own_handle);
+      rte_intr_instance_free(own_handle);
     }
     for (int fd : fds)
       close(fd);
@@ -65,12 +64,13 @@ std::array<std::unique_ptr<IntrState>, RTE_MAX_ETHPORTS> g_intr;
 
 uint32_t vector_bit(unsigned v) { return 1u << v; }
 
-/* The sim vdev's interrupt instance: one eventfd per Rx vector, written by the model's MSI-X sink. */
-int sim_intr_setup(rte_eth_dev *dev, Adapter &ad, IntrState &st) {
+/* A backend that delivers MSI-X itself (DeviceBackend::msix_connect): our own interrupt instance,
+ * one eventfd per Rx vector, which the backend's device writes. */
+int own_intr_setup(rte_eth_dev *dev, Adapter &ad, IntrState &st) {
   rte_intr_handle *h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
   if (!h)
     return -ENOMEM;
-  st.sim_handle = h;
+  st.own_handle = h;
   for (unsigned i = 0; i < st.nb_vec; i++) {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0)
@@ -83,14 +83,8 @@ int sim_intr_setup(rte_eth_dev *dev, Adapter &ad, IntrState &st) {
       rte_intr_nb_efd_set(h, uint8_t(st.nb_vec)) || rte_intr_max_intr_set(h, int(st.nb_vec + 1)) ||
       rte_intr_efd_counter_size_set(h, sizeof(uint64_t)))
     return -rte_errno;
-  std::vector<int> fds = st.fds;
-  ad.sim->port->set_msix_sink([fds](unsigned vector) {
-    if (vector < kRxVecStart || vector - kRxVecStart >= fds.size())
-      return;
-    uint64_t one = 1;
-    ssize_t rc = write(fds[vector - kRxVecStart], &one, sizeof one);
-    (void)rc; /* EAGAIN: the counter is saturated, the reader wakes anyway */
-  });
+  if (int rc = ad.backend->msix_connect(ad, st.fds.data(), unsigned(st.fds.size())); rc != 0)
+    return rc;
   dev->intr_handle = h;
   return 0;
 }
@@ -143,8 +137,9 @@ int intr_start(rte_eth_dev *dev) noexcept {
     auto st = std::make_unique<IntrState>();
     st->nb_vec = nq < kRxVectors ? nq : kRxVectors;
     int rc;
-    if (ad.sim) {
-      rc = sim_intr_setup(dev, ad, *st);
+    const bool own = ad.backend->msix_connect != nullptr;
+    if (own) {
+      rc = own_intr_setup(dev, ad, *st);
     } else {
       rte_intr_handle *h = dev->intr_handle;
       if (!h || !rte_intr_cap_multiple(h)) {
@@ -156,9 +151,9 @@ int intr_start(rte_eth_dev *dev) noexcept {
     }
     if (rc) {
       IXGBEVF_LM_LOG(ERR, "port %u: cannot set up Rx interrupt event fds: %s", port, rte_strerror(-rc));
-      if (ad.sim)
-        ad.sim->port->set_msix_sink({});
-      if (dev->intr_handle == st->sim_handle && st->sim_handle)
+      if (own)
+        ad.backend->msix_disconnect(ad);
+      if (dev->intr_handle == st->own_handle && st->own_handle)
         dev->intr_handle = nullptr;
       return rc;
     }
@@ -178,7 +173,7 @@ int intr_start(rte_eth_dev *dev) noexcept {
     }
     program_vectors(ad, *st);
     g_intr[port] = std::move(st);
-    if (!ad.sim && rte_intr_enable(h)) {
+    if (!own && rte_intr_enable(h)) {
       IXGBEVF_LM_LOG(ERR, "port %u: VFIO refused the MSI-X vectors", port);
       intr_stop(dev);
       return -EIO;
@@ -200,9 +195,9 @@ void intr_stop(rte_eth_dev *dev) noexcept {
   wr32(ad.hw, VTEIMC, all);
   for (unsigned i = 0; i < (st->vec_of_queue.size() + 1) / 2; i++)
     wr32(ad.hw, VTIVAR(i), 0);
-  if (ad.sim) {
-    ad.sim->port->set_msix_sink({}); /* returns with no sink call in flight: the fds may close */
-    if (dev->intr_handle == st->sim_handle)
+  if (st->own_handle) {
+    ad.backend->msix_disconnect(ad); /* returns with no signal in flight: the fds may close */
+    if (dev->intr_handle == st->own_handle)
       dev->intr_handle = nullptr;
   } else if (dev->intr_handle) {
     rte_intr_disable(dev->intr_handle);
@@ -228,7 +223,7 @@ int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t qid) noexcept {
   st->armed[qid] = true;
   /* a cause that came while masked fires as soon as the vector is enabled */
   wr32(ad.hw, VTEIMS, vector_bit(st->vec_of_queue[qid]));
-  if (!ad.sim && dev->intr_handle)
+  if (!st->own_handle && dev->intr_handle)
     rte_intr_ack(dev->intr_handle);
   return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Waking an idle Rx lcore: the power-management monitor address (the next descriptor's status
  * word, for UMWAIT/monitor), and Rx queue interrupts (VTIVAR maps each Rx queue to an MSI-X vector,
- * VTEIMS/VTEIMC arm and disarm it; on PCI VFIO delivers the vector, on the sim vdev the model's
- * MSI-X sink writes the queue's eventfd). Control path only: nothing here is on the burst path.
+ * VTEIMS/VTEIMC arm and disarm it; on PCI VFIO delivers the vector, a backend with its own
+ * delivery (DeviceBackend::msix_connect) writes the queue's eventfd). Control path only: nothing here is on the burst path.
  */
 #pragma once
 

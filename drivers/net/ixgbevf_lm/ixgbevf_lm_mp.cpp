@@ -59,9 +59,9 @@ int serve(const MpRequest &req, MpReply *rep) {
     return -ENODEV;
   switch (MpOp(req.op)) {
   case MpOp::attach:
-    return ad.sim ? relay_add_port(req.port_id) : 0;
+    return ad.backend->secondary_doorbell_relay ? relay_add_port(req.port_id) : 0;
   case MpOp::detach:
-    if (ad.sim)
+    if (ad.backend->secondary_doorbell_relay)
       relay_release_port(req.port_id);
     return 0;
   case MpOp::counters:

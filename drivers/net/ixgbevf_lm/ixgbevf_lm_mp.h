@@ -21,8 +21,8 @@ inline constexpr unsigned kMpTimeoutMs = 1000;
 void mp_primary_init() noexcept;
 
 /* Secondary's probe of a port the primary owns: this process's part (mmio: this process's BAR0, or
- * nullptr on the sim), the secondary ops and bursts, and the primary's acknowledgement (a sim port's
- * doorbells start being relayed). Returns 0 or a negative errno; on error nothing is left set. */
+ * nullptr when the primary relays the doorbells), the secondary ops and bursts, and the primary's
+ * acknowledgement (the relay of the port's doorbells starts, for a backend that needs it). Returns 0 or a negative errno; on error nothing is left set. */
 int secondary_attach(rte_eth_dev *dev, uint8_t *mmio) noexcept;
 
 /* The secondary's eth_dev_ops entries that need the primary. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The PCI ID table and the PMD information that dpdk-pmdinfogen reads by symbol name (hence C:
- * C++ would mangle these internal names). The drivers themselves register in ixgbevf_lm_ethdev.cpp.
+ * C++ would mangle these internal names). The PCI driver registers in backends/pci/ixgbevf_lm_pci.cpp.
  */
 #include <bus_pci_driver.h>
 #include <rte_dev.h>
@@ -19,12 +19,6 @@ RTE_PMD_EXPORT_NAME(net_ixgbevf_lm, 0);
 RTE_PMD_REGISTER_PCI_TABLE(net_ixgbevf_lm, ixgbevf_lm_pci_ids);
 RTE_PMD_REGISTER_KMOD_DEP(net_ixgbevf_lm, "* igb_uio | vfio-pci");
 RTE_PMD_REGISTER_PARAM_STRING(net_ixgbevf_lm,
-	"tx_head_wb=0|1 "
-	"mig_region=<path> dirty_log=off|bitmap|touch dirty_addr=iova|pa mig_poll_us=<1-100000> recover=auto|app "
-	"quiesce_timeout_us=<100-2000000>");
-
-RTE_PMD_EXPORT_NAME(net_ixgbevf_lm_sim, 1);
-RTE_PMD_REGISTER_PARAM_STRING(net_ixgbevf_lm_sim,
-	"pf=<name> vf=<index> mac=<xx:xx:xx:xx:xx:xx> uplink=none|loop|tap:<ifname>|wire:<name> tx_head_wb=0|1 "
+	"tx_head_wb=0|1 vector=0|1 "
 	"mig_region=<path> dirty_log=off|bitmap|touch dirty_addr=iova|pa mig_poll_us=<1-100000> recover=auto|app "
 	"quiesce_timeout_us=<100-2000000>");

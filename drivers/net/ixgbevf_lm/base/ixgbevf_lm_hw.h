@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * THE seam between the driver and what it drives. A PCI VF is a mapped BAR0 (mmio != nullptr);
- * the in-process model is a pair of functions with a context. Everything the driver does to the
- * device goes through rd32()/wr32(); the burst functions touch the device only through their
- * queue's TailDoorbell, once per burst. DMA needs no seam: descriptors and buffers carry IOVAs in
- * both cases (the sim binding maps DPDK memory into the model's DmaSpace, IOVA -> VA).
+ * Register access, the first part of the device seam (ixgbevf_lm_device.h). A PCI VF is a mapped
+ * BAR0 (mmio != nullptr); any other backend is a pair of functions with a context. Everything the
+ * driver does to the device goes through rd32()/wr32(); the burst functions touch the device only
+ * through their queue's TailDoorbell, once per burst.
  *
  * Multi-process: HwAccess and TailDoorbell hold pointers of the process that probed the port (the
- * primary's BAR0 mapping, the model's functions and context) and live in shared memory (Adapter,
- * queues). A secondary process never uses them: its bursts ring through SecondaryDoorbell, which
- * takes this process's BAR0 from ProcessLocal (rte_eth_devices[port].process_private) or, on the
- * sim where the model lives in the primary, stores the tail into the queue's SharedTail word that
- * the primary's relay (ixgbevf_lm_relay.cpp) writes to the model.
+ * primary's BAR0 mapping, the backend's functions and context) and live in shared memory (Adapter,
+ * queues). A secondary process never uses them: its bursts ring through ring_secondary(), which
+ * takes this process's BAR0 from ProcessLocal (rte_eth_devices[port].process_private) or, for a
+ * backend only the primary reaches, stores the tail into the queue's SharedTail word that the
+ * primary's relay (ixgbevf_lm_relay.h) writes to the device.
  */
 #pragma once
 
@@ -24,7 +23,7 @@ namespace ixgbevf_lm::pmd {
 
 struct HwAccess {
   uint8_t *mmio = nullptr;                                /* PCI: BAR0 */
-  uint32_t (*read)(void *ctx, uint32_t off) = nullptr;    /* model */
+  uint32_t (*read)(void *ctx, uint32_t off) = nullptr;    /* any other backend */
   void (*write)(void *ctx, uint32_t off, uint32_t v) = nullptr;
   void *ctx = nullptr;
 };
@@ -76,11 +75,11 @@ struct SharedTail {
 
 /* The per-process part of a port in a secondary (rte_eth_devices[port].process_private). */
 struct ProcessLocal {
-  uint8_t *mmio = nullptr;  /* PCI: this process's BAR0 mapping; sim: nullptr (the model is in the primary) */
+  uint8_t *mmio = nullptr;  /* PCI: this process's BAR0 mapping; nullptr: the primary relays */
 };
 
 /* A secondary's doorbell: one load of process_private, then one MMIO store (PCI) or one store into
- * shared memory (sim). Caller issued rte_io_wmb(). */
+ * shared memory (relayed by the primary). Caller issued rte_io_wmb(). */
 inline void ring_secondary(uint16_t port_id, uint32_t off, SharedTail &shared, uint32_t v) {
   const auto *pl = static_cast<const ProcessLocal *>(rte_eth_devices[port_id].process_private);
   if (pl->mmio)

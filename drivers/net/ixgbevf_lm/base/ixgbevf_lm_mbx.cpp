@@ -17,13 +17,13 @@ namespace ixgbevf_lm::pmd {
 
 using namespace hw;
 
-uint64_t now_us() {
+uint64_t now_us() noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1000000u + uint64_t(ts.tv_nsec) / 1000u;
 }
 
-void backoff(uint64_t waited_us) {
+void backoff(uint64_t waited_us) noexcept {
   if (waited_us < 50) {
     for (int i = 0; i < 64; i++)
       rte_pause();
@@ -74,21 +74,25 @@ bool Mailbox::wait_bit(uint32_t bit, uint64_t deadline_us) {
   }
 }
 
-void Mailbox::read_pf_message_locked(PfEvents *ev) {
-  uint32_t msg[kMbxSizeWords];
-  for (unsigned i = 0; i < kMbxSizeWords; i++)
-    msg[i] = rd32(*hw_, VFMBMEM + 4 * i);
-  wr32(*hw_, VFMAILBOX, VFMAILBOX_ACK | VFMAILBOX_VFU);
+/* A PF-initiated message (its first two words: the ID, and the phase of a migration message). */
+void Mailbox::decode_pf_message(uint32_t w0, uint32_t w1, PfEvents *ev) {
   pf_messages++;
-  uint32_t id = msg[0] & VT_MSGID_MASK;
+  const uint32_t id = w0 & VT_MSGID_MASK;
   if (id == PF_CONTROL_MSG) {
     ev->control = true;
   } else if (id == PF_MIGRATION_MSG) {
     ev->migration = true;
-    ev->migration_phase = msg[1];
+    ev->migration_phase = w1;
   } else {
-    IXGBEVF_LM_MBX_LOG(WARNING, "unexpected message 0x%08x from the PF, ignored", msg[0]);
+    IXGBEVF_LM_MBX_LOG(WARNING, "unexpected message 0x%08x from the PF, ignored", w0);
   }
+}
+
+void Mailbox::read_pf_message_locked(PfEvents *ev) {
+  const uint32_t w0 = rd32(*hw_, VFMBMEM);
+  const uint32_t w1 = rd32(*hw_, VFMBMEM + 4);
+  wr32(*hw_, VFMAILBOX, VFMAILBOX_ACK | VFMAILBOX_VFU);
+  decode_pf_message(w0, w1, ev);
 }
 
 bool Mailbox::wait_reset_done(uint64_t timeout_us) noexcept {
@@ -144,16 +148,9 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
     uint32_t w0 = rd32(*hw_, VFMBMEM);
     if ((w0 & VT_MSGID_MASK) != id) {
       /* a PF-initiated message crossed ours: keep it and wait on */
-      PfEvents &ev = deferred_;
-      uint32_t m1 = rd32(*hw_, VFMBMEM + 4);
+      const uint32_t w1 = rd32(*hw_, VFMBMEM + 4);
       wr32(*hw_, VFMAILBOX, VFMAILBOX_ACK);
-      pf_messages++;
-      if ((w0 & VT_MSGID_MASK) == PF_CONTROL_MSG)
-        ev.control = true;
-      else if ((w0 & VT_MSGID_MASK) == PF_MIGRATION_MSG) {
-        ev.migration = true;
-        ev.migration_phase = m1;
-      }
+      decode_pf_message(w0, w1, &deferred_);
       /* a PF that only ever sends its own messages must not hold the caller past the bound */
       if (now_us() >= deadline) {
         timeouts++;

@@ -11,6 +11,7 @@
 #include <ixgbevf_lm/hw/hw.h>
 
 #include "ixgbevf_lm_hw.h"
+#include "ixgbevf_lm_regpoll.h"
 
 namespace ixgbevf_lm::pmd {
 
@@ -63,6 +64,7 @@ class Mailbox {
   uint32_t poll_bits();                 /* read VFMAILBOX, accumulate the clear-on-read bits */
   bool take(uint32_t bit);              /* consume a sticky bit */
   void read_pf_message_locked(PfEvents *ev);
+  void decode_pf_message(uint32_t w0, uint32_t w1, PfEvents *ev);
   bool wait_bit(uint32_t bit, uint64_t deadline_us);
 
   const HwAccess *hw_ = nullptr;
@@ -71,9 +73,5 @@ class Mailbox {
   std::mutex mu_;
   PfEvents deferred_;                   /* PF messages read while waiting for a reply */
 };
-
-uint64_t now_us();
-/* Sleep-poll helper: spin for the first few microseconds, then sleep briefly. */
-void backoff(uint64_t waited_us);
 
 }  // namespace ixgbevf_lm::pmd

@@ -22,15 +22,7 @@ uint64_t DirtyLogger::mark_translated(uint64_t iova, uint64_t len, uint64_t &las
       chunk = std::min(len, to_page_end);
     } else {
       chunk = std::min(len, xlat->extent_left(iova));
-      const uint64_t first = pa >> page_shift;
-      const uint64_t end = (pa + chunk - 1) >> page_shift;
-      for (uint64_t p = first; p <= end; ++p) {
-        if (p == last)
-          continue;
-        guest->mark_dirty(p << page_shift);
-        ++n;
-      }
-      last = end;
+      n += mark_bitmap(pa, chunk, last);
     }
     iova += chunk;
     len -= chunk;

@@ -30,6 +30,7 @@
  */
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -108,43 +109,43 @@ struct alignas(64) DirtyLogger {
       return 0;
     if (mode == DirtyLogMode::touch)
       return touch(reinterpret_cast<uintptr_t>(va), len, last);
-    if (xlat == nullptr) {
-      const uint64_t first = iova >> page_shift;
-      const uint64_t end = (iova + len - 1) >> page_shift;
-      uint64_t n = 0;
-      for (uint64_t p = first; p <= end; ++p) {
-        if (p == last)
-          continue;
-        guest->mark_dirty(p << page_shift);
-        ++n;
-      }
-      last = end;
-      return n;
-    }
+    if (xlat == nullptr)
+      return mark_bitmap(iova, len, last);
     return mark_translated(iova, len, last);
   }
 
  private:
-  uint64_t mark_translated(uint64_t iova, uint64_t len, uint64_t &last) noexcept;
-  static uint64_t touch(uintptr_t a, uint64_t len, uint64_t &last) noexcept
+  /* The one page loop of every mode: calls fn with the first byte of [a, a + len) in each page
+   * (of 1 << shift bytes) but the cursor's, then moves the cursor to the last page. */
+  template <class F>
+  static uint64_t for_each_new_page(uint64_t a, uint64_t len, uint32_t shift, uint64_t &last, F &&fn) noexcept
   {
-    const uint64_t first = a >> 12;
-    const uint64_t end = (a + len - 1) >> 12;
+    const uint64_t first = a >> shift;
+    const uint64_t end = (a + len - 1) >> shift;
     uint64_t n = 0;
     for (uint64_t p = first; p <= end; ++p) {
       if (p == last)
         continue;
-      /* One byte of the page inside [va, va + len): an atomic OR with 0 is a write access (EPT
-       * dirty bit, KVM's dirty ring) that leaves the content unchanged even if another thread
-       * stores to the same byte at the same time. */
-      uintptr_t b = static_cast<uintptr_t>(p << 12);
-      if (b < a)
-        b = a;
-      __atomic_fetch_or(reinterpret_cast<uint8_t *>(b), uint8_t{0}, __ATOMIC_RELAXED);
+      fn(std::max(p << shift, a));
       ++n;
     }
     last = end;
     return n;
+  }
+  /* Bitmap pages of an address as the host sees it (IOVA, or a translated PA). */
+  uint64_t mark_bitmap(uint64_t a, uint64_t len, uint64_t &last) noexcept
+  {
+    return for_each_new_page(a, len, page_shift, last, [this](uint64_t b) { guest->mark_dirty(b); });
+  }
+  uint64_t mark_translated(uint64_t iova, uint64_t len, uint64_t &last) noexcept;
+  /* One byte of each page inside [va, va + len): an atomic OR with 0 is a write access (EPT dirty
+   * bit, KVM's dirty ring) that leaves the content unchanged even if another thread stores to the
+   * same byte at the same time. */
+  static uint64_t touch(uintptr_t a, uint64_t len, uint64_t &last) noexcept
+  {
+    return for_each_new_page(a, len, 12, last, [](uint64_t b) {
+      __atomic_fetch_or(reinterpret_cast<uint8_t *>(b), uint8_t{0}, __ATOMIC_RELAXED);
+    });
   }
 };
 

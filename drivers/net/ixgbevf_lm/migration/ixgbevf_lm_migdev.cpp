@@ -27,12 +27,14 @@ namespace {
 RxQueue *rxq(rte_eth_dev *dev, unsigned q) { return static_cast<RxQueue *>(dev->data->rx_queues[q]); }
 TxQueue *txq(rte_eth_dev *dev, unsigned q) { return static_cast<TxQueue *>(dev->data->tx_queues[q]); }
 
-/* Grace period on one gate without changing its state: the burst makes its sequence odd, fences,
- * then reads the state and the logger pointer; we stored those, fence, and see the sequence even or
- * moved past the odd value first seen, so every burst we did not see inside has seen the change. */
-bool gate_grace(QueueGate &g, const Deadline &d)
+/* Grace period on one gate without changing its state: the burst makes its sequence odd, then
+ * reads the state and the logger pointer; we stored those, run the heavy half of the gate's fence
+ * (gate_barrier(), once for all gates when `barrier` is false), and see the sequence even or moved
+ * past the odd value first seen, so every burst we did not see inside has seen the change. */
+bool gate_grace(QueueGate &g, const Deadline &d, bool barrier = true)
 {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (barrier)
+    gate_barrier();
   const uint32_t first = g.seq.load(std::memory_order_acquire);
   if ((first & 1u) == 0)
     return true;
@@ -45,10 +47,7 @@ bool gate_close(QueueGate &g, const Deadline &d)
   return gate_grace(g, d);
 }
 
-bool wait_reg(const HwAccess &hw, uint32_t off, uint32_t bit, bool set, const Deadline &d)
-{
-  return mig::wait_until(d, [&] { return ((rd32(hw, off) & bit) != 0) == set; });
-}
+uint64_t us_left(const Deadline &d) { return uint64_t(d.left().count()); }
 
 std::string fmt(const char *f, unsigned a, unsigned b = 0, unsigned c = 0, long long us = 0)
 {
@@ -82,12 +81,13 @@ void AdapterMigration::set_tx_logger(unsigned q, mig::DirtyLogger *l)
 bool AdapterMigration::grace_period(const Deadline &d)
 {
   bool ok = true;
+  gate_barrier();
   for (unsigned q = 0; q < n_rx_queues(); ++q)
     if (RxQueue *r = rxq(ad_.dev, q))
-      ok &= gate_grace(r->gate, d);
+      ok &= gate_grace(r->gate, d, false);
   for (unsigned q = 0; q < n_tx_queues(); ++q)
     if (TxQueue *t = txq(ad_.dev, q))
-      ok &= gate_grace(t->gate, d);
+      ok &= gate_grace(t->gate, d, false);
   return ok;
 }
 
@@ -179,7 +179,7 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     if (txq(dev, q) == nullptr)
       continue;
     const Deadline d = within(b.tx_drain);
-    if (!wait_reg_eq(hw, VFTDH(q), VFTDT(q), d))
+    if (!poll_regs_equal(hw, VFTDH(q), VFTDT(q), us_left(d)))
       timed_out(fmt("tx queue %u: TDH %u != TDT %u after %lld us", q, rd32(hw, VFTDH(q)), rd32(hw, VFTDT(q)),
                     static_cast<long long>(b.tx_drain.count())));
   }
@@ -189,14 +189,14 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
     if (txq(dev, q) == nullptr)
       continue;
     wr32(hw, VFTXDCTL(q), rd32(hw, VFTXDCTL(q)) & ~TXDCTL_ENABLE);
-    if (!wait_reg(hw, VFTXDCTL(q), TXDCTL_ENABLE, false, within(b.queue_disable)))
+    if (!poll_reg_bit(hw, VFTXDCTL(q), TXDCTL_ENABLE, false, us_left(within(b.queue_disable))))
       timed_out(fmt("tx queue %u: TXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
   }
   for (unsigned q = 0; q < n_rx_queues(); ++q) {
     if (rxq(dev, q) == nullptr)
       continue;
     wr32(hw, VFRXDCTL(q), rd32(hw, VFRXDCTL(q)) & ~RXDCTL_ENABLE);
-    if (!wait_reg(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, within(b.queue_disable)))
+    if (!poll_reg_bit(hw, VFRXDCTL(q), RXDCTL_ENABLE, false, us_left(within(b.queue_disable))))
       timed_out(fmt("rx queue %u: RXDCTL.ENABLE still set after %u us", q, unsigned(b.queue_disable.count())));
   }
   step(2);
@@ -231,11 +231,6 @@ QuiesceResult AdapterMigration::quiesce(const MigrationBudgets &b)
   return res;
 }
 
-bool AdapterMigration::wait_reg_eq(const HwAccess &hw, uint32_t a, uint32_t b, const Deadline &d)
-{
-  return mig::wait_until(d, [&] { return rd32(hw, a) == rd32(hw, b); });
-}
-
 int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why)
 {
   rte_eth_dev *dev = ad_.dev;
@@ -263,30 +258,26 @@ int AdapterMigration::resume_same_vf(const MigrationBudgets &b, std::string *why
 
 void AdapterMigration::platform_switch(uint32_t seq)
 {
-  if (!platform_hook_)
+  if (!ad_.backend->migration_switch)
     return;
   /* The counters of the VF we leave are sampled last now; the service alarm must not sample the new
    * VF's (reset) counters against the old VF's values, which would look like a wrap. */
   stats_sample(ad_);
   std::lock_guard<std::mutex> g(ad_.stats_mu);
-  platform_hook_(ad_, seq);
+  ad_.backend->migration_switch(ad_, seq);
   ad_.last_raw = HwCounterRaw{};
 }
 
 void AdapterMigration::platform_prepare()
 {
-  if (prepare_hook_)
-    prepare_hook_(ad_);
+  if (ad_.backend->migration_prepare)
+    ad_.backend->migration_prepare(ad_);
 }
 
 int migration_attach(Adapter &ad) noexcept
 {
   try {
     ad.migdev = std::make_unique<AdapterMigration>(ad);
-    if (ad.platform_switch)
-      ad.migdev->set_platform_hook(ad.platform_switch);
-    if (ad.platform_prepare)
-      ad.migdev->set_prepare_hook(ad.platform_prepare);
     std::string why;
     ad.migport = mig::MigrationPort::create(*ad.migdev, ad.devargs.mig, &why);
     if (!ad.migport) {

@@ -18,10 +18,6 @@ class AdapterMigration final : public mig::MigrationDevice {
  public:
   explicit AdapterMigration(Adapter &ad);
 
-  /* Sim vdev: SimPlatform::switch_to_destination for this port; PCI: none. */
-  void set_platform_hook(std::function<void(Adapter &, uint32_t)> h) { platform_hook_ = std::move(h); }
-  void set_prepare_hook(std::function<void(Adapter &)> h) { prepare_hook_ = std::move(h); }
-
   uint16_t port_id() const override;
   std::string identity() const override;
   bool started() const override;
@@ -48,11 +44,8 @@ class AdapterMigration final : public mig::MigrationDevice {
   int rebuild_once(const mig::MigrationBudgets &b, bool open_gates, std::string *why);
   /* Empty every started Rx ring, then program and fill each (what: for the error message). */
   int refill_rx_rings(const char *what, std::string *why);
-  static bool wait_reg_eq(const HwAccess &hw, uint32_t a, uint32_t b, const mig::Deadline &d);
 
   Adapter &ad_;
-  std::function<void(Adapter &, uint32_t)> platform_hook_;
-  std::function<void(Adapter &)> prepare_hook_;
 };
 
 }  // namespace ixgbevf_lm::pmd

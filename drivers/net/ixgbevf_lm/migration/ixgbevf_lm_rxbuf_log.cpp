@@ -15,13 +15,8 @@ RxBufBitmapMiss rx_buf_bitmap_miss(region::Guest &g, uint64_t iova, uint64_t len
   const uint64_t last = (len - 1 > UINT64_MAX - iova) ? UINT64_MAX : iova + (len - 1);
   const uint64_t pages = (last >> shift) - (iova >> shift) + 1;
   m.pages = pages - g.mark_dirty_range(iova, len);
-  for (uint32_t i = 0; i < g.n_ranges(); ++i) {
-    const region::detail::RangeView r = g.range_view(i);
-    if (iova - r.base < r.length) {
-      m.hot = r;
-      break;
-    }
-  }
+  if (const region::detail::RangeView *r = g.find_range(iova))
+    m.hot = *r;
   return m;
 }
 

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Scalar receive: DD test against the little-endian constant, acquire fence, then the rest of the
+ * Receive: DD test against the little-endian constant, acquire fence, then the rest of the
  * write-back; segments chained up to EOP; the ring refilled in batches from the mempool with one
- * tail write per batch.
+ * tail write per batch. The scalar loop (rx_loop) and the vector one (rx_loop_vec, SSE4.2, four
+ * descriptors at a time, falling back to the scalar loop frame by frame) share the queue state.
  */
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+
+#include <immintrin.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
@@ -74,27 +78,46 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info, bool tunnel) {
   return f;
 }
 
-/* Give the nb_hold consumed slots after rdt back to the device: one bulk get, one tail write (a
- * secondary process rings through the shared doorbell word). */
+/* Post the buffers of sw_ring[from, from + n) in their descriptors: the buffer's address after
+ * the headroom, header address 0, in one 16-byte store each. */
+inline void post_buffers(RxQueue &q, uint16_t from, uint16_t n) {
+  rte_mbuf *const *sw = &q.sw_ring[from];
+  auto *ring = const_cast<RxDesc *>(&q.ring[from]);
+  const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
+  for (uint16_t i = 0; i < n; i++) {
+    const __m128i iova = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(&sw[i]->buf_iova));
+    _mm_store_si128(reinterpret_cast<__m128i *>(&ring[i]), _mm_add_epi64(iova, headroom));
+  }
+}
+
+/* Give the nb_hold consumed slots after rdt back to the device: the mbufs taken in bulk straight
+ * into sw_ring (two takes when the slots wrap), one tail write (a secondary process rings through
+ * the shared doorbell word). */
 template <bool kSecondary = false>
 inline void refill(RxQueue &q) {
-  uint16_t n = q.nb_hold;
-  uint16_t start = uint16_t(q.rdt + 1 == q.nb_desc ? 0 : q.rdt + 1);
-  rte_mbuf *bufs[kRingMaxDescs];
-  if (unlikely(rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(bufs), n) != 0)) {
+  const uint16_t n = q.nb_hold;
+  const uint16_t start = uint16_t(q.rdt + 1 == q.nb_desc ? 0 : q.rdt + 1);
+  const uint16_t first = std::min<uint16_t>(n, uint16_t(q.nb_desc - start));
+  void **at = reinterpret_cast<void **>(&q.sw_ring[start]);
+  if (unlikely(rte_mempool_get_bulk(q.mp, at, first) != 0)) {
+    if (q.mp->cache_size != 0)
+      std::fill_n(at, first, nullptr);  /* a failed take may leave cache objects in the table */
     q.mbuf_alloc_failed += n;
     return;
   }
-  uint16_t idx = start;
-  for (uint16_t i = 0; i < n; i++) {
-    rte_mbuf *m = bufs[i];
-    q.sw_ring[idx] = m;
-    q.ring[idx].read.hdr_addr = 0;
-    q.ring[idx].read.pkt_addr = rte_cpu_to_le_64(rte_mbuf_data_iova_default(m));
-    idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
+  uint16_t posted = n;
+  if (n > first && unlikely(rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(q.sw_ring), n - first) != 0)) {
+    if (q.mp->cache_size != 0)
+      std::fill_n(q.sw_ring, n - first, nullptr);
+    q.mbuf_alloc_failed += n - first;
+    posted = first;
   }
-  q.rdt = uint16_t(idx == 0 ? q.nb_desc - 1 : idx - 1);
-  q.nb_hold = 0;
+  post_buffers(q, start, first);
+  if (posted > first)
+    post_buffers(q, 0, uint16_t(posted - first));
+  const uint32_t end = uint32_t(start) + posted;  /* one past the last slot posted */
+  q.rdt = uint16_t((end + q.nb_desc - 1) % q.nb_desc);
+  q.nb_hold = uint16_t(n - posted);
   rte_io_wmb();
   if constexpr (kSecondary)
     ring_secondary(q.port_id, q.tail.off, q.shared_tail, q.rdt);
@@ -200,6 +223,160 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
   return nb_rx;
 }
 
+/* The write-back bits the flags, packet type and VLAN of a frame depend on (flags_of, ptype_of,
+ * the VP test): all of pkt_info and the tunnel bit of hdr_info (dword 0), the status and error bits
+ * flags_of reads with DD and EOP (dword 2). RSS hash, length and VLAN tag are copied, not
+ * classified: two descriptors equal under this mask get the same ol_flags and packet_type. */
+constexpr uint32_t kVecKeyInfo = 0xFFFFu | (uint32_t(RXDADV_HDRINFO_TUNNEL) << 16);
+constexpr uint32_t kVecKeyStatus = RXD_STAT_DD | RXD_STAT_EOP | RXD_STAT_VP | RXD_STAT_L4CS | RXD_STAT_IPCS |
+                                   RXD_STAT_OUTERIPCS | RXD_STAT_SECP | RXDADV_ERR_IPE | RXDADV_ERR_TCPE |
+                                   RXDADV_ERR_OUTERIPER | RXDADV_IPSEC_ERROR_MASK;
+static_assert(RXDADV_IPSEC_ERROR_MASK == (RXDADV_ERR_PE | RXDADV_ERR_OSE), "flags_of reads no other error bit");
+
+inline __m128i vec_key_mask() { return _mm_set_epi32(0, int(kVecKeyStatus), 0, int(kVecKeyInfo)); }
+
+/* A whole descriptor, read after its DD was seen and the acquire fence (as the scalar loop reads
+ * its fields). */
+inline __m128i load_desc(const volatile RxDesc *d) {
+  return _mm_load_si128(const_cast<const __m128i *>(reinterpret_cast<const volatile __m128i *>(d)));
+}
+
+/* Teach the memo what the scalar loop wrote into m, a single-buffer frame from descriptor d. */
+inline void memo_learn(RxQueue &q, const volatile RxDesc *d, const rte_mbuf *m) {
+  RxVecMemo &v = q.vmemo;
+  _mm_store_si128(reinterpret_cast<__m128i *>(v.key), _mm_and_si128(load_desc(d), vec_key_mask()));
+  v.rearm[0] = q.mbuf_initializer;
+  v.rearm[1] = m->ol_flags;
+  v.ptype[0] = m->packet_type;
+  v.ptype[1] = 0;
+  v.vlan_mask[0] = ~0ULL;
+  /* vlan_tci: bytes 10-11 of rx_descriptor_fields1 */
+  v.vlan_mask[1] = (rte_le_to_cpu_32(d->wb.status_error) & RXD_STAT_VP) ? ~0ULL : ~(0xFFFFULL << 16);
+}
+
+/* The vector receive loop: groups of four descriptors whose DD is set and which the memo knows
+ * (the same classification bits as the frame the scalar loop classified last), each written into
+ * its mbuf with two 16-byte stores: rearm data and ol_flags from the memo, then packet type, lengths,
+ * VLAN and RSS hash shuffled out of the descriptor. Anything else (a chained frame, another
+ * classification, a group that would wrap the ring or pass the hold limit) takes one frame through
+ * rx_loop, which teaches the memo; fewer than four left or ready: rx_loop for the rest. The DD
+ * loads of a group come before one acquire fence and the descriptors are read after it, as in
+ * rx_loop. Buffers are logged through the same policy, in the same order. */
+template <class BufLog>
+__rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
+  const __m128i kmask = vec_key_mask();
+  /* packet_type from the memo; pkt_len and data_len <- length; vlan_tci <- vlan; hash.rss <- rss */
+  const __m128i shuf = _mm_setr_epi8(-1, -1, -1, -1, 12, 13, -1, -1, 12, 13, 14, 15, 4, 5, 6, 7);
+  const __m128i zero = _mm_setzero_si128();
+  const auto mload = [](const uint64_t *p) { return _mm_load_si128(reinterpret_cast<const __m128i *>(p)); };
+  __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
+          vmask = mload(q.vmemo.vlan_mask);
+  __m128i len_sum = zero;
+  uint16_t idx = q.rx_tail;
+  uint16_t hold = q.nb_hold;
+  uint16_t nb_rx = 0, nb_vec = 0;
+  bool chain = q.pkt_first_seg != nullptr;
+  const uint16_t nb_desc = q.nb_desc;
+  const uint16_t max_hold = uint16_t(nb_desc - 1);
+  volatile RxDesc *const ring = q.ring;
+  rte_mbuf **const sw_ring = q.sw_ring;
+  constexpr uint32_t kDD = rte_cpu_to_le_32(RXD_STAT_DD);
+  /* one frame: its mbuf's rearm data and flags from the memo, the rest from its descriptor */
+  const auto deliver = [&](rte_mbuf *m, __m128i desc) __attribute__((always_inline)) {
+    const __m128i f = _mm_or_si128(_mm_and_si128(_mm_shuffle_epi8(desc, shuf), vmask), ptype);
+    if constexpr (BufLog::kActive)
+      log.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM,
+              uint16_t(_mm_extract_epi16(f, 4)), m);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(&m->rearm_data), rearm);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(&m->rx_descriptor_fields1), f);
+    return f;
+  };
+
+  while (nb_rx < nb_pkts) {
+    if (nb_pkts - nb_rx < 4) {
+      q.rx_tail = idx;
+      q.nb_hold = hold;
+      nb_rx = uint16_t(nb_rx + rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log));
+      idx = q.rx_tail;
+      hold = q.nb_hold;
+      break;
+    }
+    if (likely(!chain && hold + 4 <= max_hold && idx + 4 <= nb_desc)) {
+      volatile RxDesc *d = &ring[idx];
+      const uint32_t s3 = d[3].wb.status_error, s2 = d[2].wb.status_error, s1 = d[1].wb.status_error,
+                     s0 = d[0].wb.status_error;
+      if (unlikely(!(s0 & kDD)))
+        break;
+      if (likely(s0 & s1 & s2 & s3 & kDD)) {
+        std::atomic_thread_fence(std::memory_order_acquire);
+        const __m128i d0 = load_desc(d), d1 = load_desc(d + 1), d2 = load_desc(d + 2), d3 = load_desc(d + 3);
+        const __m128i x = _mm_or_si128(
+            _mm_or_si128(_mm_xor_si128(_mm_and_si128(d0, kmask), key), _mm_xor_si128(_mm_and_si128(d1, kmask), key)),
+            _mm_or_si128(_mm_xor_si128(_mm_and_si128(d2, kmask), key), _mm_xor_si128(_mm_and_si128(d3, kmask), key)));
+        if (likely(_mm_testz_si128(x, x))) {
+          rte_mbuf **const sw = &sw_ring[idx];
+          const __m128i p01 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw));
+          const __m128i p23 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw + 2));
+          _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx]), p01);
+          _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx + 2]), p23);
+          _mm_storeu_si128(reinterpret_cast<__m128i *>(sw), zero);
+          _mm_storeu_si128(reinterpret_cast<__m128i *>(sw + 2), zero);
+          const __m128i f0 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p01)), d0);
+          const __m128i f1 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p01, 1)), d1);
+          const __m128i f2 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p23)), d2);
+          const __m128i f3 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p23, 1)), d3);
+          len_sum = _mm_add_epi32(len_sum, _mm_add_epi32(_mm_add_epi32(f0, f1), _mm_add_epi32(f2, f3)));
+          idx = uint16_t(idx + 4 == nb_desc ? 0 : idx + 4);
+          hold = uint16_t(hold + 4);
+          nb_rx = uint16_t(nb_rx + 4);
+          nb_vec = uint16_t(nb_vec + 4);
+          continue;
+        }
+      } else {
+        /* fewer than four ready: the scalar loop takes them */
+        q.rx_tail = idx;
+        q.nb_hold = hold;
+        nb_rx = uint16_t(nb_rx + rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log));
+        idx = q.rx_tail;
+        hold = q.nb_hold;
+        break;
+      }
+    }
+    /* one frame through the scalar loop; a single-buffer one teaches the memo */
+    q.rx_tail = idx;
+    q.nb_hold = hold;
+    const uint16_t at = idx;
+    const uint16_t got = rx_loop(q, pkts + nb_rx, 1, log);
+    idx = q.rx_tail;
+    hold = q.nb_hold;
+    chain = q.pkt_first_seg != nullptr;
+    if (got == 0)
+      break;
+    const rte_mbuf *m = pkts[nb_rx++];
+    if (m->nb_segs == 1 && idx == (at + 1 == nb_desc ? 0 : at + 1)) {
+      memo_learn(q, &q.ring[at], m);
+      key = mload(q.vmemo.key);
+      rearm = mload(q.vmemo.rearm);
+      ptype = mload(q.vmemo.ptype);
+      vmask = mload(q.vmemo.vlan_mask);
+    }
+  }
+  q.rx_tail = idx;
+  q.nb_hold = hold;
+  q.packets += nb_vec;
+  q.bytes += uint32_t(_mm_extract_epi32(len_sum, 1));
+  return nb_rx;
+}
+
+/* The receive loop of the chosen path. */
+template <bool kVec, class BufLog>
+__rte_always_inline uint16_t rx_recv(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
+  if constexpr (kVec)
+    return rx_loop_vec(q, pkts, nb_pkts, log);
+  else
+    return rx_loop(q, pkts, nb_pkts, log);
+}
+
 /* The end of a logged receive burst: the ring pages of the descriptors consumed since `start`
  * (hold0 held before) when the mode logs them, then the refill. */
 inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint16_t hold0, bool log_ring) {
@@ -212,12 +389,12 @@ inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint
 
 /* A receive burst while logging is on: buffers through the mode's policy, then the ring pages of
  * the consumed descriptors, then the refill; the page count is published before the gate opens. */
-template <class BufLog>
+template <bool kVec, class BufLog>
 __rte_always_inline uint16_t rx_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db, BufLog &&log,
                                        bool log_ring) {
   const uint16_t start = q.rx_tail;
   const uint16_t hold0 = q.nb_hold;
-  const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, log);
+  const uint16_t nb_rx = rx_recv<kVec>(q, pkts, nb_pkts, log);
   log.flush();
   db.add_marks(log.marks(uint16_t(q.nb_hold - hold0)));
   rx_logged_tail(q, db, start, hold0, log_ring);
@@ -272,20 +449,21 @@ __attribute__((noinline)) void rx_check_proof(const RxQueue &q, rte_mbuf *const 
 
 /* bitmap mode, the queue not proven marked: every buffer and the ring pages marked as they are
  * consumed. */
-template <uint32_t kShift>
+template <bool kVec, uint32_t kShift>
 uint16_t rx_bitmap(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
   mig::DirtyBurst db(&l);
-  const uint16_t nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<kShift>(*l.guest), true);
+  const uint16_t nb_rx = rx_logged<kVec>(q, pkts, nb_pkts, db, mig::RxBufBitmapLog<kShift>(*l.guest), true);
   db.finish();
   return nb_rx;
 }
 
 /* touch mode, buffers after their headers: no ring pages (DirtyLogger::logs_ring_writebacks), so no
  * DirtyBurst; the policy's count goes to the logger directly. */
+template <bool kVec>
 inline uint16_t rx_touch(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
   const uint16_t hold0 = q.nb_hold;
   mig::RxBufTouchLog log(q.header_to_data);
-  const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, log);
+  const uint16_t nb_rx = rx_recv<kVec>(q, pkts, nb_pkts, log);
   log.flush();
   if (const uint64_t n = log.marks(uint16_t(q.nb_hold - hold0)); n != 0)
     l.add_pages(n);
@@ -295,32 +473,34 @@ inline uint16_t rx_touch(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::Dir
 }
 
 /* Any other logging: DirtyBurst's general path for the buffers. */
+template <bool kVec>
 inline uint16_t rx_general(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
   mig::DirtyBurst db(&l);
-  const uint16_t nb_rx = rx_logged(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db), l.logs_ring_writebacks());
+  const uint16_t nb_rx = rx_logged<kVec>(q, pkts, nb_pkts, db, mig::RxBufGeneralLog(db), l.logs_ring_writebacks());
   db.finish();
   return nb_rx;
 }
 
 /* A receive burst while logging is on and the queue not proven marked, through the logger's buffer
  * policy. Out of line: the receive loop of the burst function stays the one of logging off. */
+template <bool kVec>
 __attribute__((noinline)) uint16_t rx_logging(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger &l) {
   switch (l.rx_buf_policy()) {
   case mig::DirtyLogger::RxBufPolicy::bitmap:
     switch (l.guest->page_shift()) {
     case 12:
-      return rx_bitmap<12>(q, pkts, nb_pkts, l);
+      return rx_bitmap<kVec, 12>(q, pkts, nb_pkts, l);
     case 21:
-      return rx_bitmap<21>(q, pkts, nb_pkts, l);
+      return rx_bitmap<kVec, 21>(q, pkts, nb_pkts, l);
     default:
-      return rx_bitmap<0>(q, pkts, nb_pkts, l);
+      return rx_bitmap<kVec, 0>(q, pkts, nb_pkts, l);
     }
   case mig::DirtyLogger::RxBufPolicy::touch:
     if (likely(q.bufs_after_headers))
-      return rx_touch(q, pkts, nb_pkts, l);
-    return rx_general(q, pkts, nb_pkts, l);
+      return rx_touch<kVec>(q, pkts, nb_pkts, l);
+    return rx_general<kVec>(q, pkts, nb_pkts, l);
   default:
-    return rx_general(q, pkts, nb_pkts, l);
+    return rx_general<kVec>(q, pkts, nb_pkts, l);
   }
 }
 
@@ -328,12 +508,12 @@ __attribute__((noinline)) uint16_t rx_logging(RxQueue &q, rte_mbuf **pkts, uint1
 
 namespace {
 
-template <bool kSecondary>
+template <bool kSecondary, bool kVec = false>
 inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<RxQueue *>(rxq);
-  if (unlikely(!q.gate.enter()))
+  if (unlikely(!q.gate.enter<kSecondary>()))
     return 0;
-  /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
   mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
   if (unlikely(logger != nullptr)) {
     if constexpr (kSecondary) {
@@ -344,7 +524,7 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     if (!mig::queue_proven(*logger)) {
       /* the logger's pages are counted before the gate opens: once it opened, the control path
        * may retire the logger */
-      const uint16_t nb_rx = rx_logging(q, pkts, nb_pkts, *logger);
+      const uint16_t nb_rx = rx_logging<kVec>(q, pkts, nb_pkts, *logger);
       q.gate.leave();
       return nb_rx;
     }
@@ -353,7 +533,7 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
    * loop, without marks, then the proof checked once. */
   const uint16_t hold0 = q.nb_hold;
   mig::RxBufNoLog off;
-  const uint16_t nb_rx = rx_loop(q, pkts, nb_pkts, off);
+  const uint16_t nb_rx = rx_recv<kVec>(q, pkts, nb_pkts, off);
   if (unlikely(logger != nullptr) && q.nb_hold != hold0)
     rx_check_proof(q, pkts, nb_rx, *logger, hold0);
   if (q.nb_hold >= q.rx_free_thresh)
@@ -365,6 +545,10 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
 }  // namespace
 
 uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) { return rx_burst_impl<false>(rxq, pkts, nb_pkts); }
+
+uint16_t rx_burst_vec(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  return rx_burst_impl<false, true>(rxq, pkts, nb_pkts);
+}
 
 uint16_t rx_burst_secondary(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   return rx_burst_impl<true>(rxq, pkts, nb_pkts);

@@ -5,7 +5,15 @@
 #include <cstring>
 #include <new>
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <rte_cpuflags.h>
 #include <rte_malloc.h>
+extern "C" {
+#include <rte_vect.h>  /* 22.11 declares rte_vect_get_max_simd_bitwidth without C linkage */
+}
 #include <rte_pause.h>
 
 #include "ixgbevf_lm_adapter.h"
@@ -17,8 +25,32 @@ namespace ixgbevf_lm::pmd {
 
 using namespace hw;
 
+namespace detail {
+bool g_gate_fence = true;
+}
+
+namespace {
+long membarrier(int cmd) { return syscall(__NR_membarrier, cmd, 0, 0); }
+}  // namespace
+
+/* At load, before any queue exists: the bursts skip their fence only if every later grace period
+ * can pay with membarrier (registered for this process). */
+RTE_INIT(ixgbevf_lm_gate_init) {
+  const long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+  if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+      membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+    detail::g_gate_fence = false;
+}
+
+bool gate_fence_needed() noexcept { return detail::g_gate_fence; }
+
+void gate_barrier() noexcept {
+  if (detail::g_gate_fence || membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+    std::atomic_thread_fence(std::memory_order_seq_cst);  /* the bursts fence themselves */
+}
+
 bool QueueGate::grace(uint64_t timeout_us) const {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  gate_barrier();
   const uint32_t first = seq.load(std::memory_order_acquire);
   if ((first & 1u) == 0)
     return true;
@@ -39,18 +71,6 @@ bool QueueGate::quiesce(uint32_t new_state, uint64_t timeout_us) {
 namespace {
 constexpr uint64_t kGraceTimeoutUs = 100000;
 
-bool wait_reg_bit(const HwAccess &hw, uint32_t off, uint32_t bit, bool set) {
-  uint64_t t0 = now_us();
-  for (;;) {
-    bool is = (rd32(hw, off) & bit) != 0;
-    if (is == set)
-      return true;
-    uint64_t t = now_us() - t0;
-    if (t > kQueueEnableTimeoutUs)
-      return false;
-    backoff(t);
-  }
-}
 }  // namespace
 
 void rxq_free_mbufs(RxQueue &q) noexcept {
@@ -164,7 +184,7 @@ void rxq_release(rte_eth_dev *dev, uint16_t qid) noexcept {
 void rxq_hw_disable(Adapter &ad, RxQueue &q) noexcept {
   uint32_t v = rd32(ad.hw, VFRXDCTL(q.queue_id));
   wr32(ad.hw, VFRXDCTL(q.queue_id), v & ~RXDCTL_ENABLE);
-  if (!wait_reg_bit(ad.hw, VFRXDCTL(q.queue_id), RXDCTL_ENABLE, false))
+  if (!poll_reg_bit(ad.hw, VFRXDCTL(q.queue_id), RXDCTL_ENABLE, false, kQueueEnableTimeoutUs))
     IXGBEVF_LM_LOG(WARNING, "port %u rxq %u: did not stop in time", q.port_id, q.queue_id);
 }
 
@@ -179,6 +199,7 @@ int rxq_hw_enable(Adapter &ad, RxQueue &q) noexcept {
   q.rx_tail = 0;
   q.nb_hold = 0;
   q.tunnel = has_tunnel_offloads(ad.mac_type);  /* the VF's MAC type: a rebuild may land on another */
+  q.vmemo = RxVecMemo{};  /* learnt again: the classification may differ on that VF */
   int rc = rx_refill_all(q);
   if (rc) {
     IXGBEVF_LM_LOG(ERR, "port %u rxq %u: cannot fill the ring (mempool %s empty)", q.port_id, i, q.mp->name);
@@ -192,7 +213,7 @@ int rxq_hw_enable(Adapter &ad, RxQueue &q) noexcept {
   wr32(hw, VFSRRCTL(i), (q.buf_size >> SRRCTL_BSIZEPKT_SHIFT) | SRRCTL_DESCTYPE_ADV_ONEBUF | SRRCTL_DROP_EN);
   uint32_t rxdctl = RXDCTL_ENABLE | (q.vlan_strip ? RXDCTL_VME : 0);
   wr32(hw, VFRXDCTL(i), rxdctl);
-  if (!wait_reg_bit(hw, VFRXDCTL(i), RXDCTL_ENABLE, true)) {
+  if (!poll_reg_bit(hw, VFRXDCTL(i), RXDCTL_ENABLE, true, kQueueEnableTimeoutUs)) {
     IXGBEVF_LM_LOG(ERR, "port %u rxq %u: RXDCTL.ENABLE did not read back", q.port_id, i);
     return -EIO;
   }
@@ -227,6 +248,23 @@ int rxq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
   q->gate.state.store(kQueueRunning, std::memory_order_release);
   dev->data->rx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STARTED;
   return 0;
+}
+
+bool rx_vec_allowed(const rte_eth_dev *dev, const char **why) noexcept {
+  const Adapter &ad = adapter_of(const_cast<rte_eth_dev *>(dev));
+  *why = nullptr;
+  if (!ad.devargs.vector)
+    *why = "vector=0";
+  else if (rte_vect_get_max_simd_bitwidth() < RTE_VECT_SIMD_128 || !rte_cpu_get_flag_enabled(RTE_CPUFLAG_SSE4_2))
+    *why = "no SSE4.2 allowed (max SIMD bitwidth, CPU)";
+  else if (dev->data->scattered_rx)
+    *why = "scattered receive (a frame does not fit one buffer)";
+  for (uint16_t i = 0; *why == nullptr && i < dev->data->nb_rx_queues; i++) {
+    const auto *q = static_cast<const RxQueue *>(dev->data->rx_queues[i]);
+    if (q && (q->offloads & RTE_ETH_RX_OFFLOAD_SECURITY))
+      *why = "inline IPsec (RTE_ETH_RX_OFFLOAD_SECURITY)";
+  }
+  return *why == nullptr;
 }
 
 int rxq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {

@@ -47,15 +47,39 @@ enum QueueState : uint32_t {
  * state word, read once per burst. A control thread that changed the state or a logger pointer
  * waits for a grace period with grace(): it is over when the counter is even (no burst) or differs
  * from the odd value first seen (that burst left; a later one sees the change). An lcore calling
- * burst back to back therefore never holds a grace period up. */
+ * burst back to back therefore never holds a grace period up.
+ *
+ * The store of the odd value and the loads of state and logger that follow it must not be seen in
+ * the other order by the control thread (store-load: the one reordering x86 does). The fence for it
+ * is asymmetric: the burst has only a compiler barrier, and the control thread, after publishing
+ * its change and before reading the counter, runs gate_barrier(): membarrier(PRIVATE_EXPEDITED), a
+ * full barrier on every CPU running a thread of this process. Either the burst's loads come after
+ * that barrier on its CPU, and so after the control thread's stores (they precede the system call),
+ * or they came before it, and then so did the odd store, which the barrier made visible before the
+ * control thread reads the counter. Where membarrier is not available (an old kernel, seccomp),
+ * gate_fence_needed() is true from the driver's load on and enter() pays the seq_cst fence, as do a
+ * secondary process's bursts (kFence), which the primary's membarrier does not reach
+ * (doc/design/migration-driver.md, "Queue gates"). */
+bool gate_fence_needed() noexcept;
+/* Control path: the heavy half of the asymmetric fence, after publishing, before reading gates. */
+void gate_barrier() noexcept;
+
+namespace detail {
+extern bool g_gate_fence;  /* set once at load: membarrier unavailable */
+}
+
 struct QueueGate {
   std::atomic<uint32_t> state{kQueueStopped};
   std::atomic<uint32_t> seq{0};
 
+  template <bool kFence = false>
   bool enter() {
     const uint32_t s = seq.load(std::memory_order_relaxed);
     seq.store(s + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (kFence || __builtin_expect(detail::g_gate_fence, 0))
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    else
+      std::atomic_signal_fence(std::memory_order_seq_cst);  /* gate_barrier() is the other half */
     if (state.load(std::memory_order_relaxed) == kQueueRunning)
       return true;
     seq.store(s + 2, std::memory_order_release);
@@ -63,11 +87,22 @@ struct QueueGate {
   }
   void leave() { seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
   bool in_burst() const { return (seq.load(std::memory_order_acquire) & 1u) != 0; }
-  /* Control path: wait (bounded by deadline_us on now_us()) until every burst that was in flight
-   * when called has left. The caller published its change before calling. */
+  /* Control path: wait (bounded by timeout_us) until every burst that was in flight when called has
+   * left. The caller published its change before calling. */
   bool grace(uint64_t timeout_us) const;
   /* Control path: set a non-running state and wait (bounded) for the grace period. */
   bool quiesce(uint32_t new_state, uint64_t timeout_us);
+};
+
+/* The vector receive loop's memo (ixgbevf_lm_rx.cpp, rx_loop_vec): the write-back bits that the
+ * flags, packet type and VLAN of a frame depend on, as the scalar path last classified a
+ * single-buffer frame, and what it wrote for them. Any descriptor that differs goes through the
+ * scalar path, which teaches the memo its result. */
+struct alignas(16) RxVecMemo {
+  uint64_t key[2] = {0, 0};        /* descriptor & kVecKeyMask; 0: none (DD is always in a key) */
+  uint64_t rearm[2] = {0, 0};      /* rearm_data, ol_flags */
+  uint64_t ptype[2] = {0, 0};      /* packet_type in the low 32 bits */
+  uint64_t vlan_mask[2] = {0, 0};  /* keeps vlan_tci in rx_descriptor_fields1 when VP, else clears it */
 };
 
 struct RxQueue {
@@ -98,6 +133,8 @@ struct RxQueue {
   uint64_t bytes = 0;
   uint64_t mbuf_alloc_failed = 0;
   uint64_t errors = 0;
+  /* ---- third line: the vector loop's memo ---- */
+  alignas(RTE_CACHE_LINE_SIZE) RxVecMemo vmemo;
   /* ---- cold: what the queue was set up with ---- */
   Adapter *ad = nullptr;
   const rte_memzone *mz = nullptr;
@@ -133,6 +170,7 @@ struct TxQueue {
   uint16_t rs_thresh = kDefaultTxRsThresh;
   uint16_t free_thresh = kDefaultTxFreeThresh;
   uint8_t ctx_curr = 0;
+  bool fast_free = false;                    /* RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE: one pool, refcnt 1 */
   uint32_t outer_ipcs_cmd = 0;               /* X550: the OUTERIPCS bit of cmd_type_len; 0: no tunnel offloads */
   /* tx_head_wb=1: where the device writes TDH back after it processed descriptors (little
    * endian), instead of DD into the RS descriptors; nullptr: DD */
@@ -187,6 +225,15 @@ void txq_free_mbufs(TxQueue &q) noexcept;
 /* ixgbevf_lm_rx.cpp / ixgbevf_lm_tx.cpp (C ABI: installed as the ethdev burst functions) */
 uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts);
 uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts);
+/* The vector paths (SSE4.2): descriptors four at a time; whatever they cannot express (a chained
+ * frame, a descriptor the memo does not know, a partial group of four, a frame with a Tx offload
+ * flag) goes through the scalar code within the same burst, on the same queue state. */
+uint16_t rx_burst_vec(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts);
+uint16_t tx_burst_vec(void *txq, rte_mbuf **pkts, uint16_t nb_pkts);
+/* Whether the port's queues qualify for the vector paths (ixgbevf_lm_ethdev.cpp at dev_start);
+ * `why` names the first condition that failed. */
+bool rx_vec_allowed(const rte_eth_dev *dev, const char **why) noexcept;
+bool tx_vec_allowed(const rte_eth_dev *dev, const char **why) noexcept;
 /* The same in a secondary process: rings through ring_secondary(), and returns 0 while the
  * primary logs dirty pages (the logger is the primary's) as during a rebuild. */
 uint16_t rx_burst_secondary(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts);
@@ -201,9 +248,9 @@ int rx_refill_all(RxQueue &q) noexcept;
 int tx_done_cleanup(void *txq, uint32_t free_cnt);
 
 /* Install this process's burst and descriptor functions on the port (primary or secondary). */
-inline void install_datapath(rte_eth_dev *dev, bool secondary) noexcept {
-  dev->rx_pkt_burst = secondary ? rx_burst_secondary : rx_burst;
-  dev->tx_pkt_burst = secondary ? tx_burst_secondary : tx_burst;
+inline void install_datapath(rte_eth_dev *dev, bool secondary, bool vec_rx = false, bool vec_tx = false) noexcept {
+  dev->rx_pkt_burst = secondary ? rx_burst_secondary : vec_rx ? rx_burst_vec : rx_burst;
+  dev->tx_pkt_burst = secondary ? tx_burst_secondary : vec_tx ? tx_burst_vec : tx_burst;
   dev->tx_pkt_prepare = tx_prepare;
   dev->rx_queue_count = rx_queue_count;
   dev->rx_descriptor_status = rx_descriptor_status;

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Transmit: one data descriptor per segment, a context descriptor only when the offload context
  * changes (two slots per queue), RS on the last descriptor of a packet every rs_thresh descriptors
- * and at the end of a burst, lazy cleanup below free_thresh with mbufs returned in bulk.
+ * and at the end of a burst, lazy cleanup below free_thresh with mbufs returned in bulk. The vector
+ * path (tx_burst_vec) writes frames of one segment without offload flags four at a time and hands
+ * any other frame to the same scalar loop, on the same queue state.
  */
+#include <immintrin.h>
+
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_net.h>
@@ -33,31 +37,45 @@ constexpr unsigned kFreeBulk = 64;
 
 inline uint16_t next(const TxQueue &q, uint16_t i) { return uint16_t(i + 1 == q.nb_desc ? 0 : i + 1); }
 
-/* Return the mbufs of [clean_from, upto] to their pools, in bulk per pool. */
+/* Return the mbufs of [clean_from, upto] to their pools, in bulk per pool. With fast free (one
+ * pool, reference count 1, no chains: TxQueue::fast_free) the mbufs go back as they are. */
 void free_range(TxQueue &q, uint16_t upto) {
   void *batch[kFreeBulk];
   unsigned n = 0;
   rte_mempool *pool = nullptr;
-  uint16_t i = q.clean_from;
-  uint16_t count = 0;
-  for (;;) {
-    rte_mbuf *m = q.sw_ring[i];
-    if (m) {
-      q.sw_ring[i] = nullptr;
-      m = rte_pktmbuf_prefree_seg(m);
-      if (m) {
-        if (n == kFreeBulk || (n && m->pool != pool)) {
+  const uint16_t from = q.clean_from;
+  const uint16_t count = uint16_t((uint32_t(upto) + q.nb_desc - from) % q.nb_desc + 1);
+  rte_mbuf **const sw = q.sw_ring;
+  const bool fast = q.fast_free;
+  const auto run = [&](uint16_t a, uint16_t b) __attribute__((always_inline)) {  /* [a, b), no wrap */
+    for (uint16_t i = a; i < b; i++) {
+      rte_mbuf *m = sw[i];
+      sw[i] = nullptr;
+      if (!m)
+        continue;  /* a context descriptor */
+      if (!fast) {
+        m = rte_pktmbuf_prefree_seg(m);
+        if (!m)
+          continue;
+      }
+      if (unlikely(m->pool != pool)) {
+        if (n)
           rte_mempool_put_bulk(pool, batch, n);
-          n = 0;
-        }
+        n = 0;
         pool = m->pool;
-        batch[n++] = m;
+      }
+      batch[n++] = m;
+      if (unlikely(n == kFreeBulk)) {
+        rte_mempool_put_bulk(pool, batch, n);
+        n = 0;
       }
     }
-    count++;
-    if (i == upto)
-      break;
-    i = next(q, i);
+  };
+  if (uint32_t(from) + count <= q.nb_desc) {
+    run(from, uint16_t(from + count));
+  } else {
+    run(from, q.nb_desc);
+    run(0, uint16_t(upto + 1));
   }
   if (n)
     rte_mempool_put_bulk(pool, batch, n);
@@ -208,12 +226,102 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, ui
   return c;
 }
 
-template <bool kSecondary>
+/* One data descriptor for a frame of one segment without offload flags: the same fields the
+ * scalar loop writes for it (EOP, and RS when asked). */
+__rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint32_t rs, uint64_t &bytes) {
+  constexpr uint32_t kCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
+  const uint32_t pkt_len = m->pkt_len;
+  auto *w = reinterpret_cast<volatile uint64_t *>(d);
+  w[0] = rte_cpu_to_le_64(m->buf_iova + m->data_off);
+  /* cmd_type_len, then olinfo_status (PAYLEN) */
+  w[1] = rte_cpu_to_le_64((uint64_t(pkt_len << ADVTXD_PAYLEN_SHIFT) << 32) | kCmd | rs | m->data_len);
+  bytes += pkt_len;
+}
+
+/* The scalar loop's RS bookkeeping for a frame of one descriptor at d. */
+__rte_always_inline uint32_t rs_for(TxQueue &q, uint16_t d, uint16_t &used, uint16_t &last_eop) {
+  if (++used >= q.rs_thresh) {
+    q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = d;
+    q.rs_count++;
+    used = 0;
+    last_eop = UINT16_MAX;
+    return ADVTXD_DCMD_RS;
+  }
+  last_eop = d;
+  return 0;
+}
+
+/* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one
+ * 16-byte test of nb_segs and ol_flags per frame), one descriptor each; stops at the first group
+ * with another frame, or when fewer than four descriptors are free after a cleanup, and leaves the
+ * rest to the scalar loop. The RS points are the scalar loop's: a group that cannot reach
+ * rs_thresh skips the test per frame. Returns the frames written; tail, last_eop and bytes as the
+ * scalar loop keeps them. */
+__rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db,
+                                         uint16_t &tail_io, uint16_t &last_eop, uint64_t &bytes) {
+  /* rearm_data: data_off, refcnt, nb_segs (bytes 4-5), port; then ol_flags */
+  const __m128i mask = _mm_set_epi64x(int64_t(RTE_MBUF_F_TX_OFFLOAD_MASK), int64_t(0xFFFFULL << 32));
+  const __m128i want = _mm_set_epi64x(0, int64_t(1ULL << 32));
+  const auto odd = [&](const rte_mbuf *m) __attribute__((always_inline)) {
+    const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m->rearm_data));
+    return _mm_xor_si128(_mm_and_si128(r, mask), want);
+  };
+  /* the queue's fields in locals: the descriptor stores may alias them (no strict aliasing) */
+  volatile TxDesc *const ring = q.ring;
+  rte_mbuf **const sw_ring = q.sw_ring;
+  const uint16_t nb_desc = q.nb_desc;
+  const uint16_t rs_gap = q.rs_thresh;
+  uint16_t tail = tail_io;
+  uint16_t used = q.nb_used_since_rs;
+  uint16_t nb_free = q.nb_free;
+  uint16_t i = 0;
+  while (nb_pkts - i >= 4) {
+    rte_mbuf **m = &pkts[i];
+    const __m128i x = _mm_or_si128(_mm_or_si128(odd(m[0]), odd(m[1])), _mm_or_si128(odd(m[2]), odd(m[3])));
+    if (!_mm_testz_si128(x, x))
+      break;
+    if (nb_free < 4) {
+      q.nb_free = nb_free;
+      cleanup(q, db);
+      nb_free = q.nb_free;
+      if (nb_free < 4)
+        break;
+    }
+    if (likely(tail + 4 <= nb_desc && used + 4 < rs_gap)) {
+      volatile TxDesc *d = &ring[tail];
+      put_simple(d, m[0], 0, bytes);
+      put_simple(d + 1, m[1], 0, bytes);
+      put_simple(d + 2, m[2], 0, bytes);
+      put_simple(d + 3, m[3], 0, bytes);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail]),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[0])));
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail + 2]),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[2])));
+      last_eop = uint16_t(tail + 3);
+      used = uint16_t(used + 4);
+      tail = uint16_t(tail + 4 == nb_desc ? 0 : tail + 4);
+    } else {
+      for (unsigned k = 0; k < 4; k++) {
+        put_simple(&ring[tail], m[k], rs_for(q, tail, used, last_eop), bytes);
+        sw_ring[tail] = m[k];
+        tail = uint16_t(tail + 1 == nb_desc ? 0 : tail + 1);
+      }
+    }
+    nb_free = uint16_t(nb_free - 4);
+    i = uint16_t(i + 4);
+  }
+  q.nb_free = nb_free;
+  q.nb_used_since_rs = used;
+  tail_io = tail;
+  return i;
+}
+
+template <bool kSecondary, bool kVec = false>
 inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<TxQueue *>(txq);
-  if (unlikely(!q.gate.enter()))
+  if (unlikely(!q.gate.enter<kSecondary>()))
     return 0;
-  /* Read once per burst, after enter()'s fence (the grace period pairs with it). */
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
   mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
   if constexpr (kSecondary) {
     /* the logger is the primary's object: a secondary sends nothing while pages are logged */
@@ -241,8 +349,12 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   uint16_t nb_tx = 0;
   uint16_t last_eop = UINT16_MAX;
   uint64_t bytes = 0;
+  if constexpr (kVec)
+    nb_tx = xmit_simple(q, pkts, nb_pkts, db, tail, last_eop, bytes);
   for (; nb_tx < nb_pkts; nb_tx++) {
     rte_mbuf *m = pkts[nb_tx];
+    if (unlikely(q.fast_free) && m->nb_segs > 1)
+      q.fast_free = false;  /* a chain: its segments need rte_pktmbuf_prefree_seg from now on */
     uint64_t ol = m->ol_flags;
     uint16_t sa_index = kSecNoSa;
     if (unlikely(ol & RTE_MBUF_F_TX_SEC_OFFLOAD)) {
@@ -357,6 +469,10 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
 }  // namespace
 
 uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) { return tx_burst_impl<false>(txq, pkts, nb_pkts); }
+
+uint16_t tx_burst_vec(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  return tx_burst_impl<false, true>(txq, pkts, nb_pkts);
+}
 
 uint16_t tx_burst_secondary(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   return tx_burst_impl<true>(txq, pkts, nb_pkts);

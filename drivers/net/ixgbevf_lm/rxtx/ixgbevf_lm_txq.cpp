@@ -3,7 +3,11 @@
  */
 #include <new>
 
+#include <rte_cpuflags.h>
 #include <rte_malloc.h>
+extern "C" {
+#include <rte_vect.h>  /* 22.11 declares rte_vect_get_max_simd_bitwidth without C linkage */
+}
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_logs.h"
@@ -18,18 +22,6 @@ namespace {
 constexpr uint64_t kGraceTimeoutUs = 100000;
 /* Prefetch, host and write-back thresholds of TXDCTL (write-back threshold 0: RS-driven). */
 constexpr uint32_t kTxPthresh = 32, kTxHthresh = 0, kTxWthresh = 0;
-
-bool wait_txdctl(const HwAccess &hw, unsigned q, bool set) {
-  uint64_t t0 = now_us();
-  for (;;) {
-    if (((rd32(hw, VFTXDCTL(q)) & TXDCTL_ENABLE) != 0) == set)
-      return true;
-    uint64_t t = now_us() - t0;
-    if (t > kQueueEnableTimeoutUs)
-      return false;
-    backoff(t);
-  }
-}
 }  // namespace
 
 void txq_free_mbufs(TxQueue &q) noexcept {
@@ -94,6 +86,9 @@ int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket,
   q->conf = *conf;
   q->offloads = conf->offloads | dev->data->dev_conf.txmode.offloads;
   q->deferred_start = conf->tx_deferred_start;
+  /* fast free without chains: a segment's next pointer needs no reset */
+  q->fast_free = (q->offloads & (RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)) ==
+                 RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
   if (ad.sec && (q->offloads & RTE_ETH_TX_OFFLOAD_SECURITY))
     q->sec_sa_index = ad.sec->tx_sa_index.data();
   const rte_memzone *mz = rte_eth_dma_zone_reserve(dev, "tx_ring", qid, kTxZoneBytes, kRingBaseAlign, int(socket));
@@ -163,13 +158,28 @@ int txq_start(rte_eth_dev *dev, uint16_t qid) noexcept {
   wr32(hw, VFTDWBAH(qid), q->head_wb ? uint32_t(q->head_wb_iova >> 32) : 0);
   wr32(hw, VFTXDCTL(qid), TXDCTL_ENABLE | (kTxPthresh << TXDCTL_PTHRESH_SHIFT) |
                               (kTxHthresh << TXDCTL_HTHRESH_SHIFT) | (kTxWthresh << TXDCTL_WTHRESH_SHIFT));
-  if (!wait_txdctl(hw, qid, true)) {
+  if (!poll_reg_bit(hw, VFTXDCTL(qid), TXDCTL_ENABLE, true, kQueueEnableTimeoutUs)) {
     IXGBEVF_LM_LOG(ERR, "port %u txq %u: TXDCTL.ENABLE did not read back", q->port_id, qid);
     return -EIO;
   }
   q->gate.state.store(kQueueRunning, std::memory_order_release);
   dev->data->tx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STARTED;
   return 0;
+}
+
+bool tx_vec_allowed(const rte_eth_dev *dev, const char **why) noexcept {
+  const Adapter &ad = adapter_of(const_cast<rte_eth_dev *>(dev));
+  *why = nullptr;
+  if (!ad.devargs.vector)
+    *why = "vector=0";
+  else if (rte_vect_get_max_simd_bitwidth() < RTE_VECT_SIMD_128 || !rte_cpu_get_flag_enabled(RTE_CPUFLAG_SSE4_2))
+    *why = "no SSE4.2 allowed (max SIMD bitwidth, CPU)";
+  for (uint16_t i = 0; *why == nullptr && i < dev->data->nb_tx_queues; i++) {
+    const auto *q = static_cast<const TxQueue *>(dev->data->tx_queues[i]);
+    if (q && (q->offloads & ~uint64_t(RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)) != 0)
+      *why = "a Tx offload other than MBUF_FAST_FREE is enabled";
+  }
+  return *why == nullptr;
 }
 
 int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
@@ -180,11 +190,9 @@ int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
   if (!q->gate.quiesce(kQueueStopped, kGraceTimeoutUs))
     IXGBEVF_LM_LOG(WARNING, "port %u txq %u: a burst is still running", q->port_id, qid);
   /* let the device finish what it fetched, bounded, then disable */
-  uint64_t t0 = now_us();
-  while (rd32(ad.hw, VFTDH(qid)) != rd32(ad.hw, VFTDT(qid)) && now_us() - t0 < kQueueEnableTimeoutUs)
-    backoff(now_us() - t0);
+  (void)poll_regs_equal(ad.hw, VFTDH(qid), VFTDT(qid), kQueueEnableTimeoutUs);
   wr32(ad.hw, VFTXDCTL(qid), rd32(ad.hw, VFTXDCTL(qid)) & ~TXDCTL_ENABLE);
-  wait_txdctl(ad.hw, qid, false);
+  (void)poll_reg_bit(ad.hw, VFTXDCTL(qid), TXDCTL_ENABLE, false, kQueueEnableTimeoutUs);
   txq_free_mbufs(*q);
   txq_reset_sw(*q);
   dev->data->tx_queue_state[qid] = RTE_ETH_QUEUE_STATE_STOPPED;

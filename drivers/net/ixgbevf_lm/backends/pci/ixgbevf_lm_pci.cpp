@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * PCI VFs: map BAR0 (RTE_PCI_DRV_NEED_MAPPING), hand it to the common code as the HwAccess mmio
- * base (primary), or keep this process's mapping for the tail registers (secondary). Also the takeover of VF IDs that net_ixgbe_vf registered before this plugin was loaded.
+ * The PCI backend, what an operator runs on a real VF: map BAR0 (RTE_PCI_DRV_NEED_MAPPING), hand it
+ * to the driver core as the HwAccess mmio base (primary), or keep this process's mapping for the
+ * tail registers (secondary); VFIO delivers MSI-X and a VMM moves the VF. At the bottom: the PCI
+ * driver's registration (net_ixgbevf_lm) and the takeover of the VF IDs that net_ixgbe_vf
+ * registered before this plugin was loaded.
  */
 #include "ixgbevf_lm_pci.h"
 
@@ -40,6 +43,7 @@ int eth_init(rte_eth_dev *dev) {
     return -ENODEV;
   }
   ad->hw.mmio = static_cast<uint8_t *>(pci->mem_resource[0].addr);
+  ad->backend = &kPciBackend;
   if (parse_devargs(pci->device.devargs, false, &ad->devargs))
     return -EINVAL;
   rte_eth_copy_pci_info(dev, pci);
@@ -78,4 +82,30 @@ void pci_takeover(rte_pci_driver *drv) noexcept {
     RTE_LOG(DEBUG, EAL, "net_ixgbevf_lm: placed ahead of net_ixgbe_vf for ixgbe VFs\n");
 }
 
+/* A real VF: VFIO delivers the vectors, the VMM moves the VF, a secondary maps BAR0 itself. */
+const DeviceBackend kPciBackend = {
+    .name = "pci",
+    .msix_connect = nullptr,
+    .msix_disconnect = nullptr,
+    .migration_prepare = nullptr,
+    .migration_switch = nullptr,
+    .secondary_doorbell_relay = false,
+};
+
 }  // namespace ixgbevf_lm::pmd
+
+/* The PCI ID table and the PMD info strings are in ixgbevf_lm_pmdinfo.c: dpdk-pmdinfogen reads
+ * them by their unmangled C names. */
+extern "C" const struct rte_pci_id ixgbevf_lm_pci_ids[];
+
+static struct rte_pci_driver rte_ixgbevf_lm_pmd = {
+    .probe = ixgbevf_lm::pmd::pci_probe,
+    .remove = ixgbevf_lm::pmd::pci_remove,
+    .id_table = ixgbevf_lm_pci_ids,
+    .drv_flags = RTE_PCI_DRV_NEED_MAPPING,
+};
+
+RTE_PMD_REGISTER_PCI(net_ixgbevf_lm, rte_ixgbevf_lm_pmd);
+
+/* Runs after RTE_PMD_REGISTER_PCI's constructor above (same priority, later in this file). */
+RTE_INIT(ixgbevf_lm_pci_takeover) { ixgbevf_lm::pmd::pci_takeover(&rte_ixgbevf_lm_pmd); }

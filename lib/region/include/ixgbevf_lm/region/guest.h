@@ -165,17 +165,23 @@ public:
     // (and counts it) when gpa is outside every range.
     bool mark_dirty(uint64_t gpa) noexcept
     {
-        for (uint32_t i = 0; i < n_ranges_; ++i) {
-            const detail::RangeView &r = ranges_[i];
-            const uint64_t off = gpa - r.base;
-            if (off < r.length) {
-                const uint64_t page = off >> page_shift_;
-                detail::set_bits(r.words + (page >> 6), 1ULL << (page & 63));
-                return true;
-            }
+        if (const detail::RangeView *r = find_range(gpa)) {
+            const uint64_t page = (gpa - r->base) >> page_shift_;
+            detail::set_bits(r->words + (page >> 6), 1ULL << (page & 63));
+            return true;
         }
         out_of_range_.fetch_add(1, std::memory_order_relaxed);
         return false;
+    }
+
+    // The range holding gpa, or nullptr (a scan of at most kMaxRanges; the first range usually
+    // holds it).
+    [[nodiscard]] const detail::RangeView *find_range(uint64_t gpa) const noexcept
+    {
+        for (uint32_t i = 0; i < n_ranges_; ++i)
+            if (gpa - ranges_[i].base < ranges_[i].length)
+                return &ranges_[i];
+        return nullptr;
     }
 
     // Fast path: mark every page overlapping [gpa, gpa + len). Returns the number of those pages
@@ -233,15 +239,11 @@ public:
     // Whether the page holding gpa is marked (relaxed; false outside every range).
     [[nodiscard]] bool is_marked(uint64_t gpa) const noexcept
     {
-        for (uint32_t i = 0; i < n_ranges_; ++i) {
-            const detail::RangeView &r = ranges_[i];
-            const uint64_t off = gpa - r.base;
-            if (off < r.length) {
-                const uint64_t page = off >> page_shift_;
-                return (std::atomic_ref<uint64_t>(r.words[page >> 6]).load(std::memory_order_relaxed) >> (page & 63)) & 1;
-            }
-        }
-        return false;
+        const detail::RangeView *r = find_range(gpa);
+        if (r == nullptr)
+            return false;
+        const uint64_t page = (gpa - r->base) >> page_shift_;
+        return (std::atomic_ref<uint64_t>(r->words[page >> 6]).load(std::memory_order_relaxed) >> (page & 63)) & 1;
     }
 
 private:

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The doorbell relay of sim ports for secondary processes (see ixgbevf_lm_relay.h).
+ * The doorbell relay for secondary processes (see ixgbevf_lm_relay.h).
  */
 #include "ixgbevf_lm_relay.h"
 
@@ -103,7 +103,7 @@ int relay_add_port(uint16_t port_id) noexcept {
         r.thread.detach();  /* a previous relay told to stop and not joined yet: it exits by itself */
       r.thread = std::move(t);
       r.stop = std::move(stop);
-      IXGBEVF_LM_LOG(INFO, "port %u: relaying secondary processes' doorbells to the model every %llu us", port_id,
+      IXGBEVF_LM_LOG(INFO, "port %u: relaying secondary processes' doorbells to the device every %llu us", port_id,
                      (unsigned long long)kRelayPollUs);
     }
     return 0;
