@@ -24,6 +24,8 @@ if [[ ! -f $build/build.ninja ]]; then
   rm -f "$build.setup.log"
 fi
 
+# regenerate first when a meson.build changed, so that the list below is current
+ninja -C "$build" build.ninja >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 # the executables of the chosen suites, nothing else (bench/, app/ and examples/ are not run here)
 mapfile -t targets < <(meson introspect "$build" --tests | python3 -c '
 import json, os, sys
