@@ -128,13 +128,13 @@ void setup(Mode &m, unsigned index, const Options &o)
     m.host = std::make_unique<region::Host>(std::move(h.value()));
     m.devargs = ",mig_region=" + m.region_path + m.devargs;
   }
-  /* rings: sized to the rings (2 x 511 posted, a burst in flight) and without a per-lcore cache, so
-   * that every buffer of the pool cycles through the rings as in an application at a high packet
-   * rate. testpmd: what testpmd creates by default (far more mbufs than the rings hold, a per-lcore
+  /* rings: sized to the rings (2 x 511 posted for Rx, up to 2 x 480 held by Tx until its cleanup,
+   * bursts in flight) and without a per-lcore cache, so that every buffer of the pool cycles
+   * through the rings as in an application at a high packet rate. testpmd: what testpmd creates by default (far more mbufs than the rings hold, a per-lcore
    * cache of 250, LIFO reuse) and its Tx offload default (MBUF_FAST_FREE when offered). Both
    * ports' Rx queues share the pool either way. */
   const bool testpmd = o.pool == "testpmd";
-  m.mp = rte_pktmbuf_pool_create(("bench_" + m.name).c_str(), testpmd ? 8192 : 2 * 512 + 4 * o.burst,
+  m.mp = rte_pktmbuf_pool_create(("bench_" + m.name).c_str(), testpmd ? 8192 : 4 * 512 + 4 * o.burst,
                                  testpmd ? 250 : 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   if (!m.mp)
     die("mbuf pool for " + m.name);

@@ -13,7 +13,7 @@ build/bench/ixgbevf-lm-bench-dirty-log (see bench/dirty_log_burst.cpp): every me
      other); per mode the median over rounds of its cycles divided by the same path's off in the same
      round (paired), and that over --tsc-runs processes: their median, minimum and maximum.
 
-Two pool kinds: `rings` (sized to the rings, no mempool cache: every buffer cycles, the queue proof's
+Two pool kinds: `rings` (sized to the Rx and Tx rings, no mempool cache: every buffer cycles, the queue proof's
 best case) and `testpmd` (testpmd's defaults: 8192 mbufs, a per-lcore cache of 250, Tx MBUF_FAST_FREE);
 both ports' Rx queues share the pool in both.
 
@@ -146,7 +146,7 @@ def measure(a, exe, pool, commands):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--rounds", type=int, default=10000, help="native rounds (cycles)")
+    ap.add_argument("--rounds", type=int, default=3000, help="native rounds (cycles)")
     ap.add_argument("--cg-rounds", type=int, default=300, help="rounds under callgrind (instructions)")
     ap.add_argument("--tsc-runs", type=int, default=3, help="native processes (cycles)")
     ap.add_argument("--burst", type=int, default=32)
@@ -181,7 +181,7 @@ MEMORY_NOTE = {
 }
 
 POOL_NOTE = {
-    "rings": "pool sized to the rings (2 x 512 + 4 bursts), no mempool cache: every buffer cycles through "
+    "rings": "pool sized to the rings (2 x 512 Rx + 2 x 512 Tx + 4 bursts), no mempool cache: every buffer cycles through "
              "the rings, so after each fetch the queue proof (QueueMarkScan) soon holds again",
     "testpmd": "testpmd's default pool (8192 mbufs, per-lcore cache of 250, LIFO reuse) and Tx "
                "`MBUF_FAST_FREE` as testpmd sets it",

@@ -68,7 +68,9 @@ TEST_F(VectorVsScalar, VectorRxReportsWhatScalarRxReportsFrameByFrame) {
   rc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
   rc.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
   rc.rxmode.offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP | RTE_ETH_RX_OFFLOAD_CHECKSUM | RTE_ETH_RX_OFFLOAD_RSS_HASH;
-  ASSERT_EQ(a->start(mp), 0);
+  rte_eth_conf tc{};
+  tc.txmode.offloads = RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;  /* TearDown: every mbuf back in the pool */
+  ASSERT_EQ(a->start(mp, 1, &tc), 0);
   /* two queues: the PF computes RSS for a pool of more than one (the frames of a flow land on the
    * same queue on both ports, compared queue by queue) */
   ASSERT_EQ(b->start(mp, 2, &rc), 0);

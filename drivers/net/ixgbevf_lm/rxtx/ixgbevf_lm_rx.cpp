@@ -82,12 +82,21 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info, bool tunnel) {
  * the headroom, header address 0, in one 16-byte store each. */
 inline void post_buffers(RxQueue &q, uint16_t from, uint16_t n) {
   rte_mbuf *const *sw = &q.sw_ring[from];
-  auto *ring = const_cast<RxDesc *>(&q.ring[from]);
+  rte_mbuf *const *const end = sw + n;
+  auto *d = reinterpret_cast<__m128i *>(const_cast<RxDesc *>(&q.ring[from]));
   const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
-  for (uint16_t i = 0; i < n; i++) {
-    const __m128i iova = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(&sw[i]->buf_iova));
-    _mm_store_si128(reinterpret_cast<__m128i *>(&ring[i]), _mm_add_epi64(iova, headroom));
+  const auto post = [&](unsigned k) __attribute__((always_inline)) {
+    const __m128i iova = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(&sw[k]->buf_iova));
+    _mm_store_si128(d + k, _mm_add_epi64(iova, headroom));
+  };
+  for (; end - sw >= 4; sw += 4, d += 4) {
+    post(0);
+    post(1);
+    post(2);
+    post(3);
   }
+  for (; sw != end; sw++, d++)
+    post(0);
 }
 
 /* Give the nb_hold consumed slots after rdt back to the device: the mbufs taken in bulk straight
@@ -272,12 +281,13 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
           vmask = mload(q.vmemo.vlan_mask);
   __m128i len_sum = zero;
-  uint16_t idx = q.rx_tail;
-  uint16_t hold = q.nb_hold;
-  uint16_t nb_rx = 0, nb_vec = 0;
+  /* 32-bit locals: 16-bit ones cost a zero extension at every use */
+  unsigned idx = q.rx_tail;
+  unsigned hold = q.nb_hold;
+  unsigned nb_rx = 0, nb_vec = 0;
   bool chain = q.pkt_first_seg != nullptr;
-  const uint16_t nb_desc = q.nb_desc;
-  const uint16_t max_hold = uint16_t(nb_desc - 1);
+  const unsigned nb_desc = q.nb_desc;
+  const unsigned max_hold = nb_desc - 1;
   volatile RxDesc *const ring = q.ring;
   rte_mbuf **const sw_ring = q.sw_ring;
   constexpr uint32_t kDD = rte_cpu_to_le_32(RXD_STAT_DD);
@@ -292,60 +302,72 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
     return f;
   };
 
-  while (nb_rx < nb_pkts) {
-    if (nb_pkts - nb_rx < 4) {
-      q.rx_tail = idx;
-      q.nb_hold = hold;
-      nb_rx = uint16_t(nb_rx + rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log));
-      idx = q.rx_tail;
-      hold = q.nb_hold;
+  /* the rest of the burst through the scalar loop */
+  const auto scalar_rest = [&]() {
+    q.rx_tail = uint16_t(idx);
+    q.nb_hold = uint16_t(hold);
+    nb_rx += rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log);
+    idx = q.rx_tail;
+    hold = q.nb_hold;
+  };
+  for (;;) {
+    const unsigned left = nb_pkts - nb_rx;
+    if (left < 4) {
+      if (left != 0)
+        scalar_rest();
       break;
     }
-    if (likely(!chain && hold + 4 <= max_hold && idx + 4 <= nb_desc)) {
+    /* groups that fit the burst, the hold limit and the ring before its end */
+    unsigned groups = chain ? 0 : std::min({left, max_hold - hold, nb_desc - idx}) / 4;
+    enum { kBudget, kMiss, kNone, kPartial } why = groups == 0 ? kMiss : kBudget;
+    for (; groups != 0; groups--) {
       volatile RxDesc *d = &ring[idx];
       const uint32_t s3 = d[3].wb.status_error, s2 = d[2].wb.status_error, s1 = d[1].wb.status_error,
                      s0 = d[0].wb.status_error;
-      if (unlikely(!(s0 & kDD)))
-        break;
-      if (likely(s0 & s1 & s2 & s3 & kDD)) {
-        std::atomic_thread_fence(std::memory_order_acquire);
-        const __m128i d0 = load_desc(d), d1 = load_desc(d + 1), d2 = load_desc(d + 2), d3 = load_desc(d + 3);
-        const __m128i x = _mm_or_si128(
-            _mm_or_si128(_mm_xor_si128(_mm_and_si128(d0, kmask), key), _mm_xor_si128(_mm_and_si128(d1, kmask), key)),
-            _mm_or_si128(_mm_xor_si128(_mm_and_si128(d2, kmask), key), _mm_xor_si128(_mm_and_si128(d3, kmask), key)));
-        if (likely(_mm_testz_si128(x, x))) {
-          rte_mbuf **const sw = &sw_ring[idx];
-          const __m128i p01 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw));
-          const __m128i p23 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw + 2));
-          _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx]), p01);
-          _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx + 2]), p23);
-          _mm_storeu_si128(reinterpret_cast<__m128i *>(sw), zero);
-          _mm_storeu_si128(reinterpret_cast<__m128i *>(sw + 2), zero);
-          const __m128i f0 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p01)), d0);
-          const __m128i f1 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p01, 1)), d1);
-          const __m128i f2 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p23)), d2);
-          const __m128i f3 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p23, 1)), d3);
-          len_sum = _mm_add_epi32(len_sum, _mm_add_epi32(_mm_add_epi32(f0, f1), _mm_add_epi32(f2, f3)));
-          idx = uint16_t(idx + 4 == nb_desc ? 0 : idx + 4);
-          hold = uint16_t(hold + 4);
-          nb_rx = uint16_t(nb_rx + 4);
-          nb_vec = uint16_t(nb_vec + 4);
-          continue;
-        }
-      } else {
-        /* fewer than four ready: the scalar loop takes them */
-        q.rx_tail = idx;
-        q.nb_hold = hold;
-        nb_rx = uint16_t(nb_rx + rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log));
-        idx = q.rx_tail;
-        hold = q.nb_hold;
+      if (unlikely(!(s0 & s1 & s2 & s3 & kDD))) {
+        why = (s0 & kDD) ? kPartial : kNone;  /* fewer than four ready: the scalar loop takes them */
         break;
       }
+      std::atomic_thread_fence(std::memory_order_acquire);
+      const __m128i d0 = load_desc(d), d1 = load_desc(d + 1), d2 = load_desc(d + 2), d3 = load_desc(d + 3);
+      /* the key is stored masked: (d ^ key) & mask == 0 iff d & mask == key */
+      const __m128i x = _mm_or_si128(_mm_or_si128(_mm_xor_si128(d0, key), _mm_xor_si128(d1, key)),
+                                     _mm_or_si128(_mm_xor_si128(d2, key), _mm_xor_si128(d3, key)));
+      if (unlikely(!_mm_testz_si128(x, kmask))) {
+        why = kMiss;
+        break;
+      }
+      rte_mbuf **const sw = &sw_ring[idx];
+      const __m128i p01 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw));
+      const __m128i p23 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw + 2));
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx]), p01);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx + 2]), p23);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(sw), zero);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(sw + 2), zero);
+      const __m128i f0 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p01)), d0);
+      const __m128i f1 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p01, 1)), d1);
+      const __m128i f2 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p23)), d2);
+      const __m128i f3 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p23, 1)), d3);
+      len_sum = _mm_add_epi32(len_sum, _mm_add_epi32(_mm_add_epi32(f0, f1), _mm_add_epi32(f2, f3)));
+      idx += 4;
+      hold += 4;
+      nb_rx += 4;
+      nb_vec += 4;
+    }
+    if (idx == nb_desc)
+      idx = 0;
+    if (why == kBudget)
+      continue;
+    if (why == kNone)
+      break;
+    if (why == kPartial) {
+      scalar_rest();
+      break;
     }
     /* one frame through the scalar loop; a single-buffer one teaches the memo */
-    q.rx_tail = idx;
-    q.nb_hold = hold;
-    const uint16_t at = idx;
+    q.rx_tail = uint16_t(idx);
+    q.nb_hold = uint16_t(hold);
+    const unsigned at = idx;
     const uint16_t got = rx_loop(q, pkts + nb_rx, 1, log);
     idx = q.rx_tail;
     hold = q.nb_hold;
@@ -361,11 +383,11 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       vmask = mload(q.vmemo.vlan_mask);
     }
   }
-  q.rx_tail = idx;
-  q.nb_hold = hold;
+  q.rx_tail = uint16_t(idx);
+  q.nb_hold = uint16_t(hold);
   q.packets += nb_vec;
   q.bytes += uint32_t(_mm_extract_epi32(len_sum, 1));
-  return nb_rx;
+  return uint16_t(nb_rx);
 }
 
 /* The receive loop of the chosen path. */

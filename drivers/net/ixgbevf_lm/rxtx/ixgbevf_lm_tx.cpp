@@ -5,6 +5,9 @@
  * path (tx_burst_vec) writes frames of one segment without offload flags four at a time and hands
  * any other frame to the same scalar loop, on the same queue state.
  */
+#include <algorithm>
+#include <cstring>
+
 #include <immintrin.h>
 
 #include <rte_branch_prediction.h>
@@ -48,16 +51,40 @@ void free_range(TxQueue &q, uint16_t upto) {
   rte_mbuf **const sw = q.sw_ring;
   const bool fast = q.fast_free;
   const auto run = [&](uint16_t a, uint16_t b) __attribute__((always_inline)) {  /* [a, b), no wrap */
+    if (fast) {
+      /* One pool by contract, the first mbuf's. Slots of context descriptors hold none: without
+       * any, the slots go to the pool as they are. */
+      __m128i nul = _mm_setzero_si128();
+      uint16_t i = a;
+      for (; i + 2 <= b; i += 2)
+        nul = _mm_or_si128(nul, _mm_cmpeq_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i *>(&sw[i])),
+                                                _mm_setzero_si128()));
+      const bool holes = !_mm_testz_si128(nul, nul) || (i < b && sw[i] == nullptr);
+      if (likely(!holes && b > a)) {
+        rte_mempool_put_bulk(sw[a]->pool, reinterpret_cast<void **>(&sw[a]), unsigned(b - a));
+      } else {
+        for (i = a; i < b; i++) {
+          if (rte_mbuf *m = sw[i]) {
+            if (n == kFreeBulk) {
+              rte_mempool_put_bulk(pool, batch, n);
+              n = 0;
+            }
+            pool = m->pool;
+            batch[n++] = m;
+          }
+        }
+      }
+      std::memset(&sw[a], 0, sizeof(sw[0]) * (b - a));
+      return;
+    }
     for (uint16_t i = a; i < b; i++) {
       rte_mbuf *m = sw[i];
       sw[i] = nullptr;
       if (!m)
         continue;  /* a context descriptor */
-      if (!fast) {
-        m = rte_pktmbuf_prefree_seg(m);
-        if (!m)
-          continue;
-      }
+      m = rte_pktmbuf_prefree_seg(m);
+      if (!m)
+        continue;
       if (unlikely(m->pool != pool)) {
         if (n)
           rte_mempool_put_bulk(pool, batch, n);
@@ -118,10 +145,15 @@ inline bool rs_done(const TxQueue &q, uint16_t rs) {
   return done;
 }
 
-/* Clean every RS point the device is done with (rs_done). Returns descriptors freed. */
-unsigned cleanup(TxQueue &q, mig::DirtyBurst &db) {
+inline unsigned burst_enough(const TxQueue &q) { return unsigned(q.free_thresh) + q.rs_thresh; }
+
+/* Clean the RS points the device is done with (rs_done), oldest first, until nb_free reaches
+ * `enough` (the bursts: one RS block past the free threshold, as DPDK's ixgbe frees one block at a
+ * time; mbufs then go back to the pool at the rate the Rx refill takes them, which keeps a mempool
+ * cache from flushing to and refilling from its ring). Returns descriptors freed. */
+unsigned cleanup(TxQueue &q, mig::DirtyBurst &db, unsigned enough = ~0u) {
   unsigned freed = 0;
-  while (q.rs_count) {
+  while (q.rs_count && q.nb_free < enough) {
     uint16_t rs = q.rs_fifo[q.rs_head];
     if (!rs_done(q, rs))
       break;
@@ -230,12 +262,13 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, ui
  * scalar loop writes for it (EOP, and RS when asked). */
 __rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint32_t rs, uint64_t &bytes) {
   constexpr uint32_t kCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
-  const uint32_t pkt_len = m->pkt_len;
+  /* one segment: pkt_len == data_len (16 bits, within PAYLEN's 18) */
+  const uint64_t len = m->data_len;
   auto *w = reinterpret_cast<volatile uint64_t *>(d);
   w[0] = rte_cpu_to_le_64(m->buf_iova + m->data_off);
   /* cmd_type_len, then olinfo_status (PAYLEN) */
-  w[1] = rte_cpu_to_le_64((uint64_t(pkt_len << ADVTXD_PAYLEN_SHIFT) << 32) | kCmd | rs | m->data_len);
-  bytes += pkt_len;
+  w[1] = rte_cpu_to_le_64((len << (32 + ADVTXD_PAYLEN_SHIFT)) | len | (kCmd | rs));
+  bytes += len;
 }
 
 /* The scalar loop's RS bookkeeping for a frame of one descriptor at d. */
@@ -251,8 +284,8 @@ __rte_always_inline uint32_t rs_for(TxQueue &q, uint16_t d, uint16_t &used, uint
   return 0;
 }
 
-/* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one
- * 16-byte test of nb_segs and ol_flags per frame), one descriptor each; stops at the first group
+/* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one test
+ * of nb_segs and ol_flags for the four), one descriptor each; stops at the first group
  * with another frame, or when fewer than four descriptors are free after a cleanup, and leaves the
  * rest to the scalar loop. The RS points are the scalar loop's: a group that cannot reach
  * rs_thresh skips the test per frame. Returns the frames written; tail, last_eop and bytes as the
@@ -262,32 +295,58 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   /* rearm_data: data_off, refcnt, nb_segs (bytes 4-5), port; then ol_flags */
   const __m128i mask = _mm_set_epi64x(int64_t(RTE_MBUF_F_TX_OFFLOAD_MASK), int64_t(0xFFFFULL << 32));
   const __m128i want = _mm_set_epi64x(0, int64_t(1ULL << 32));
-  const auto odd = [&](const rte_mbuf *m) __attribute__((always_inline)) {
-    const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m->rearm_data));
-    return _mm_xor_si128(_mm_and_si128(r, mask), want);
+  const auto rearm = [](const rte_mbuf *m) __attribute__((always_inline)) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m->rearm_data));
   };
   /* the queue's fields in locals: the descriptor stores may alias them (no strict aliasing) */
   volatile TxDesc *const ring = q.ring;
   rte_mbuf **const sw_ring = q.sw_ring;
-  const uint16_t nb_desc = q.nb_desc;
-  const uint16_t rs_gap = q.rs_thresh;
-  uint16_t tail = tail_io;
+  /* 32-bit locals: 16-bit ones cost a zero extension at every use */
+  const unsigned nb_desc = q.nb_desc;
+  const unsigned rs_gap = q.rs_thresh;
+  unsigned tail = tail_io;
   uint16_t used = q.nb_used_since_rs;
-  uint16_t nb_free = q.nb_free;
-  uint16_t i = 0;
+  unsigned nb_free = q.nb_free;
+  unsigned i = 0;
+  /* the OR of four: no offload flag in any, and nb_segs 1 in all (nb_segs >= 1: a larger one sets
+   * another bit) */
+  const auto simple4 = [&](rte_mbuf *const *m) __attribute__((always_inline)) {
+    const __m128i r = _mm_or_si128(_mm_or_si128(rearm(m[0]), rearm(m[1])), _mm_or_si128(rearm(m[2]), rearm(m[3])));
+    const __m128i x = _mm_xor_si128(_mm_and_si128(r, mask), want);
+    return _mm_testz_si128(x, x) != 0;
+  };
   while (nb_pkts - i >= 4) {
-    rte_mbuf **m = &pkts[i];
-    const __m128i x = _mm_or_si128(_mm_or_si128(odd(m[0]), odd(m[1])), _mm_or_si128(odd(m[2]), odd(m[3])));
-    if (!_mm_testz_si128(x, x))
-      break;
     if (nb_free < 4) {
-      q.nb_free = nb_free;
-      cleanup(q, db);
+      q.nb_free = uint16_t(nb_free);
+      cleanup(q, db, burst_enough(q));
       nb_free = q.nb_free;
       if (nb_free < 4)
         break;
     }
-    if (likely(tail + 4 <= nb_desc && used + 4 < rs_gap)) {
+    /* groups that fit the burst, the free descriptors and the ring before its end, and reach no
+     * RS point (used + 4 k < rs_thresh) */
+    const unsigned fit = std::min({nb_pkts - i, nb_free, nb_desc - tail}) / 4;
+    const unsigned no_rs = used + 4u < rs_gap ? (rs_gap - 1u - used) / 4 : 0;
+    unsigned groups = std::min(fit, no_rs);
+    if (groups == 0) {
+      /* a group with an RS point or across the ring's end: frame by frame, as the scalar loop */
+      rte_mbuf **m = &pkts[i];
+      if (!simple4(m))
+        break;
+      for (unsigned k = 0; k < 4; k++) {
+        put_simple(&ring[tail], m[k], rs_for(q, uint16_t(tail), used, last_eop), bytes);
+        sw_ring[tail] = m[k];
+        tail = tail + 1 == nb_desc ? 0 : tail + 1;
+      }
+      nb_free -= 4;
+      i += 4;
+      continue;
+    }
+    const unsigned i0 = i;
+    for (; groups != 0; groups--) {
+      rte_mbuf **m = &pkts[i];
+      if (!simple4(m))
+        break;
       volatile TxDesc *d = &ring[tail];
       put_simple(d, m[0], 0, bytes);
       put_simple(d + 1, m[1], 0, bytes);
@@ -297,23 +356,24 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
                        _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[0])));
       _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail + 2]),
                        _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[2])));
-      last_eop = uint16_t(tail + 3);
-      used = uint16_t(used + 4);
-      tail = uint16_t(tail + 4 == nb_desc ? 0 : tail + 4);
-    } else {
-      for (unsigned k = 0; k < 4; k++) {
-        put_simple(&ring[tail], m[k], rs_for(q, tail, used, last_eop), bytes);
-        sw_ring[tail] = m[k];
-        tail = uint16_t(tail + 1 == nb_desc ? 0 : tail + 1);
-      }
+      tail += 4;
+      i += 4;
     }
-    nb_free = uint16_t(nb_free - 4);
-    i = uint16_t(i + 4);
+    const unsigned done = i - i0;
+    if (done != 0) {
+      last_eop = uint16_t(tail - 1);
+      used = uint16_t(used + done);
+      nb_free -= done;
+      if (tail == nb_desc)
+        tail = 0;
+    }
+    if (groups != 0)
+      break;  /* a frame the scalar loop writes */
   }
-  q.nb_free = nb_free;
+  q.nb_free = uint16_t(nb_free);
   q.nb_used_since_rs = used;
-  tail_io = tail;
-  return i;
+  tail_io = uint16_t(tail);
+  return uint16_t(i);
 }
 
 template <bool kSecondary, bool kVec = false>
@@ -343,7 +403,7 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   }
   mig::DirtyBurst db(ring_log);
   if (q.nb_free < q.free_thresh)
-    cleanup(q, db);
+    cleanup(q, db, burst_enough(q));
 
   uint16_t tail = q.tx_tail;
   uint16_t nb_tx = 0;
@@ -389,7 +449,7 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     }
     uint16_t need = uint16_t(m->nb_segs + (new_ctx ? 1 : 0));
     if (need > q.nb_free) {
-      cleanup(q, db);
+      cleanup(q, db, burst_enough(q));
       if (need > q.nb_free)
         break;
     }
