@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -34,6 +35,8 @@ struct Cursor {
 inline const std::string &region_path()
 {
   static const std::string path = "/dev/shm/ixgbevf_lm_fuzz_region_" + std::to_string(getpid());
+  static const bool removed_at_exit = std::atexit([] { ::unlink(path.c_str()); }) == 0;
+  (void)removed_at_exit;
   return path;
 }
 
