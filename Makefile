@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_OPTS ?=
 
-.PHONY: all setup build test demo bench clean
+.PHONY: all setup build test test-asan test-tsan fuzz demo bench clean
 
 all: build
 
@@ -19,6 +19,17 @@ build: setup $(BUILD)/build.ninja
 test: build
 	@./scripts/run-tests.sh $(BUILD)
 
+# The unit suites under AddressSanitizer + UBSan (build-asan/) and ThreadSanitizer (build-tsan/).
+test-asan: setup
+	@./scripts/run-sanitized.sh asan
+
+test-tsan: setup
+	@./scripts/run-sanitized.sh tsan
+
+# libFuzzer runs of tests/fuzz (clang, build-fuzz/), FUZZ_SECONDS per target (default 600). Not a test.
+fuzz: setup
+	@./scripts/fuzz.sh
+
 demo: build
 	@./scripts/demo.sh $(BUILD)
 
@@ -26,4 +37,4 @@ bench: build
 	@./scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -270,6 +270,14 @@ int main(int argc, char **argv)
   /* The host side waits for acks in 20 us naps: at the default 50 us timer slack each nap would
    * be three times longer and add to every measured phase. */
   (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+  /* every subcommand answers --help, before its own option parsing can call it a bad option */
+  for (int i = 2; i < argc; i++) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      print_usage(stdout);
+      return kExitOk;
+    }
+  }
   Args args(argc, argv, 2);
   if (cmd == "create")
     return cmd_create(args);

@@ -47,6 +47,8 @@ Result<Guest> Guest::attach(const std::string &path)
     guest.ranges_ = g->ranges;
     guest.n_ranges_ = g->n_ranges;
     guest.page_shift_ = g->page_shift;
+    guest.slots_ = g->slots;
+    guest.n_slots_ = g->n_slots;
     if (auto *h = detail::header(guest.map_.data()); h->version_minor >= 1) {
         guest.fetch_begin_ = &h->fetch_begin;
         guest.fetch_end_ = &h->fetch_end;
@@ -56,9 +58,11 @@ Result<Guest> Guest::attach(const std::string &path)
 
 Guest::Guest(Guest &&o) noexcept
     : map_(std::move(o.map_)), ranges_(o.ranges_), n_ranges_(o.n_ranges_), page_shift_(o.page_shift_),
-      fetch_begin_(o.fetch_begin_), fetch_end_(o.fetch_end_), out_of_range_(o.out_of_range_.load(std::memory_order_relaxed))
+      fetch_begin_(o.fetch_begin_), fetch_end_(o.fetch_end_), slots_(o.slots_), n_slots_(o.n_slots_),
+      out_of_range_(o.out_of_range_.load(std::memory_order_relaxed))
 {
     o.n_ranges_ = 0;
+    o.n_slots_ = 0;
     o.fetch_begin_ = o.fetch_end_ = nullptr;
 }
 
@@ -71,6 +75,9 @@ Guest &Guest::operator=(Guest &&o) noexcept
         page_shift_ = o.page_shift_;
         fetch_begin_ = o.fetch_begin_;
         fetch_end_ = o.fetch_end_;
+        slots_ = o.slots_;
+        n_slots_ = o.n_slots_;
+        o.n_slots_ = 0;
         o.fetch_begin_ = o.fetch_end_ = nullptr;
         out_of_range_.store(o.out_of_range_.load(std::memory_order_relaxed), std::memory_order_relaxed);
         o.n_ranges_ = 0;
@@ -84,7 +91,7 @@ RangeInfo Guest::range(uint32_t i) const noexcept
     return RangeInfo{r.base, r.length, (r.length + page_size() - 1) >> page_shift_, r.n_words};
 }
 
-uint32_t Guest::n_slots() const noexcept { return detail::header(map_.data())->n_slots; }
+uint32_t Guest::n_slots() const noexcept { return n_slots_; }
 uint64_t Guest::pages_outside(uint64_t gpa, uint64_t len) const noexcept
 {
     if (len == 0)
@@ -116,15 +123,14 @@ Result<GuestSlot> Guest::claim_slot(std::string_view identity)
     if (!map_.valid())
         return make_error(Errc::invalid_argument, "claim_slot on a moved-from Guest");
     const auto pid = static_cast<uint32_t>(getpid());
-    const uint32_t n = n_slots();
-    uint8_t *base = map_.data();
+    const uint32_t n = n_slots_;
 
     // Bounded retries: a slot may move between states while we scan.
     for (int attempt = 0; attempt < 64; ++attempt) {
         bool raced = false;
         // 1. Re-claim our own identity (restart, or re-probe in the same process).
         for (uint32_t i = 0; i < n; ++i) {
-            Slot &s = *detail::slot_at(base, i);
+            Slot &s = slots_[i];
             uint32_t st = claim_of(s).load(std::memory_order_acquire);
             if (st != kClaimed || load_text(s.identity) != identity)
                 continue;
@@ -146,7 +152,7 @@ Result<GuestSlot> Guest::claim_slot(std::string_view identity)
             continue;
         // 2. A free slot.
         for (uint32_t i = 0; i < n; ++i) {
-            Slot &s = *detail::slot_at(base, i);
+            Slot &s = slots_[i];
             uint32_t st = kFree;
             if (!claim_of(s).compare_exchange_strong(st, kBusy, std::memory_order_acquire))
                 continue;
@@ -166,7 +172,7 @@ Result<GuestSlot> Guest::claim_slot(std::string_view identity)
         }
         bool busy = false;
         for (uint32_t i = 0; i < n; ++i)
-            busy |= claim_of(*detail::slot_at(base, i)).load(std::memory_order_relaxed) == kBusy;
+            busy |= claim_of(slots_[i]).load(std::memory_order_relaxed) == kBusy;
         if (!busy)
             break;
     }

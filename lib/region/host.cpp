@@ -33,6 +33,9 @@ Result<Host> Host::from_mapping(FileMapping map)
     h.ranges_ = g->ranges;
     h.n_ranges_ = g->n_ranges;
     h.page_shift_ = g->page_shift;
+    h.slots_ = g->slots;
+    h.n_slots_ = g->n_slots;
+    h.total_size_ = g->total_size;
     return h;
 }
 
@@ -89,10 +92,10 @@ RangeInfo Host::range(uint32_t i) const noexcept
     return RangeInfo{r.base, r.length, (r.length + page_size() - 1) >> page_shift_, r.n_words};
 }
 
-uint32_t Host::n_slots() const noexcept { return detail::header(map_.data())->n_slots; }
-uint64_t Host::total_size() const noexcept { return detail::header(map_.data())->total_size; }
+uint32_t Host::n_slots() const noexcept { return n_slots_; }
+uint64_t Host::total_size() const noexcept { return total_size_; }
 
-Slot *Host::slot_ptr(uint32_t i) const noexcept { return detail::slot_at(map_.data(), i); }
+Slot *Host::slot_ptr(uint32_t i) const noexcept { return slots_ + i; }
 
 uint64_t Host::heartbeat() noexcept
 {

@@ -19,6 +19,8 @@ struct Geometry {
     uint32_t page_shift;
     uint32_t n_ranges;
     uint32_t n_slots;
+    uint64_t total_size;
+    Slot *slots;  // base + slots_offset: the other side may rewrite the header after the check
     std::array<RangeView, kMaxRanges> ranges;
 };
 
@@ -71,8 +73,13 @@ std::string load_text(const char (&src)[N])
                                .load(std::memory_order_relaxed);
         __builtin_memcpy(buf.data() + w * 8, &v, 8);
     }
-    buf[N] = '\0';
-    return std::string(buf.data());
+    // The other side wrote it: at most N - 1 characters, and nothing a terminal would interpret.
+    buf[N - 1] = '\0';
+    std::string out(buf.data());
+    for (char &c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+            c = '?';
+    return out;
 }
 
 // Identity: 1..kIdentityLen-1 printable ASCII characters.

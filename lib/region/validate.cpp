@@ -139,6 +139,8 @@ Result<Geometry> validate(uint8_t *base, uint64_t file_size)
     g.page_shift = shift;
     g.n_ranges = h.n_ranges;
     g.n_slots = h.n_slots;
+    g.total_size = h.total_size;
+    g.slots = reinterpret_cast<Slot *>(base + h.slots_offset);
     for (uint32_t i = 0; i < h.n_ranges; ++i) {
         const RangeDesc &d = h.ranges[i];
         const std::string f = "ranges[" + dec(i) + "]";

@@ -150,7 +150,42 @@ TEST(Control, PfRefusalsMapToEperm) {
   EXPECT_EQ(rte_eth_promiscuous_get(p.port), 0);
   rte_ether_addr other{{0x02, 0, 0, 0, 0x0c, 0x01}};
   EXPECT_EQ(rte_eth_dev_default_mac_addr_set(p.port, &other), -EPERM);
-  EXPECT_GE(xstat(p.port, "mailbox_errors"), 2u);
+  /* refusals are answers, not faults */
+  EXPECT_GE(xstat(p.port, "mailbox_refusals"), 2u);
+  EXPECT_EQ(xstat(p.port, "mailbox_errors"), 0u);
+}
+
+/* A PF of API 1.3 refuses 1.4 at every bring-up: the fallback is a refusal, not an error. */
+TEST(Control, ApiFallbackIsARefusalNotAnError) {
+  std::string pf = unique("api13");
+  make_pf(pf, [](model::PfConfig &c) { c.max_api = hw::MbxApi::v13; });
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(xstat(p.port, "mailbox_refusals"), 1u);
+  EXPECT_EQ(xstat(p.port, "mailbox_errors"), 0u);
+}
+
+TEST(Control, QueueInfoReportsWhatTheQueuesWereSetUpWith) {
+  std::string pf = unique("qinfo");
+  make_pf(pf, [](model::PfConfig &) {});
+  SimPort p("pf=" + pf + ",vf=0");
+  ASSERT_TRUE(p.ok());
+  rte_mempool *mp = pool(unique("qinfo_mp"));
+  ASSERT_EQ(p.start(mp, 2, nullptr, 512), 0);
+  rte_eth_rxq_info rx{};
+  ASSERT_EQ(rte_eth_rx_queue_info_get(p.port, 1, &rx), 0);
+  EXPECT_EQ(rx.mp, mp);
+  EXPECT_EQ(rx.nb_desc, 512u);
+  EXPECT_GT(rx.rx_buf_size, 0u);
+  EXPECT_GT(rx.conf.rx_free_thresh, 0u);
+  rte_eth_txq_info tx{};
+  ASSERT_EQ(rte_eth_tx_queue_info_get(p.port, 1, &tx), 0);
+  EXPECT_EQ(tx.nb_desc, 512u);
+  EXPECT_GT(tx.conf.tx_rs_thresh, 0u);
+  EXPECT_GE(tx.conf.tx_free_thresh, tx.conf.tx_rs_thresh);
+  rte_eth_dev_stop(p.port);
+  rte_eth_dev_close(p.port);
+  rte_mempool_free(mp);
 }
 
 TEST(Control, SilentPfGivesABoundedTimeoutNotAHang) {
@@ -166,6 +201,7 @@ TEST(Control, SilentPfGivesABoundedTimeoutNotAHang) {
   auto dt = std::chrono::steady_clock::now() - t0;
   EXPECT_LT(dt, std::chrono::seconds(2));
   EXPECT_EQ(xstat(p.port, "mailbox_timeouts"), 1u);
+  EXPECT_EQ(xstat(p.port, "mailbox_errors"), 1u);
   m->set_faults({});
 }
 

@@ -10,6 +10,7 @@
 
 #include "ixgbevf_lm_config.h"
 #include "ixgbevf_lm_devargs.h"
+#include "ixgbevf_lm_mbx.h"
 #include "ixgbevf_lm_takeover.h"
 
 namespace ixgbevf_lm::pmd {
@@ -217,6 +218,30 @@ TEST(Devargs, MigrationKeysAndWireUplink) {
   EXPECT_EQ(d.mig.recover, mig::RecoverMode::app);
   EXPECT_EQ(parse_devargs_string("dirty_log=touch", false, &d, &err), 0) << err;
   EXPECT_EQ(d.mig.effective_mode(), mig::DirtyLogMode::touch);
+}
+
+/* A PF that answers every request with messages of its own (PFACK, then PF_CONTROL_MSG after
+ * PF_CONTROL_MSG) keeps the request waiting only as long as the mailbox timeout. */
+TEST(Mailbox, PfMessagesOnlyEndAtTheTimeout) {
+  struct Chatty {
+    static uint32_t read(void *, uint32_t off) {
+      if (off == ixgbevf_lm::hw::VFMAILBOX)
+        return ixgbevf_lm::hw::VFMAILBOX_PFACK | ixgbevf_lm::hw::VFMAILBOX_PFSTS;
+      return off == ixgbevf_lm::hw::VFMBMEM ? ixgbevf_lm::hw::PF_CONTROL_MSG : 0;
+    }
+    static void write(void *, uint32_t, uint32_t) {}
+  };
+  HwAccess hwa;
+  hwa.read = Chatty::read;
+  hwa.write = Chatty::write;
+  Mailbox mbx;
+  mbx.init(&hwa, 20000);
+  uint32_t msg[1] = {ixgbevf_lm::hw::VF_GET_QUEUES}, reply[5] = {};
+  const uint64_t t0 = now_us();
+  EXPECT_EQ(mbx.request(msg, 1, reply, 5), MbxResult::timeout);
+  EXPECT_LT(now_us() - t0, 2000000u);
+  EXPECT_EQ(mbx.timeouts, 1u);
+  EXPECT_GT(mbx.pf_messages, 0u);
 }
 
 TEST(MulticastHash, MatchesThePfFilterTypes) {

@@ -51,7 +51,9 @@ int pf_add(Adapter &ad, const IpsecSaMsg &m, uint32_t *handle) {
     IXGBEVF_LM_LOG(ERR, "port %u: VF_IPSEC_ADD: %s", ad.dev->data->port_id, mbx_result_str(r));
     return mbx_errno(r);
   }
-  int err = int32_t(reply[1]) < 0 ? -int32_t(reply[1]) : EPERM;
+  /* word 1 is the PF's -errno; anything else (INT32_MIN has no positive) reads as a plain refusal */
+  const int32_t word = int32_t(reply[1]);
+  int err = word < 0 && word > -4096 ? -word : EPERM;
   IXGBEVF_LM_LOG(ERR, "port %u: SA (SPI 0x%08x, %s) not created: %s (%s)", ad.dev->data->port_id,
                  rte_be_to_cpu_32(m.spi), m.dir == kIpsecDirIn ? "inbound" : "outbound", refusal_reason(err),
                  rte_strerror(err));

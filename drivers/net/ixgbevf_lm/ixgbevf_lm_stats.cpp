@@ -37,7 +37,8 @@ struct DrvStat {
 const DrvStat kDrvStats[] = {
     {"rx_multicast_packets", [](const Adapter &, const CounterSnapshot &s) { return s.imcast; }},
     {"mailbox_requests", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.requests; }},
-    {"mailbox_errors", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.nacks; }},
+    {"mailbox_errors", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.errors; }},
+    {"mailbox_refusals", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.nacks; }},
     {"mailbox_timeouts", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.timeouts; }},
     {"mailbox_pf_messages", [](const Adapter &a, const CounterSnapshot &) { return a.mbx.pf_messages; }},
     {"vf_resets", [](const Adapter &a, const CounterSnapshot &) { return a.resets; }},
@@ -210,7 +211,7 @@ int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) noexcept {
 int xstats_reset(rte_eth_dev *dev) noexcept {
   Adapter &ad = adapter_of(dev);
   stats_reset(dev);
-  ad.mbx.requests = ad.mbx.nacks = ad.mbx.timeouts = ad.mbx.pf_messages = 0;
+  ad.mbx.requests = ad.mbx.nacks = ad.mbx.timeouts = ad.mbx.errors = ad.mbx.pf_messages = 0;
   ad.resets = 0;
   return 0;
 }

@@ -118,6 +118,7 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
   uint32_t v = poll_bits();
   if (v & VFMAILBOX_RSTI && id != VF_RESET) {
     wr32(*hw_, VFMAILBOX, 0);
+    errors++;
     return MbxResult::reset;
   }
   if (take(VFMAILBOX_PFSTS))
@@ -130,6 +131,7 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
 
   if (!wait_bit(VFMAILBOX_PFACK, deadline)) {
     timeouts++;
+    errors++;
     IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no ACK from the PF within %llu ms", id,
                        (unsigned long long)(timeout_us_ / 1000));
     return MbxResult::timeout;
@@ -137,6 +139,7 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
   for (;;) {
     if (!(sticky_ & VFMAILBOX_PFSTS) && !wait_bit(VFMAILBOX_PFSTS, deadline)) {
       timeouts++;
+      errors++;
       IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no reply from the PF within %llu ms", id,
                          (unsigned long long)(timeout_us_ / 1000));
       return MbxResult::timeout;
@@ -148,6 +151,14 @@ MbxResult Mailbox::request(const uint32_t *msg, unsigned len, uint32_t *reply, u
       const uint32_t w1 = rd32(*hw_, VFMBMEM + 4);
       wr32(*hw_, VFMAILBOX, VFMAILBOX_ACK);
       decode_pf_message(w0, w1, &deferred_);
+      /* a PF that only ever sends its own messages must not hold the caller past the bound */
+      if (now_us() >= deadline) {
+        timeouts++;
+        errors++;
+        IXGBEVF_LM_MBX_LOG(ERR, "request 0x%x: no reply from the PF within %llu ms (PF messages only)", id,
+                           (unsigned long long)(timeout_us_ / 1000));
+        return MbxResult::timeout;
+      }
       continue;
     }
     for (unsigned i = 0; i < reply_len && i < kMbxSizeWords; i++)

@@ -55,8 +55,10 @@ class Mailbox {
   /* RSTI as of now. */
   bool reset_asserted() noexcept;
 
-  /* counters (xstats) */
-  uint64_t requests = 0, nacks = 0, timeouts = 0, pf_messages = 0;
+  /* counters (xstats). A NACK is the PF's answer (the API 1.4 -> 1.3 fallback of every bring-up,
+   * a policy refusal), not a fault: errors counts the requests that got no answer (timeout, or the
+   * PF reset the VF meanwhile). */
+  uint64_t requests = 0, nacks = 0, timeouts = 0, errors = 0, pf_messages = 0;
 
  private:
   uint32_t poll_bits();                 /* read VFMAILBOX, accumulate the clear-on-read bits */

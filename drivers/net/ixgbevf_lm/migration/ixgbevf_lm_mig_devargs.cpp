@@ -42,8 +42,10 @@ namespace {
  * of any length leaves the reason on the line. */
 void append_shown(std::string &out, std::string_view s)
 {
-  constexpr size_t kShown = 48;
-  for (size_t i = 0; i < s.size() && i < kShown; i++) {
+  constexpr size_t kShown = 48;  /* characters of the message, escapes included */
+  const size_t start = out.size();
+  size_t i = 0;
+  for (; i < s.size() && out.size() - start < kShown; i++) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c > 0x20 && c <= 0x7e && c != '\\') {
       out += char(c);
@@ -54,7 +56,7 @@ void append_shown(std::string &out, std::string_view s)
       out += hex[c & 15];
     }
   }
-  if (s.size() > kShown)
+  if (i < s.size())
     out += "... (" + std::to_string(s.size()) + " bytes)";
 }
 

@@ -281,4 +281,15 @@ int rxq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
   return 0;
 }
 
+void rxq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_rxq_info *qi) noexcept {
+  const auto *q = static_cast<const RxQueue *>(dev->data->rx_queues[qid]);
+  qi->mp = q->mp;
+  qi->scattered_rx = dev->data->scattered_rx;
+  qi->nb_desc = q->nb_desc;
+  qi->rx_buf_size = uint16_t(q->buf_size);
+  qi->conf = q->conf;
+  qi->conf.rx_free_thresh = q->rx_free_thresh;
+  qi->conf.offloads = q->offloads;
+}
+
 }  // namespace ixgbevf_lm::pmd

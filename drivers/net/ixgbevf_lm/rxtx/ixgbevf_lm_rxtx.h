@@ -211,6 +211,9 @@ void rxq_free_mbufs(RxQueue &q) noexcept;
 int rxq_hw_enable(Adapter &ad, RxQueue &q) noexcept;
 void rxq_hw_disable(Adapter &ad, RxQueue &q) noexcept;
 void rxq_set_vlan_strip(Adapter &ad, RxQueue &q, bool on) noexcept;
+/* rxq_info_get / txq_info_get: what the queue was set up with, as the driver applied it */
+void rxq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_rxq_info *qi) noexcept;
+void txq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_txq_info *qi) noexcept;
 
 /* ixgbevf_lm_txq.cpp */
 int txq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *conf) noexcept;

@@ -200,4 +200,13 @@ int txq_stop(rte_eth_dev *dev, uint16_t qid) noexcept {
   return 0;
 }
 
+void txq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_txq_info *qi) noexcept {
+  const auto *q = static_cast<const TxQueue *>(dev->data->tx_queues[qid]);
+  qi->nb_desc = q->nb_desc;
+  qi->conf = q->conf;
+  qi->conf.tx_rs_thresh = q->rs_thresh;
+  qi->conf.tx_free_thresh = q->free_thresh;
+  qi->conf.offloads = q->offloads;
+}
+
 }  // namespace ixgbevf_lm::pmd

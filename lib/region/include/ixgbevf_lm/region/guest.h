@@ -264,6 +264,10 @@ private:
     uint32_t page_shift_{12};
     uint64_t *fetch_begin_{nullptr};  // Header::fetch_begin/end when the host keeps them (1.1)
     uint64_t *fetch_end_{nullptr};
+    // The slots as validated at attach: the host may rewrite the header at any time, so it is never
+    // read again to find a slot.
+    Slot *slots_{nullptr};
+    uint32_t n_slots_{0};
     std::atomic<uint64_t> out_of_range_{0};
 };
 

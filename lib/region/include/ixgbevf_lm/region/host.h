@@ -174,6 +174,11 @@ private:
     std::array<detail::RangeView, kMaxRanges> ranges_{};
     uint32_t n_ranges_{0};
     uint32_t page_shift_{12};
+    // The geometry as validated when mapped: a guest can write the header too, so it is never
+    // read again to find a slot.
+    Slot *slots_{nullptr};
+    uint32_t n_slots_{0};
+    uint64_t total_size_{0};
 };
 
 }  // namespace ixgbevf_lm::region
