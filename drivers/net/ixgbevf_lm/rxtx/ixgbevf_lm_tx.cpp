@@ -133,15 +133,13 @@ void log_cleaned(const TxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t 
 inline bool rs_done(const TxQueue &q, uint16_t rs) {
   bool done;
   if (q.head_wb) {
-    const uint32_t head = rte_le_to_cpu_32(*q.head_wb);
+    const uint32_t head = rte_le_to_cpu_32(__atomic_load_n(q.head_wb, __ATOMIC_ACQUIRE));
     const uint32_t n = q.nb_desc;
     /* [clean_from, head) was processed; head < nb_desc unless the write-back is garbage */
     done = head < n && (uint32_t(rs) + n - q.clean_from) % n < (head + n - q.clean_from) % n;
   } else {
-    done = (q.ring[rs].wb.status & rte_cpu_to_le_32(ADVTXD_STAT_DD)) != 0;
+    done = (__atomic_load_n(&q.ring[rs].wb.status, __ATOMIC_ACQUIRE) & rte_cpu_to_le_32(ADVTXD_STAT_DD)) != 0;
   }
-  if (done)
-    std::atomic_thread_fence(std::memory_order_acquire);
   return done;
 }
 
