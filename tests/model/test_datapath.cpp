@@ -391,10 +391,15 @@ TEST_F(Pair, SwitchSendsUnknownUnicastAndBroadcastToUplink) {
   std::vector<uint8_t> got;
   ASSERT_TRUE(b->rx_wait(0, &got));
   ASSERT_TRUE(b->rx_wait(0, &got));
-  std::lock_guard g(up->mu);
-  ASSERT_EQ(up->sent.size(), 2u) << "unknown unicast and broadcast, not the local unicast";
-  EXPECT_EQ(up->sent[0][1], 0x99);
-  EXPECT_EQ(up->sent[1][0], 0xff);
+  /* the uplink's record copied out: the model takes its own lock before the uplink's */
+  std::vector<std::vector<uint8_t>> sent;
+  {
+    std::lock_guard g(up->mu);
+    sent = up->sent;
+  }
+  ASSERT_EQ(sent.size(), 2u) << "unknown unicast and broadcast, not the local unicast";
+  EXPECT_EQ(sent[0][1], 0x99);
+  EXPECT_EQ(sent[1][0], 0xff);
   EXPECT_EQ(pf->stats().frames_to_uplink, 2u);
 }
 
