@@ -61,7 +61,8 @@ struct Adapter {
   /* Set while a rebuild failed and is being retried: the link stays reported down whatever VFLINKS
    * says (the PF does not answer yet). */
   std::atomic<bool> link_held_down{false};
-  bool alarm_armed = false;
+  /* Read by the service alarm on the EAL's interrupt thread, written by the control path. */
+  std::atomic<bool> alarm_armed{false};
 
   /* statistics */
   std::mutex stats_mu;

@@ -150,7 +150,7 @@ namespace {
 void service_alarm(void *arg) {
   auto *dev = static_cast<rte_eth_dev *>(arg);
   Adapter &ad = adapter_of(dev);
-  if (!ad.alarm_armed)
+  if (!ad.alarm_armed.load(std::memory_order_acquire))
     return;
   PfEvents ev;
   if (ad.mbx.poll_pf_message(&ev)) {
@@ -185,14 +185,14 @@ void service_alarm(void *arg) {
 void vf_service_start(Adapter &ad) noexcept {
   if (ad.alarm_armed)
     return;
-  ad.alarm_armed = true;
+  ad.alarm_armed.store(true, std::memory_order_release);
   rte_eal_alarm_set(kServiceIntervalUs, service_alarm, ad.dev);
 }
 
 void vf_service_stop(Adapter &ad) noexcept {
   if (!ad.alarm_armed)
     return;
-  ad.alarm_armed = false;
+  ad.alarm_armed.store(false, std::memory_order_release);
   rte_eal_alarm_cancel(service_alarm, ad.dev);
 }
 
