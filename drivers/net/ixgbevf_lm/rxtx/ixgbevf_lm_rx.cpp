@@ -15,6 +15,7 @@
 #include <rte_prefetch.h>
 
 #include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_mbuf_cache.h"
 #include "ixgbevf_lm_rxtx.h"
 
 namespace ixgbevf_lm::pmd {
@@ -78,52 +79,65 @@ inline uint64_t flags_of(uint32_t st, uint16_t pkt_info, bool tunnel) {
   return f;
 }
 
-/* Post the buffers of sw_ring[from, from + n) in their descriptors: the buffer's address after
- * the headroom, header address 0, in one 16-byte store each. */
-inline void post_buffers(RxQueue &q, uint16_t from, uint16_t n) {
-  rte_mbuf *const *sw = &q.sw_ring[from];
-  rte_mbuf *const *const end = sw + n;
+/* Post n buffers in sw_ring[from, from + n) and their descriptors: the mbufs from src (sw_ring
+ * itself, or the lcore's mempool cache), each descriptor the buffer's address after the headroom
+ * and header address 0 (which clears DD) in one 16-byte store. */
+inline void post_buffers(RxQueue &q, uint16_t from, void *const *src, uint16_t n) {
+  rte_mbuf **const sw = &q.sw_ring[from];
   auto *d = reinterpret_cast<__m128i *>(const_cast<RxDesc *>(&q.ring[from]));
   const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
   const auto post = [&](unsigned k) __attribute__((always_inline)) {
-    const __m128i iova = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(&sw[k]->buf_iova));
+    rte_mbuf *const m = static_cast<rte_mbuf *>(src[k]);
+    sw[k] = m;
+    const __m128i iova = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(&m->buf_iova));
     _mm_store_si128(d + k, _mm_add_epi64(iova, headroom));
   };
-  for (; end - sw >= 4; sw += 4, d += 4) {
-    post(0);
-    post(1);
-    post(2);
-    post(3);
+  unsigned k = 0;
+  for (; k + 4 <= n; k += 4) {
+    post(k);
+    post(k + 1);
+    post(k + 2);
+    post(k + 3);
   }
-  for (; sw != end; sw++, d++)
-    post(0);
+  for (; k < n; k++)
+    post(k);
 }
 
-/* Give the nb_hold consumed slots after rdt back to the device: the mbufs taken in bulk straight
- * into sw_ring (two takes when the slots wrap), one tail write (a secondary process rings through
- * the shared doorbell word). */
+/* Fill sw_ring[at, at + n) (no wrap) and post them: from the lcore's mempool cache when it holds n
+ * (cache_take), else through rte_mempool_get_bulk. False: the pool had too few. */
+inline bool take_and_post(RxQueue &q, rte_mempool_cache *c, uint16_t at, uint16_t n) {
+  if (void *const *objs = cache_take(q.mp, c, n); likely(objs != nullptr)) {
+    post_buffers(q, at, objs, n);
+    return true;
+  }
+  void **slots = reinterpret_cast<void **>(&q.sw_ring[at]);
+  if (unlikely(rte_mempool_get_bulk(q.mp, slots, n) != 0)) {
+    if (q.mp->cache_size != 0)
+      std::fill_n(slots, n, nullptr);  /* a failed take may leave cache objects in the table */
+    return false;
+  }
+  post_buffers(q, at, slots, n);
+  return true;
+}
+
+/* Give the nb_hold consumed slots after rdt back to the device: the mbufs taken in bulk (two takes
+ * when the slots wrap), one tail write (a secondary process rings through the shared doorbell
+ * word). */
 template <bool kSecondary = false>
 inline void refill(RxQueue &q) {
   const uint16_t n = q.nb_hold;
   const uint16_t start = uint16_t(q.rdt + 1 == q.nb_desc ? 0 : q.rdt + 1);
   const uint16_t first = std::min<uint16_t>(n, uint16_t(q.nb_desc - start));
-  void **at = reinterpret_cast<void **>(&q.sw_ring[start]);
-  if (unlikely(rte_mempool_get_bulk(q.mp, at, first) != 0)) {
-    if (q.mp->cache_size != 0)
-      std::fill_n(at, first, nullptr);  /* a failed take may leave cache objects in the table */
+  rte_mempool_cache *const c = lcore_cache(q.mp);
+  if (unlikely(!take_and_post(q, c, start, first))) {
     q.mbuf_alloc_failed += n;
     return;
   }
   uint16_t posted = n;
-  if (n > first && unlikely(rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(q.sw_ring), n - first) != 0)) {
-    if (q.mp->cache_size != 0)
-      std::fill_n(q.sw_ring, n - first, nullptr);
+  if (n > first && unlikely(!take_and_post(q, c, 0, uint16_t(n - first)))) {
     q.mbuf_alloc_failed += n - first;
     posted = first;
   }
-  post_buffers(q, start, first);
-  if (posted > first)
-    post_buffers(q, 0, uint16_t(posted - first));
   const uint32_t end = uint32_t(start) + posted;  /* one past the last slot posted */
   q.rdt = uint16_t((end + q.nb_desc - 1) % q.nb_desc);
   q.nb_hold = uint16_t(n - posted);

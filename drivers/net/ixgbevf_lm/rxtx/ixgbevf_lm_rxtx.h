@@ -158,7 +158,9 @@ struct TxQueue {
   /* ---- hot ---- */
   QueueGate gate;
   volatile hw::TxDesc *ring = nullptr;
-  rte_mbuf **sw_ring = nullptr;              /* mbuf segment per descriptor (nullptr for contexts) */
+  /* mbuf segment per descriptor in flight (nullptr for contexts); slots outside
+   * [clean_from, tx_tail) may hold stale pointers */
+  rte_mbuf **sw_ring = nullptr;
   uint16_t *rs_fifo = nullptr;               /* descriptors that carry RS, oldest first */
   mig::DirtyLogger *dirty_logger = nullptr; /* read once per burst */
   uint16_t nb_desc = 0;
@@ -171,6 +173,7 @@ struct TxQueue {
   uint16_t free_thresh = kDefaultTxFreeThresh;
   uint8_t ctx_curr = 0;
   bool fast_free = false;                    /* RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE: one pool, refcnt 1 */
+  uint16_t ctx_in_flight = 0;                /* context descriptors not yet cleaned (slots without mbuf) */
   uint32_t outer_ipcs_cmd = 0;               /* X550: the OUTERIPCS bit of cmd_type_len; 0: no tunnel offloads */
   /* tx_head_wb=1: where the device writes TDH back after it processed descriptors (little
    * endian), instead of DD into the RS descriptors; nullptr: DD */

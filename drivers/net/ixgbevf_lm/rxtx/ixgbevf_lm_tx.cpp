@@ -17,6 +17,7 @@
 #include <rte_security.h>
 
 #include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_mbuf_cache.h"
 #include "ixgbevf_lm_rxtx.h"
 
 namespace ixgbevf_lm::pmd {
@@ -41,7 +42,9 @@ constexpr unsigned kFreeBulk = 64;
 inline uint16_t next(const TxQueue &q, uint16_t i) { return uint16_t(i + 1 == q.nb_desc ? 0 : i + 1); }
 
 /* Return the mbufs of [clean_from, upto] to their pools, in bulk per pool. With fast free (one
- * pool, reference count 1, no chains: TxQueue::fast_free) the mbufs go back as they are. */
+ * pool, reference count 1, no chains: TxQueue::fast_free) the mbufs go back as they are, and with
+ * no context descriptor in flight (whose slots hold none) straight from the slots into the lcore's
+ * mempool cache. The slots are left as they are (stale): only [clean_from, tx_tail) is read. */
 void free_range(TxQueue &q, uint16_t upto) {
   void *batch[kFreeBulk];
   unsigned n = 0;
@@ -50,38 +53,33 @@ void free_range(TxQueue &q, uint16_t upto) {
   const uint16_t count = uint16_t((uint32_t(upto) + q.nb_desc - from) % q.nb_desc + 1);
   rte_mbuf **const sw = q.sw_ring;
   const bool fast = q.fast_free;
+  unsigned holes = 0;
   const auto run = [&](uint16_t a, uint16_t b) __attribute__((always_inline)) {  /* [a, b), no wrap */
     if (fast) {
-      /* One pool by contract, the first mbuf's. Slots of context descriptors hold none: without
-       * any, the slots go to the pool as they are. */
-      __m128i nul = _mm_setzero_si128();
-      uint16_t i = a;
-      for (; i + 2 <= b; i += 2)
-        nul = _mm_or_si128(nul, _mm_cmpeq_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i *>(&sw[i])),
-                                                _mm_setzero_si128()));
-      const bool holes = !_mm_testz_si128(nul, nul) || (i < b && sw[i] == nullptr);
-      if (likely(!holes && b > a)) {
-        rte_mempool_put_bulk(sw[a]->pool, reinterpret_cast<void **>(&sw[a]), unsigned(b - a));
-      } else {
-        for (i = a; i < b; i++) {
-          if (rte_mbuf *m = sw[i]) {
-            if (n == kFreeBulk) {
-              rte_mempool_put_bulk(pool, batch, n);
-              n = 0;
-            }
-            pool = m->pool;
-            batch[n++] = m;
+      if (likely(q.ctx_in_flight == 0)) {
+        cache_put(sw[a]->pool, reinterpret_cast<void **>(&sw[a]), unsigned(b - a));
+        return;
+      }
+      for (uint16_t i = a; i < b; i++) {
+        if (rte_mbuf *m = sw[i]) {
+          if (n == kFreeBulk) {
+            rte_mempool_put_bulk(pool, batch, n);
+            n = 0;
           }
+          pool = m->pool;
+          batch[n++] = m;
+        } else {
+          holes++;
         }
       }
-      std::memset(&sw[a], 0, sizeof(sw[0]) * (b - a));
       return;
     }
     for (uint16_t i = a; i < b; i++) {
       rte_mbuf *m = sw[i];
-      sw[i] = nullptr;
-      if (!m)
+      if (!m) {
+        holes++;
         continue;  /* a context descriptor */
+      }
       m = rte_pktmbuf_prefree_seg(m);
       if (!m)
         continue;
@@ -106,6 +104,7 @@ void free_range(TxQueue &q, uint16_t upto) {
   }
   if (n)
     rte_mempool_put_bulk(pool, batch, n);
+  q.ctx_in_flight = uint16_t(q.ctx_in_flight - holes);
   q.clean_from = next(q, upto);
   q.nb_free = uint16_t(q.nb_free + count);
 }
@@ -460,6 +459,7 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
       q.ctx[slot] = TxContextCache{1, cf.vlan_macip_lens, cf.seqnum_seed, cf.type_tucmd_mlhl, cf.mss_l4len};
       q.ctx_curr = uint8_t(slot);
       q.sw_ring[tail] = nullptr;
+      q.ctx_in_flight++;
       tail = next(q, tail);
     } else if (use_ctx) {
       q.ctx_curr = uint8_t(slot);

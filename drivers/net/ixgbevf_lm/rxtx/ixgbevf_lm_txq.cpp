@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Tx queue setup, release, start and stop (driver-internal re-creation included).
  */
+#include <algorithm>
 #include <new>
 
 #include <rte_cpuflags.h>
@@ -27,12 +28,13 @@ constexpr uint32_t kTxPthresh = 32, kTxHthresh = 0, kTxWthresh = 0;
 void txq_free_mbufs(TxQueue &q) noexcept {
   if (!q.sw_ring)
     return;
-  for (unsigned i = 0; i < q.nb_desc; i++) {
-    if (q.sw_ring[i]) {
+  /* only the slots in flight hold mbufs: the fast-free cleanup leaves the others stale */
+  const unsigned in_flight = q.nb_free < q.nb_desc ? unsigned(q.nb_desc - 1 - q.nb_free) : 0;
+  for (unsigned k = 0, i = q.clean_from; k < in_flight; k++, i = i + 1 == q.nb_desc ? 0 : i + 1) {
+    if (q.sw_ring[i])
       rte_pktmbuf_free_seg(q.sw_ring[i]);
-      q.sw_ring[i] = nullptr;
-    }
   }
+  std::fill_n(q.sw_ring, q.nb_desc, nullptr);
 }
 
 /* The ring's zone: the largest ring and a cache line for the head write-back word, which follows
@@ -53,6 +55,7 @@ static void txq_reset_sw(TxQueue &q) {
   q.rs_head = q.rs_count = 0;
   q.nb_used_since_rs = 0;
   q.ctx_curr = 0;
+  q.ctx_in_flight = 0;
   for (auto &c : q.ctx)
     c = TxContextCache{};
   /* from the VF's MAC type, which a rebuild on another VF may change */
