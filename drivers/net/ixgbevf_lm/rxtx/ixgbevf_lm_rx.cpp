@@ -266,6 +266,13 @@ inline __m128i load_desc(const volatile RxDesc *d) {
   return _mm_load_si128(const_cast<const __m128i *>(reinterpret_cast<const volatile __m128i *>(d)));
 }
 
+/* packet_type from the memo (zeros here); pkt_len and data_len <- length; vlan_tci <- vlan (VP) or
+ * zeros; hash.rss <- rss */
+inline __m128i vec_shuffle(bool vlan) {
+  const char v = vlan ? 14 : -1, v1 = vlan ? 15 : -1;
+  return _mm_setr_epi8(-1, -1, -1, -1, 12, 13, -1, -1, 12, 13, v, v1, 4, 5, 6, 7);
+}
+
 /* Teach the memo what the scalar loop wrote into m, a single-buffer frame from descriptor d. */
 inline void memo_learn(RxQueue &q, const volatile RxDesc *d, const rte_mbuf *m) {
   RxVecMemo &v = q.vmemo;
@@ -274,9 +281,15 @@ inline void memo_learn(RxQueue &q, const volatile RxDesc *d, const rte_mbuf *m) 
   v.rearm[1] = m->ol_flags;
   v.ptype[0] = m->packet_type;
   v.ptype[1] = 0;
-  v.vlan_mask[0] = ~0ULL;
-  /* vlan_tci: bytes 10-11 of rx_descriptor_fields1 */
-  v.vlan_mask[1] = (rte_le_to_cpu_32(d->wb.status_error) & RXD_STAT_VP) ? ~0ULL : ~(0xFFFFULL << 16);
+  const bool vp = (rte_le_to_cpu_32(d->wb.status_error) & RXD_STAT_VP) != 0;
+  _mm_store_si128(reinterpret_cast<__m128i *>(v.shuf), vec_shuffle(vp));
+}
+
+/* Out of line, so that the vector loop's locals never have their address taken: the scalar loop
+ * for up to nb_pkts frames from the queue's state. */
+template <class BufLog>
+__attribute__((noinline)) uint16_t rx_loop_out(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
+  return rx_loop(q, pkts, nb_pkts, log);
 }
 
 /* The vector receive loop: groups of four descriptors whose DD is set and which the memo knows
@@ -285,23 +298,22 @@ inline void memo_learn(RxQueue &q, const volatile RxDesc *d, const rte_mbuf *m) 
  * VLAN and RSS hash shuffled out of the descriptor. Anything else (a chained frame, another
  * classification, a group that would wrap the ring or pass the hold limit) takes one frame through
  * rx_loop, which teaches the memo; fewer than four left or ready: rx_loop for the rest. The DD
- * loads of a group come before one acquire fence and the descriptors are read after it, as in
+ * loads of a group (acquire, last descriptor first) come before the descriptors are read, as in
  * rx_loop. Buffers are logged through the same policy, in the same order. */
 template <class BufLog>
 __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
   const __m128i kmask = vec_key_mask();
-  /* packet_type from the memo; pkt_len and data_len <- length; vlan_tci <- vlan; hash.rss <- rss */
-  const __m128i shuf = _mm_setr_epi8(-1, -1, -1, -1, 12, 13, -1, -1, 12, 13, 14, 15, 4, 5, 6, 7);
   const __m128i zero = _mm_setzero_si128();
   const auto mload = [](const uint64_t *p) { return _mm_load_si128(reinterpret_cast<const __m128i *>(p)); };
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
-          vmask = mload(q.vmemo.vlan_mask);
+          shuf = mload(q.vmemo.shuf);
   __m128i len_sum = zero;
   /* 32-bit locals: 16-bit ones cost a zero extension at every use */
   unsigned idx = q.rx_tail;
   unsigned hold = q.nb_hold;
   unsigned nb_rx = 0, nb_vec = 0;
   bool chain = q.pkt_first_seg != nullptr;
+  bool rest = false;  /* the burst ends with the scalar loop */
   const unsigned nb_desc = q.nb_desc;
   const unsigned max_hold = nb_desc - 1;
   volatile RxDesc *const ring = q.ring;
@@ -309,7 +321,7 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
   constexpr uint32_t kDD = rte_cpu_to_le_32(RXD_STAT_DD);
   /* one frame: its mbuf's rearm data and flags from the memo, the rest from its descriptor */
   const auto deliver = [&](rte_mbuf *m, __m128i desc) __attribute__((always_inline)) {
-    const __m128i f = _mm_or_si128(_mm_and_si128(_mm_shuffle_epi8(desc, shuf), vmask), ptype);
+    const __m128i f = _mm_or_si128(_mm_shuffle_epi8(desc, shuf), ptype);
     if constexpr (BufLog::kActive)
       log.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM,
               uint16_t(_mm_extract_epi16(f, 4)), m);
@@ -318,26 +330,20 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
     return f;
   };
 
-  /* the rest of the burst through the scalar loop */
-  const auto scalar_rest = [&]() {
-    q.rx_tail = uint16_t(idx);
-    q.nb_hold = uint16_t(hold);
-    nb_rx += rx_loop(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log);
-    idx = q.rx_tail;
-    hold = q.nb_hold;
-  };
   for (;;) {
     const unsigned left = nb_pkts - nb_rx;
     if (left < 4) {
-      if (left != 0)
-        scalar_rest();
+      rest = left != 0;
       break;
     }
     /* groups that fit the burst, the hold limit and the ring before its end */
     unsigned groups = chain ? 0 : std::min({left, max_hold - hold, nb_desc - idx}) / 4;
     enum { kBudget, kMiss, kNone, kPartial } why = groups == 0 ? kMiss : kBudget;
-    for (; groups != 0; groups--) {
-      volatile RxDesc *d = &ring[idx];
+    const unsigned idx0 = idx;
+    volatile RxDesc *d = &ring[idx];
+    rte_mbuf **sw = &sw_ring[idx];
+    rte_mbuf **out = &pkts[nb_rx];
+    for (; groups != 0; groups--, d += 4, sw += 4, out += 4) {
       /* acquire loads, last descriptor first (as the scalar loop's one per descriptor) */
       const uint32_t s3 = __atomic_load_n(&d[3].wb.status_error, __ATOMIC_ACQUIRE),
                      s2 = __atomic_load_n(&d[2].wb.status_error, __ATOMIC_ACQUIRE),
@@ -355,11 +361,10 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
         why = kMiss;
         break;
       }
-      rte_mbuf **const sw = &sw_ring[idx];
       const __m128i p01 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw));
       const __m128i p23 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw + 2));
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx]), p01);
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(&pkts[nb_rx + 2]), p23);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(out), p01);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 2), p23);
       _mm_storeu_si128(reinterpret_cast<__m128i *>(sw), zero);
       _mm_storeu_si128(reinterpret_cast<__m128i *>(sw + 2), zero);
       const __m128i f0 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p01)), d0);
@@ -367,11 +372,12 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       const __m128i f2 = deliver(reinterpret_cast<rte_mbuf *>(_mm_cvtsi128_si64(p23)), d2);
       const __m128i f3 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p23, 1)), d3);
       len_sum = _mm_add_epi32(len_sum, _mm_add_epi32(_mm_add_epi32(f0, f1), _mm_add_epi32(f2, f3)));
-      idx += 4;
-      hold += 4;
-      nb_rx += 4;
-      nb_vec += 4;
     }
+    const unsigned done = unsigned(sw - &sw_ring[idx0]);
+    idx += done;
+    hold += done;
+    nb_rx += done;
+    nb_vec += done;
     if (idx == nb_desc)
       idx = 0;
     if (why == kBudget)
@@ -379,14 +385,14 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
     if (why == kNone)
       break;
     if (why == kPartial) {
-      scalar_rest();
+      rest = true;
       break;
     }
     /* one frame through the scalar loop; a single-buffer one teaches the memo */
     q.rx_tail = uint16_t(idx);
     q.nb_hold = uint16_t(hold);
     const unsigned at = idx;
-    const uint16_t got = rx_loop(q, pkts + nb_rx, 1, log);
+    const uint16_t got = rx_loop_out(q, pkts + nb_rx, 1, log);
     idx = q.rx_tail;
     hold = q.nb_hold;
     chain = q.pkt_first_seg != nullptr;
@@ -398,13 +404,15 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       key = mload(q.vmemo.key);
       rearm = mload(q.vmemo.rearm);
       ptype = mload(q.vmemo.ptype);
-      vmask = mload(q.vmemo.vlan_mask);
+      shuf = mload(q.vmemo.shuf);
     }
   }
   q.rx_tail = uint16_t(idx);
   q.nb_hold = uint16_t(hold);
   q.packets += nb_vec;
   q.bytes += uint32_t(_mm_extract_epi32(len_sum, 1));
+  if (rest)
+    nb_rx += rx_loop_out(q, pkts + nb_rx, uint16_t(nb_pkts - nb_rx), log);
   return uint16_t(nb_rx);
 }
 

@@ -102,7 +102,9 @@ struct alignas(16) RxVecMemo {
   uint64_t key[2] = {0, 0};        /* descriptor & kVecKeyMask; 0: none (DD is always in a key) */
   uint64_t rearm[2] = {0, 0};      /* rearm_data, ol_flags */
   uint64_t ptype[2] = {0, 0};      /* packet_type in the low 32 bits */
-  uint64_t vlan_mask[2] = {0, 0};  /* keeps vlan_tci in rx_descriptor_fields1 when VP, else clears it */
+  /* the shuffle from the descriptor to rx_descriptor_fields1 (lengths, RSS hash, and vlan_tci when
+   * VP, else zeros there) */
+  uint64_t shuf[2] = {0, 0};
 };
 
 struct RxQueue {

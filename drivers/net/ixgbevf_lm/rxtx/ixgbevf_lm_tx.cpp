@@ -256,15 +256,18 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, ui
 }
 
 /* One data descriptor for a frame of one segment without offload flags: the same fields the
- * scalar loop writes for it (EOP, and RS when asked). */
-__rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint32_t rs, uint64_t &bytes) {
+ * scalar loop writes for it (EOP, and RS when asked). len_mul is kLenMul, which the caller hides
+ * from the compiler: PAYLEN and the buffer length from the one length in one multiply. */
+inline constexpr uint64_t kLenMul = (uint64_t{1} << (32 + ADVTXD_PAYLEN_SHIFT)) | 1u;
+__rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint32_t rs, uint64_t &bytes,
+                                    uint64_t len_mul) {
   constexpr uint32_t kCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
   /* one segment: pkt_len == data_len (16 bits, within PAYLEN's 18) */
   const uint64_t len = m->data_len;
   auto *w = reinterpret_cast<volatile uint64_t *>(d);
   w[0] = rte_cpu_to_le_64(m->buf_iova + m->data_off);
   /* cmd_type_len, then olinfo_status (PAYLEN) */
-  w[1] = rte_cpu_to_le_64((len << (32 + ADVTXD_PAYLEN_SHIFT)) | len | (kCmd | rs));
+  w[1] = rte_cpu_to_le_64(len * len_mul | (kCmd | rs));
   bytes += len;
 }
 
@@ -284,8 +287,9 @@ __rte_always_inline uint32_t rs_for(TxQueue &q, uint16_t d, uint16_t &used, uint
 /* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one test
  * of nb_segs and ol_flags for the four), one descriptor each; stops at the first group
  * with another frame, or when fewer than four descriptors are free after a cleanup, and leaves the
- * rest to the scalar loop. The RS points are the scalar loop's: a group that cannot reach
- * rs_thresh skips the test per frame. Returns the frames written; tail, last_eop and bytes as the
+ * rest to the scalar loop. The RS points are the scalar loop's: with rs_thresh >= 4 a group holds
+ * at most one, set after its four descriptors were written; a group across the ring's end (or
+ * rs_thresh < 4) goes frame by frame. Returns the frames written; tail, last_eop and bytes as the
  * scalar loop keeps them. */
 __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db,
                                          uint16_t &tail_io, uint16_t &last_eop, uint64_t &bytes) {
@@ -295,6 +299,8 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   const auto rearm = [](const rte_mbuf *m) __attribute__((always_inline)) {
     return _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m->rearm_data));
   };
+  uint64_t len_mul = kLenMul;
+  asm("" : "+r"(len_mul));  /* a multiply, not the compiler's shift and add */
   /* the queue's fields in locals: the descriptor stores may alias them (no strict aliasing) */
   volatile TxDesc *const ring = q.ring;
   rte_mbuf **const sw_ring = q.sw_ring;
@@ -320,18 +326,15 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
       if (nb_free < 4)
         break;
     }
-    /* groups that fit the burst, the free descriptors and the ring before its end, and reach no
-     * RS point (used + 4 k < rs_thresh) */
-    const unsigned fit = std::min({nb_pkts - i, nb_free, nb_desc - tail}) / 4;
-    const unsigned no_rs = used + 4u < rs_gap ? (rs_gap - 1u - used) / 4 : 0;
-    unsigned groups = std::min(fit, no_rs);
+    /* groups that fit the burst, the free descriptors and the ring before its end */
+    unsigned groups = rs_gap >= 4 ? std::min({nb_pkts - i, nb_free, nb_desc - tail}) / 4 : 0;
     if (groups == 0) {
-      /* a group with an RS point or across the ring's end: frame by frame, as the scalar loop */
+      /* a group across the ring's end (or RS points closer than four): frame by frame */
       rte_mbuf **m = &pkts[i];
       if (!simple4(m))
         break;
       for (unsigned k = 0; k < 4; k++) {
-        put_simple(&ring[tail], m[k], rs_for(q, uint16_t(tail), used, last_eop), bytes);
+        put_simple(&ring[tail], m[k], rs_for(q, uint16_t(tail), used, last_eop), bytes, len_mul);
         sw_ring[tail] = m[k];
         tail = tail + 1 == nb_desc ? 0 : tail + 1;
       }
@@ -340,27 +343,37 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
       continue;
     }
     const unsigned i0 = i;
+    unsigned u = used;
     for (; groups != 0; groups--) {
       rte_mbuf **m = &pkts[i];
       if (!simple4(m))
         break;
       volatile TxDesc *d = &ring[tail];
-      put_simple(d, m[0], 0, bytes);
-      put_simple(d + 1, m[1], 0, bytes);
-      put_simple(d + 2, m[2], 0, bytes);
-      put_simple(d + 3, m[3], 0, bytes);
+      put_simple(d, m[0], 0, bytes, len_mul);
+      put_simple(d + 1, m[1], 0, bytes, len_mul);
+      put_simple(d + 2, m[2], 0, bytes, len_mul);
+      put_simple(d + 3, m[3], 0, bytes, len_mul);
       _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail]),
                        _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[0])));
       _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail + 2]),
                        _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[2])));
+      u += 4;
+      if (unlikely(u >= rs_gap)) {
+        /* the frame at which the count reaches rs_thresh asks for the write-back */
+        u -= rs_gap;
+        const unsigned at = tail + 3 - u;
+        ring[at].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
+        q.rs_fifo[(q.rs_head + q.rs_count) % nb_desc] = uint16_t(at);
+        q.rs_count++;
+      }
       tail += 4;
       i += 4;
     }
-    const unsigned done = i - i0;
-    if (done != 0) {
-      last_eop = uint16_t(tail - 1);
-      used = uint16_t(used + done);
-      nb_free -= done;
+    if (i != i0) {
+      used = uint16_t(u);
+      /* the last frame, unless it carries RS */
+      last_eop = u == 0 ? UINT16_MAX : uint16_t(tail - 1);
+      nb_free -= i - i0;
       if (tail == nb_desc)
         tail = 0;
     }
