@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-600}
-targets=(${FUZZ_TARGETS:-devargs mailbox region_guest region_host model_vf})
+targets=(${FUZZ_TARGETS:-devargs mailbox region_guest region_host model_vf writeback})
 parallel=${FUZZ_PARALLEL:-1}
 
 ./scripts/setup-deps.sh >/dev/null || exit 1

@@ -205,9 +205,10 @@ bool rx_deliver(PfModel::Impl &pf, VfState &vf, std::span<const uint8_t> in, boo
     wb.wb.pkt_info = pkt_info;
     wb.wb.hdr_info = hdr_info;
     wb.wb.rss = h.on ? h.hash : 0;
-    wb.wb.length = uint16_t(len);
+    wb.wb.length = pf.faults.rx_wb_length ? pf.faults.rx_wb_length : uint16_t(len);
     wb.wb.vlan = vlan;
-    uint32_t st = status | errors | (i + 1 == need ? RXD_STAT_EOP : 0);
+    uint32_t st = status | errors | (i + 1 == need && !pf.faults.rx_wb_no_eop ? RXD_STAT_EOP : 0);
+    st |= pf.faults.rx_wb_error_bits;
     dma.write(daddr, &wb, 8);
     dma.write(daddr + 12, reinterpret_cast<const uint8_t *>(&wb) + 12, 4);
     dma.write32_release(daddr + 8, st);

@@ -188,7 +188,7 @@ unsigned tx_service_queue(PfModel::Impl &pf, VfState &vf, unsigned q, unsigned m
     head = j;
     vf.set_reg(VFTDH(q), head);
     if (head_wb)
-      dma.write32_release(head_wb_addr, head);
+      dma.write32_release(head_wb_addr, pf.faults.tx_head_wb_beyond_tail ? (vf.reg(VFTDT(q)) + 1) % ring.size : head);
     frames++;
   }
   return frames;

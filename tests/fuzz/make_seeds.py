@@ -85,3 +85,34 @@ put("model_vf", "mailbox_api14", bytes([3, 0, 0]) + struct.pack("<I", 0x04000000
     struct.pack("<I", 9) + bytes([6, 1, 7, 0, 7, 3, 6, 1]))
 put("model_vf", "wild_rings", bytes([0, 5, 0]) + struct.pack("<h", -32768) + bytes([255, 5 | 0x40, 1]) +
     struct.pack("<h", 32767) + bytes([255, 8, 1, 0xff, 0xff, 8 | 0x40, 1, 0xff, 0xff, 6, 5]))
+
+
+# writeback: a config byte (ring sizes, vector paths, head write-back), then operations:
+# 0 raw Rx write-back, 1 well-formed frames, 2 rx burst, 3 tx burst, 4 head word, 5 Tx status word,
+# 6 the device completes every Tx descriptor, 7 the device's Rx head moves
+def wb_frames(count, segs, info, st, length):
+    return bytes([1, count, segs - 1]) + struct.pack("<IIH", info, st, length)
+
+
+def wb_raw(idx, status, length, info=0):
+    return bytes([0]) + struct.pack("<H", idx) + struct.pack("<IIIHH", info, 0, status, length, 0)
+
+
+RX_DD, RX_EOP = 0x1, 0x2
+for i, (cfg, ops) in enumerate([
+        # scalar both ways: single frames, a burst, Tx, completion, chains
+        (0x00, [wb_frames(8, 1, 0x0110, 0x60, 100), bytes([2, 31]), bytes([3, 20, 0]),
+                bytes([6]), bytes([3, 20, 0x80]), wb_frames(4, 3, 0x0210, 0, 500), bytes([2, 63])]),
+        # vector both ways, head write-back
+        (0x75, [wb_frames(20, 1, 0x0110, 0x60, 64), bytes([2, 63]), bytes([3, 40, 0]), bytes([6]),
+                bytes([3, 40, 0]), bytes([2, 63])]),
+        # hostile: DD on a descriptor never posted, lengths 0 and 65535, MAC errors, no EOP
+        (0x10, [wb_raw(31, RX_DD | RX_EOP, 64), wb_raw(0, RX_DD | RX_EOP, 0xFFFF),
+                wb_raw(1, RX_DD | RX_EOP, 0), wb_raw(2, RX_DD | RX_EOP | 0x20000000, 64),
+                wb_frames(2, 1, 0, 0, 64), bytes([2, 63])]
+               + [wb_raw(k, RX_DD, 2048) for k in range(3, 31)] + [bytes([2, 63])]),
+        # hostile Tx: head beyond the tail, DD written where nothing was handed over
+        (0x40, [bytes([3, 30, 0]), bytes([4]) + struct.pack("<I", 31), bytes([3, 10, 0]),
+                bytes([4]) + struct.pack("<I", 0xFFFFFFFF), bytes([5, 5, 0, 1, 0, 0, 0]),
+                bytes([6]), bytes([3, 30, 0])])]):
+    put("writeback", str(i), bytes([cfg]) + b"".join(ops))

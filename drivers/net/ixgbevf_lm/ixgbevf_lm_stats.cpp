@@ -5,6 +5,7 @@
  */
 #include <algorithm>
 #include <cstdio>
+#include <type_traits>
 
 #include "ixgbevf_lm_adapter.h"
 #include "ixgbevf_lm_rxtx.h"
@@ -44,6 +45,30 @@ const DrvStat kDrvStats[] = {
     {"vf_resets", [](const Adapter &a, const CounterSnapshot &) { return a.resets; }},
 };
 constexpr unsigned kNumDrv = sizeof(kDrvStats) / sizeof(kDrvStats[0]);
+
+/* Bad descriptor write-backs, summed over the port's queues (the queues are shared memory). */
+template <class Q>
+uint64_t sum_queues(const rte_eth_dev *dev, uint64_t Q::*field) {
+  const bool rx = std::is_same_v<Q, RxQueue>;
+  const unsigned n = rx ? dev->data->nb_rx_queues : dev->data->nb_tx_queues;
+  void *const *qs = rx ? dev->data->rx_queues : dev->data->tx_queues;
+  uint64_t v = 0;
+  for (unsigned i = 0; i < n; i++)
+    if (const auto *q = static_cast<const Q *>(qs[i]))
+      v += q->*field;
+  return v;
+}
+struct WbStat {
+  const char *name;
+  uint64_t (*get)(const rte_eth_dev *);
+};
+const WbStat kWbStats[] = {
+    {"rx_bad_wb_length", [](const rte_eth_dev *d) { return sum_queues(d, &RxQueue::bad_wb_length); }},
+    {"rx_bad_wb_mac_error", [](const rte_eth_dev *d) { return sum_queues(d, &RxQueue::bad_wb_mac_error); }},
+    {"rx_bad_wb_no_eop", [](const rte_eth_dev *d) { return sum_queues(d, &RxQueue::bad_wb_no_eop); }},
+    {"tx_bad_wb_head", [](const rte_eth_dev *d) { return sum_queues(d, &TxQueue::bad_wb_head); }},
+};
+constexpr unsigned kNumWb = sizeof(kWbStats) / sizeof(kWbStats[0]);
 constexpr unsigned kPerQueue = 2;  /* packets, bytes */
 
 /* Only whether the primary has a migration port: the pointer is the primary's (no dereference). */
@@ -52,7 +77,7 @@ unsigned n_mig(const rte_eth_dev *dev) {
 }
 
 unsigned count(const rte_eth_dev *dev) {
-  return kNumDrv + kPerQueue * (dev->data->nb_rx_queues + dev->data->nb_tx_queues) + n_mig(dev);
+  return kNumDrv + kNumWb + kPerQueue * (dev->data->nb_rx_queues + dev->data->nb_tx_queues) + n_mig(dev);
 }
 
 }  // namespace
@@ -146,10 +171,11 @@ int stats_reset(rte_eth_dev *dev) noexcept {
   ad.base = ad.total;
   for (unsigned i = 0; i < dev->data->nb_rx_queues; i++)
     if (auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]))
-      q->packets = q->bytes = q->mbuf_alloc_failed = 0;
+      q->packets = q->bytes = q->mbuf_alloc_failed = q->bad_wb_length = q->bad_wb_mac_error =
+          q->bad_wb_no_eop = 0;
   for (unsigned i = 0; i < dev->data->nb_tx_queues; i++)
     if (auto *q = static_cast<TxQueue *>(dev->data->tx_queues[i]))
-      q->packets = q->bytes = 0;
+      q->packets = q->bytes = q->bad_wb_head = 0;
   return 0;
 }
 
@@ -159,6 +185,8 @@ int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned n) no
     return int(total);
   unsigned k = 0;
   for (const auto &s : kDrvStats)
+    snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", s.name);
+  for (const auto &s : kWbStats)
     snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", s.name);
   for (unsigned i = 0; i < dev->data->nb_rx_queues; i++) {
     snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rx_q%u_packets", i);
@@ -182,6 +210,11 @@ int xstats_fill(rte_eth_dev *dev, const CounterSnapshot &s, rte_eth_xstat *xs, u
   for (const auto &d : kDrvStats) {
     xs[k].id = k;
     xs[k].value = d.get(ad, s);
+    k++;
+  }
+  for (const auto &w : kWbStats) {
+    xs[k].id = k;
+    xs[k].value = w.get(dev);
     k++;
   }
   for (unsigned i = 0; i < dev->data->nb_rx_queues; i++) {

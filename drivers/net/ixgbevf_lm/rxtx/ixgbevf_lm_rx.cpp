@@ -6,15 +6,18 @@
  */
 #include <algorithm>
 #include <atomic>
+#include <cinttypes>
 #include <cstring>
 
 #include <immintrin.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_prefetch.h>
 
 #include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_logs.h"
 #include "ixgbevf_lm_mbuf_cache.h"
 #include "ixgbevf_lm_rxtx.h"
 
@@ -158,6 +161,42 @@ inline void log_consumed(const RxQueue &q, mig::DirtyBurst &db, uint16_t from, u
     db.ring(q.ring_iova, const_cast<RxDesc *>(&q.ring[0]), uint64_t(n - a) * kDescSize);
 }
 
+/* A descriptor the device should not have written back so (rx_loop): its frame is dropped with
+ * the rest of it up to its EOP, counted by reason and reported at most once per interval. Its
+ * mbufs go back to the pool: `first` (the frame so far, may be nullptr) and m. */
+__attribute__((noinline, cold)) void rx_bad_writeback(RxQueue &q, rte_mbuf *first, rte_mbuf *m, uint32_t st,
+                                                      uint16_t len) {
+  const char *why = nullptr;
+  if (!q.discard) {  /* the rest of a frame already counted is dropped silently */
+    if (st & kRxFrameErrors) {
+      q.bad_wb_mac_error++;
+      why = "MAC error bits";
+    } else if (len == 0 || len > q.buf_size) {
+      q.bad_wb_length++;
+      why = "length 0 or beyond the buffer";
+    } else {
+      q.bad_wb_no_eop++;
+      why = "no EOP within the largest frame";
+    }
+  }
+  if (first)
+    rte_pktmbuf_free(first);  /* the chain; m is not linked to it */
+  rte_pktmbuf_free_seg(m);
+  q.discard = !(st & RXD_STAT_EOP);
+  if (!why)
+    return;
+  q.bad_wb_unreported++;
+  const uint64_t now = rte_get_timer_cycles();
+  if (now < q.bad_wb_log_after)
+    return;
+  IXGBEVF_LM_RX_LOG(WARNING,
+                    "port %u rxq %u: %" PRIu64 " bad descriptor write-back(s) dropped (last: %s; status/error "
+                    "0x%08x, length %u, buffer %u); xstats rx_bad_wb_*",
+                    q.port_id, q.queue_id, q.bad_wb_unreported, why, st, len, q.buf_size);
+  q.bad_wb_unreported = 0;
+  q.bad_wb_log_after = now + rte_get_timer_hz() * kBadWbLogIntervalMs / 1000;
+}
+
 }  // namespace
 
 int rx_refill_all(RxQueue &q) noexcept {
@@ -188,6 +227,7 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
   uint64_t bytes = 0;
   const uint64_t init = q.mbuf_initializer;
   const bool tunnel = q.tunnel;
+  const uint32_t buf_size = q.buf_size;
 
   while (nb_rx < nb_pkts && hold < q.nb_desc - 1) {
     volatile RxDesc *d = &q.ring[idx];
@@ -209,14 +249,22 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
     hold++;
     if constexpr (BufLog::kActive) {
       /* The bytes the device wrote: from the address programmed in the descriptor (rx_refill:
-       * buf_iova + headroom) over the written length. The descriptors' write-back: per burst. */
-      log.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, len,
-              m);
+       * buf_iova + headroom) over the written length, never past the buffer whatever a bad
+       * write-back claims. The descriptors' write-back: per burst. */
+      log.buf(m->buf_iova + RTE_PKTMBUF_HEADROOM, static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM,
+              uint16_t(len > buf_size ? buf_size : len), m);
     }
     idx = uint16_t(idx + 1 == q.nb_desc ? 0 : idx + 1);
     rte_prefetch0(q.sw_ring[idx]);
 
     std::memcpy(&m->rearm_data, &init, sizeof init);
+    /* 1..buf_size bytes, no MAC error, at most max_segs buffers: else the frame is dropped */
+    if (unlikely(uint32_t(len) - 1u >= buf_size || (st & kRxFrameErrors) || q.discard ||
+                 (first && first->nb_segs >= q.max_segs))) {
+      rx_bad_writeback(q, first, m, st, len);
+      first = last = nullptr;
+      continue;
+    }
     m->data_len = len;
     m->next = nullptr;
     if (!first) {
@@ -255,7 +303,7 @@ __rte_always_inline uint16_t rx_loop(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
 constexpr uint32_t kVecKeyInfo = 0xFFFFu | (uint32_t(RXDADV_HDRINFO_TUNNEL) << 16);
 constexpr uint32_t kVecKeyStatus = RXD_STAT_DD | RXD_STAT_EOP | RXD_STAT_VP | RXD_STAT_L4CS | RXD_STAT_IPCS |
                                    RXD_STAT_OUTERIPCS | RXD_STAT_SECP | RXDADV_ERR_IPE | RXDADV_ERR_TCPE |
-                                   RXDADV_ERR_OUTERIPER | RXDADV_IPSEC_ERROR_MASK;
+                                   RXDADV_ERR_OUTERIPER | RXDADV_IPSEC_ERROR_MASK | kRxFrameErrors;
 static_assert(RXDADV_IPSEC_ERROR_MASK == (RXDADV_ERR_PE | RXDADV_ERR_OSE), "flags_of reads no other error bit");
 
 inline __m128i vec_key_mask() { return _mm_set_epi32(0, int(kVecKeyStatus), 0, int(kVecKeyInfo)); }
@@ -304,6 +352,8 @@ template <class BufLog>
 __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
   const __m128i kmask = vec_key_mask();
   const __m128i zero = _mm_setzero_si128();
+  const __m128i len_mask = _mm_set1_epi32(0xFFFF);
+  const __m128i buf_max = _mm_set1_epi32(int(q.buf_size));
   const auto mload = [](const uint64_t *p) { return _mm_load_si128(reinterpret_cast<const __m128i *>(p)); };
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
           shuf = mload(q.vmemo.shuf);
@@ -312,7 +362,8 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
   unsigned idx = q.rx_tail;
   unsigned hold = q.nb_hold;
   unsigned nb_rx = 0, nb_vec = 0;
-  bool chain = q.pkt_first_seg != nullptr;
+  /* a frame in assembly, or the rest of a dropped one: the scalar loop's */
+  bool chain = q.pkt_first_seg != nullptr || q.discard;
   bool rest = false;  /* the burst ends with the scalar loop */
   const unsigned nb_desc = q.nb_desc;
   const unsigned max_hold = nb_desc - 1;
@@ -357,7 +408,11 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       /* the key is stored masked: (d ^ key) & mask == 0 iff d & mask == key */
       const __m128i x = _mm_or_si128(_mm_or_si128(_mm_xor_si128(d0, key), _mm_xor_si128(d1, key)),
                                      _mm_or_si128(_mm_xor_si128(d2, key), _mm_xor_si128(d3, key)));
-      if (unlikely(!_mm_testz_si128(x, kmask))) {
+      /* lengths (dword 3, low half) of 1..buf_size: else the scalar loop drops the frame */
+      const __m128i lens = _mm_and_si128(
+          _mm_unpackhi_epi64(_mm_unpackhi_epi32(d0, d1), _mm_unpackhi_epi32(d2, d3)), len_mask);
+      const __m128i bad_len = _mm_or_si128(_mm_cmpeq_epi32(lens, zero), _mm_cmpgt_epi32(lens, buf_max));
+      if (unlikely(!_mm_testz_si128(x, kmask) || !_mm_testz_si128(bad_len, bad_len))) {
         why = kMiss;
         break;
       }
@@ -395,7 +450,7 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
     const uint16_t got = rx_loop_out(q, pkts + nb_rx, 1, log);
     idx = q.rx_tail;
     hold = q.nb_hold;
-    chain = q.pkt_first_seg != nullptr;
+    chain = q.pkt_first_seg != nullptr || q.discard;
     if (got == 0)
       break;
     const rte_mbuf *m = pkts[nb_rx++];

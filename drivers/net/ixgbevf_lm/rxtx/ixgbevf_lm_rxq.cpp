@@ -85,6 +85,7 @@ void rxq_free_mbufs(RxQueue &q) noexcept {
   if (q.pkt_first_seg)
     rte_pktmbuf_free(q.pkt_first_seg);
   q.pkt_first_seg = q.pkt_last_seg = nullptr;
+  q.discard = false;
 }
 
 bool ring_size_ok(const rte_eth_dev *dev, const char *kind, uint16_t qid, uint16_t nb_desc) noexcept {
@@ -136,6 +137,7 @@ int rxq_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket,
   if (kib > SRRCTL_BSIZEPKT_MASK)
     kib = SRRCTL_BSIZEPKT_MASK;
   q->buf_size = kib << SRRCTL_BSIZEPKT_SHIFT;
+  q->max_segs = rx_max_segs(q->buf_size);
 
   const rte_memzone *mz = rte_eth_dma_zone_reserve(dev, "rx_ring", qid, kRingMaxDescs * sizeof(RxDesc),
                                                    kRingBaseAlign, int(socket));

@@ -32,6 +32,18 @@ inline constexpr uint16_t kDefaultRxFreeThresh = 32;
 /* Ask for a Tx write-back every this many descriptors; clean when fewer than kDefaultTxFreeThresh are free. */
 inline constexpr uint16_t kDefaultTxRsThresh = 32;
 inline constexpr uint16_t kDefaultTxFreeThresh = 32;
+/* Rx write-back error bits of a frame the MAC found broken (CRC, length, RXE: any MAC error). The
+ * PF stores such frames only with FCTRL.SBP; the driver drops them as bad write-backs. PE/OSE are
+ * not among them: with SECP they are the IPsec engine's result (flags_of). */
+inline constexpr uint32_t kRxFrameErrors = hw::RXDADV_ERR_CE | hw::RXDADV_ERR_LE | hw::RXDADV_ERR_USE;
+/* The most buffers a frame spans: the largest frame (with an FCS the PF kept) in full buffers. A
+ * chain with no EOP by then is a bad write-back. */
+inline constexpr uint16_t rx_max_segs(uint32_t buf_size) {
+  return uint16_t((hw::kMaxFrameSize + 4 + buf_size - 1) / buf_size);
+}
+/* Bad write-backs are reported at most once per this interval per queue (the count in between
+ * goes into the next line and every one into xstats). */
+inline constexpr uint64_t kBadWbLogIntervalMs = 1000;
 /* Frames the hardware refuses to chain over more buffers than this without TSO. */
 inline constexpr uint16_t kTxMaxSegs = hw::kTxMaxSegsPerFrame;
 
@@ -135,6 +147,8 @@ struct RxQueue {
   uint64_t bytes = 0;
   uint64_t mbuf_alloc_failed = 0;
   uint64_t errors = 0;
+  uint16_t max_segs = 0;                     /* rx_max_segs(buf_size) */
+  bool discard = false;                      /* dropping the rest of a bad frame, up to its EOP */
   /* ---- third line: the vector loop's memo ---- */
   alignas(RTE_CACHE_LINE_SIZE) RxVecMemo vmemo;
   /* ---- cold: what the queue was set up with ---- */
@@ -146,6 +160,12 @@ struct RxQueue {
   uint64_t offloads = 0;
   uint32_t buf_size = 0;                     /* bytes per buffer (SRRCTL granularity) */
   bool deferred_start = false;
+  /* bad write-backs (rx_bad_writeback): counted per reason, reported at most once per interval */
+  uint64_t bad_wb_length = 0;                /* length 0 or beyond the buffer */
+  uint64_t bad_wb_mac_error = 0;             /* kRxFrameErrors */
+  uint64_t bad_wb_no_eop = 0;                /* no EOP within max_segs buffers */
+  uint64_t bad_wb_unreported = 0;
+  uint64_t bad_wb_log_after = 0;             /* timer cycles */
 };
 
 struct TxContextCache {
@@ -201,6 +221,10 @@ struct TxQueue {
   rte_eth_txconf conf{};
   uint64_t offloads = 0;
   bool deferred_start = false;
+  /* head write-backs outside [clean_from, tx_tail] (tx_bad_head): counted, reported as on Rx */
+  uint64_t bad_wb_head = 0;
+  uint64_t bad_wb_unreported = 0;
+  uint64_t bad_wb_log_after = 0;
 };
 
 /* ixgbevf_lm_rxq.cpp */

@@ -6,17 +6,20 @@
  * any other frame to the same scalar loop, on the same queue state.
  */
 #include <algorithm>
+#include <cinttypes>
 #include <cstring>
 
 #include <immintrin.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_net.h>
 
 #include <rte_security.h>
 
 #include "ixgbevf_lm_adapter.h"
+#include "ixgbevf_lm_logs.h"
 #include "ixgbevf_lm_mbuf_cache.h"
 #include "ixgbevf_lm_rxtx.h"
 
@@ -127,22 +130,56 @@ void log_cleaned(const TxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t 
   }
 }
 
-/* Whether the device is done with RS point rs: its DD, or with head write-back the head written
- * past it. Acquire: what the burst reads of the queue afterwards is not older. */
+/* A head write-back within the descriptors handed to the device: [clean_from, tx_tail] in ring
+ * order (tx_tail: the last doorbell). */
+inline bool head_in_flight(const TxQueue &q, uint32_t head) {
+  const uint32_t n = q.nb_desc;
+  return head < n && (head + n - q.clean_from) % n <= (uint32_t(q.tx_tail) + n - q.clean_from) % n;
+}
+
+/* With head write-back: the device processed [clean_from, head), head checked by head_in_flight. */
+inline bool rs_before_head(const TxQueue &q, uint16_t rs, uint32_t head) {
+  const uint32_t n = q.nb_desc;
+  return (uint32_t(rs) + n - q.clean_from) % n < (head + n - q.clean_from) % n;
+}
+
+/* Acquire: what the burst reads of the queue afterwards is not older. */
+inline uint32_t load_head(const TxQueue &q) {
+  return rte_le_to_cpu_32(__atomic_load_n(q.head_wb, __ATOMIC_ACQUIRE));
+}
+
+inline bool rs_dd(const TxQueue &q, uint16_t rs) {
+  return (__atomic_load_n(&q.ring[rs].wb.status, __ATOMIC_ACQUIRE) & rte_cpu_to_le_32(ADVTXD_STAT_DD)) != 0;
+}
+
+/* Whether the device is done with RS point rs: its DD, or with head write-back a valid head
+ * written past it. */
 inline bool rs_done(const TxQueue &q, uint16_t rs) {
-  bool done;
   if (q.head_wb) {
-    const uint32_t head = rte_le_to_cpu_32(__atomic_load_n(q.head_wb, __ATOMIC_ACQUIRE));
-    const uint32_t n = q.nb_desc;
-    /* [clean_from, head) was processed; head < nb_desc unless the write-back is garbage */
-    done = head < n && (uint32_t(rs) + n - q.clean_from) % n < (head + n - q.clean_from) % n;
-  } else {
-    done = (__atomic_load_n(&q.ring[rs].wb.status, __ATOMIC_ACQUIRE) & rte_cpu_to_le_32(ADVTXD_STAT_DD)) != 0;
+    const uint32_t head = load_head(q);
+    return head_in_flight(q, head) && rs_before_head(q, rs, head);
   }
-  return done;
+  return rs_dd(q, rs);
 }
 
 inline unsigned burst_enough(const TxQueue &q) { return unsigned(q.free_thresh) + q.rs_thresh; }
+
+/* A head the device should not have written (outside head_in_flight): nothing is cleaned on its
+ * word, the mbufs stay with the queue (freed at its stop); counted and reported at most once per
+ * interval. */
+__attribute__((noinline, cold)) void tx_bad_head(TxQueue &q, uint32_t head) {
+  q.bad_wb_head++;
+  q.bad_wb_unreported++;
+  const uint64_t now = rte_get_timer_cycles();
+  if (now < q.bad_wb_log_after)
+    return;
+  IXGBEVF_LM_TX_LOG(WARNING,
+                    "port %u txq %u: %" PRIu64 " bad head write-back(s) ignored (last: head %u outside the "
+                    "descriptors %u..%u handed to the device, ring of %u); xstats tx_bad_wb_head",
+                    q.port_id, q.queue_id, q.bad_wb_unreported, head, q.clean_from, q.tx_tail, q.nb_desc);
+  q.bad_wb_unreported = 0;
+  q.bad_wb_log_after = now + rte_get_timer_hz() * kBadWbLogIntervalMs / 1000;
+}
 
 /* Clean the RS points the device is done with (rs_done), oldest first, until nb_free reaches
  * `enough` (the bursts: one RS block past the free threshold, as DPDK's ixgbe frees one block at a
@@ -150,9 +187,18 @@ inline unsigned burst_enough(const TxQueue &q) { return unsigned(q.free_thresh) 
  * cache from flushing to and refilling from its ring). Returns descriptors freed. */
 unsigned cleanup(TxQueue &q, mig::DirtyBurst &db, unsigned enough = ~0u) {
   unsigned freed = 0;
+  uint32_t head = 0;
+  if (q.head_wb && q.rs_count) {
+    /* the head word, read once per cleanup: the device may write anything into it */
+    head = load_head(q);
+    if (unlikely(!head_in_flight(q, head))) {
+      tx_bad_head(q, head);
+      return 0;
+    }
+  }
   while (q.rs_count && q.nb_free < enough) {
     uint16_t rs = q.rs_fifo[q.rs_head];
-    if (!rs_done(q, rs))
+    if (!(q.head_wb ? rs_before_head(q, rs, head) : rs_dd(q, rs)))
       break;
     if (unlikely(db.active()))
       log_cleaned(q, db, q.clean_from, rs);

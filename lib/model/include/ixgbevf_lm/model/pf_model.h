@@ -104,6 +104,11 @@ struct Faults {
   bool mailbox_silent = false;       /* the PF stops answering the mailbox */
   bool desc_fetch_stall = false;     /* engines stop fetching descriptors (queues appear hung) */
   bool reset_never_completes = false;/* RSTD never comes */
+  /* A device that writes back what no 82599 writes (the driver's bad write-back handling): */
+  uint16_t rx_wb_length = 0;         /* every Rx write-back reports this length (0: the real one) */
+  uint32_t rx_wb_error_bits = 0;     /* ORed into every Rx write-back's status/error word */
+  bool rx_wb_no_eop = false;         /* EOP never set */
+  bool tx_head_wb_beyond_tail = false; /* the Tx head write-back is TDT + 1 */
 };
 
 /* The other end of the PF's uplink port. Called on the model's thread. */
