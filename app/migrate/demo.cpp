@@ -316,6 +316,7 @@ bool start_port(Demo &d, const std::string &region_path)
   std::string why;
   model::PfConfig pfc;
   pfc.name = kPfName;
+  pfc.thread_nice = model::kDeviceNice;  /* the device takes no CPU from the guest (destinations inherit it) */
   d.pf = hv::SimPlatform::instance().source_pf(pfc, std::string("wire:") + kWire, &why);
   if (!d.pf) {
     std::fprintf(stderr, "ixgbevf-lm-migrate: %s\n", why.c_str());
@@ -370,6 +371,7 @@ bool start_traffic(const DemoOptions &o, Demo &d)
   model::TrafficConfig tc;
   tc.dst_mac = kVfMac;
   tc.frames_per_second = uint32_t(o.rate);
+  tc.thread_nice = model::kDeviceNice;  /* the peer on the wire, outside the guest too */
   d.traffic = std::make_unique<model::TrafficEndpoint>(hv::wire_by_name(kWire), tc);
   d.traffic->start();
   if (!wait_traffic(*d.traffic, std::chrono::milliseconds(3000))) {

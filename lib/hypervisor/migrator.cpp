@@ -98,6 +98,10 @@ bool Migrator::request_all(State state, ResumeKind kind, const char *what, std::
   return true;
 }
 
+/* The bound of one wait for a report: a driver on this kernel rings the region's doorbell and
+ * ends it at once; one in a VM (no futex wake crosses) is seen within it. */
+constexpr std::chrono::microseconds kReportPoll{100};
+
 bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool want_logging, const char *what,
                         std::string *why)
 {
@@ -106,6 +110,7 @@ bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool wa
     const uint32_t slot = slots_[i];
     bool saw_error = false;
     for (;;) {
+      const uint32_t bell = host_.report_bell();
       auto st = host_.slot_status(slot);
       if (!st) {
         set(why, std::string(what) + ": slot " + std::to_string(slot) + ": " + st.error().message);
@@ -123,7 +128,7 @@ bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool wa
               "') reported ERROR (" + (st->error_msg.empty() ? "no message" : st->error_msg) +
               "); waiting for its retry");
         }
-        std::this_thread::sleep_for(std::chrono::microseconds(20));
+        host_.wait_report(bell, kReportPoll);
         continue;
       }
       if (rep.state == State::error && region::generation_reached(rep.acked_generation, gens[i])) {
@@ -154,7 +159,7 @@ bool Migrator::wait_all(const std::vector<uint32_t> &gens, State expect, bool wa
                      (st->error_msg.empty() ? "" : "; last error: " + st->error_msg));
         return false;
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
+      host_.wait_report(bell, kReportPoll);
     }
   }
   return true;

@@ -143,6 +143,13 @@ void publish_counters(VfState &vf);
 void mbx_on_request(VfState &vf);
 void mbx_on_ack(VfState &vf);
 bool mbx_service(PfModel::Impl &pf, bool single_unit);
+/* The timed work of one VF that is due at `now`: a reset's RSTD, the PF's reply to its request.
+ * The model thread runs it for every VF; a read of VFMAILBOX runs it for the reading VF, so that
+ * the VF finds the device as it is at the time of the read whether or not the model thread got a
+ * CPU since (on a machine where it shares one with the VF's driver, it often has not). Caller
+ * holds pf.mu. True when something completed. */
+bool vf_complete_due(PfModel::Impl &pf, VfState &vf, uint64_t now);
+bool vf_complete_reset(PfModel::Impl &pf, VfState &vf, uint64_t now);  /* RSTD only */
 void mbx_post(VfState &vf, std::vector<uint32_t> msg);
 
 /* tx_engine.cpp / rx_engine.cpp / l2_switch.cpp (caller holds mu) */

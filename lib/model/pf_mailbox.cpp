@@ -265,6 +265,26 @@ void mbx_on_ack(VfState &vf) { vf.pf_msg_unacked = false; }
 
 void mbx_post(VfState &vf, std::vector<uint32_t> msg) { vf.outbox.push_back(std::move(msg)); }
 
+bool vf_complete_reset(PfModel::Impl &pf, VfState &vf, uint64_t now) {
+  if (!vf.reset_pending || now < vf.reset_due_us || pf.faults.reset_never_completes)
+    return false;
+  vf.reset_pending = false;
+  uint32_t cur = vf.regs[VFMAILBOX / 4].load();
+  while (!vf.regs[VFMAILBOX / 4].compare_exchange_weak(cur, (cur & ~VFMAILBOX_RSTI) | VFMAILBOX_RSTD)) {
+  }
+  return true;
+}
+
+bool vf_complete_due(PfModel::Impl &pf, VfState &vf, uint64_t now) {
+  bool did = vf_complete_reset(pf, vf, now);
+  if (vf.req_pending && now >= vf.req_due_us && !pf.faults.mailbox_silent) {
+    vf.req_pending = false;
+    handle_request(pf, vf);
+    did = true;
+  }
+  return did;
+}
+
 bool mbx_service(PfModel::Impl &pf, bool single_unit) {
   bool did = false;
   uint64_t now = pf.now_us();

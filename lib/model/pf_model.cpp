@@ -3,6 +3,7 @@
  * clock, host administration and observation.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -123,16 +124,8 @@ bool PfModel::Impl::do_work(bool single) {
     ping_all_vfs();
     did = true;
   }
-  for (auto &p : vfs) {
-    VfState &vf = *p;
-    if (vf.reset_pending && now >= vf.reset_due_us && !faults.reset_never_completes) {
-      vf.reset_pending = false;
-      uint32_t cur = vf.regs[VFMAILBOX / 4].load();
-      while (!vf.regs[VFMAILBOX / 4].compare_exchange_weak(cur, (cur & ~VFMAILBOX_RSTI) | VFMAILBOX_RSTD)) {
-      }
-      did = true;
-    }
-  }
+  for (auto &p : vfs)
+    did |= vf_complete_reset(*this, *p, now);
   if (did && single)
     return true;
 
@@ -183,6 +176,8 @@ uint64_t PfModel::Impl::next_due_us() const {
 }
 
 void PfModel::Impl::thread_main() {
+  if (cfg.thread_nice > 0)  /* this thread only (Linux: PRIO_PROCESS of 0 is the calling thread) */
+    (void)setpriority(PRIO_PROCESS, 0, std::min(cfg.thread_nice, 19));
   /* Timed work (a mailbox reply 30 us after the doorbell, a reset completion) is served at its due
    * time, not at the next idle look: the idle thread sleeps until the due time with a 1 us timer
    * slack; with nothing due it keeps the default slack (fewer wake-ups on a shared CPU). */

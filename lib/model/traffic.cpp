@@ -9,6 +9,8 @@
  */
 #include <ixgbevf_lm/model/traffic.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -183,6 +185,8 @@ struct TrafficEndpoint::Impl {
   }
 
   void run() {
+    if (cfg.thread_nice > 0)  /* this thread only (see PfConfig::thread_nice) */
+      (void)setpriority(PRIO_PROCESS, 0, std::min(cfg.thread_nice, 19));
     const uint32_t fps = std::max<uint32_t>(cfg.frames_per_second, 1);
     const auto interval = std::chrono::nanoseconds(1000000000ull / fps);
     const auto tick = std::clamp<Clock::duration>(interval, std::chrono::microseconds(200), std::chrono::milliseconds(1));

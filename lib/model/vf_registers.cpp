@@ -40,6 +40,10 @@ uint32_t read_vflinks(VfState &vf, uint32_t) { return links_value(*vf.pf); }
 
 /* VFMAILBOX: PFSTS, PFACK and RSTD clear when read; the VF's driver accumulates them itself. */
 uint32_t mailbox_read(VfState &vf, uint32_t off) {
+  {
+    std::lock_guard g(vf.pf->mu);
+    (void)vf_complete_due(*vf.pf, vf, vf.pf->now_us());
+  }
   return vf.regs[off / 4].fetch_and(~VFMAILBOX_R2C_BITS, std::memory_order_acq_rel);
 }
 

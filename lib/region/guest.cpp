@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // Guest (driver) side: attach, slot claim, report.
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "ixgbevf_lm/region/doorbell.h"
 #include "region_internal.h"
 
 namespace ixgbevf_lm::region {
@@ -53,15 +56,25 @@ Result<Guest> Guest::attach(const std::string &path)
         guest.fetch_begin_ = &h->fetch_begin;
         guest.fetch_end_ = &h->fetch_end;
     }
+    if (auto *h = detail::header(guest.map_.data()); h->version_minor >= 3) {
+        guest.host_bell_ = &h->host_bell;
+        guest.guest_bell_ = &h->guest_bell;
+        /* A PCI BAR's sysfs resource file (an ivshmem device): the host is outside this kernel and
+         * its futex wakes never arrive here. */
+        struct statfs fs {};
+        guest.host_wakes_ = statfs(path.c_str(), &fs) != 0 || fs.f_type != SYSFS_MAGIC;
+    }
     return guest;
 }
 
 Guest::Guest(Guest &&o) noexcept
     : map_(std::move(o.map_)), ranges_(o.ranges_), n_ranges_(o.n_ranges_), page_shift_(o.page_shift_),
-      fetch_begin_(o.fetch_begin_), fetch_end_(o.fetch_end_), slots_(o.slots_), n_slots_(o.n_slots_),
+      fetch_begin_(o.fetch_begin_), fetch_end_(o.fetch_end_), host_bell_(o.host_bell_), guest_bell_(o.guest_bell_),
+      host_wakes_(o.host_wakes_), slots_(o.slots_), n_slots_(o.n_slots_),
       out_of_range_(o.out_of_range_.load(std::memory_order_relaxed))
 {
     o.n_ranges_ = 0;
+    o.host_bell_ = o.guest_bell_ = nullptr;
     o.n_slots_ = 0;
     o.fetch_begin_ = o.fetch_end_ = nullptr;
 }
@@ -75,6 +88,10 @@ Guest &Guest::operator=(Guest &&o) noexcept
         page_shift_ = o.page_shift_;
         fetch_begin_ = o.fetch_begin_;
         fetch_end_ = o.fetch_end_;
+        host_bell_ = o.host_bell_;
+        guest_bell_ = o.guest_bell_;
+        host_wakes_ = o.host_wakes_;
+        o.host_bell_ = o.guest_bell_ = nullptr;
         slots_ = o.slots_;
         n_slots_ = o.n_slots_;
         o.n_slots_ = 0;
@@ -92,6 +109,15 @@ RangeInfo Guest::range(uint32_t i) const noexcept
 }
 
 uint32_t Guest::n_slots() const noexcept { return n_slots_; }
+
+uint32_t Guest::request_bell() const noexcept { return host_bell_ != nullptr ? doorbell::value(host_bell_) : 0; }
+
+bool Guest::wait_request(uint32_t seen, std::chrono::nanoseconds bound) const noexcept
+{
+    if (host_bell_ == nullptr || !host_wakes_)
+        return false;
+    return doorbell::wait(host_bell_, seen, bound);
+}
 uint64_t Guest::pages_outside(uint64_t gpa, uint64_t len) const noexcept
 {
     if (len == 0)
@@ -146,7 +172,7 @@ Result<GuestSlot> Guest::claim_slot(std::string_view identity)
             std::atomic_ref<uint32_t>(s.owner_pid).store(pid, std::memory_order_relaxed);
             std::atomic_ref<uint64_t>(s.claimed_ns).store(detail::monotonic_ns(), std::memory_order_relaxed);
             claim_of(s).store(kClaimed, std::memory_order_release);
-            return GuestSlot(&s, i);
+            return GuestSlot(&s, i, guest_bell_);
         }
         if (raced)
             continue;
@@ -168,7 +194,7 @@ Result<GuestSlot> Guest::claim_slot(std::string_view identity)
             std::atomic_ref<uint32_t>(s.log_errors).store(0, std::memory_order_relaxed);
             store_text(s.error_msg, {});
             claim_of(s).store(kClaimed, std::memory_order_release);
-            return GuestSlot(&s, i);
+            return GuestSlot(&s, i, guest_bell_);
         }
         bool busy = false;
         for (uint32_t i = 0; i < n; ++i)
@@ -206,6 +232,8 @@ void GuestSlot::report(State state, uint32_t acked_generation, bool logging_acti
                                     (log_incomplete ? kReportLogIncomplete : 0));
     std::atomic_ref<uint64_t>(slot_->report)
         .store(pack_report(Report{acked_generation, state, flags}), std::memory_order_release);
+    if (bell_ != nullptr)
+        doorbell::ring(bell_);
 }
 
 void GuestSlot::add_pages_logged(uint64_t n) noexcept

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "ixgbevf_lm/region/doorbell.h"
 #include "region_internal.h"
 
 namespace ixgbevf_lm::region {
@@ -167,7 +168,24 @@ Result<uint32_t> Host::post(uint32_t slot, State state, ResumeKind kind, uint16_
     } while (!req.compare_exchange_weak(cur, pack_request(next), std::memory_order_release,
                                         std::memory_order_relaxed));
     std::atomic_ref<uint64_t>(s.request_ns).store(detail::monotonic_ns(), std::memory_order_relaxed);
+    if (Header *h = detail::header(map_.data()); h->version_minor >= 3)
+        doorbell::ring(&h->host_bell);
     return next.generation;
+}
+
+uint32_t Host::report_bell() const noexcept
+{
+    const Header *h = detail::header(map_.data());
+    return h->version_minor >= 3 ? doorbell::value(&h->guest_bell) : 0;
+}
+
+void Host::wait_report(uint32_t seen, std::chrono::nanoseconds bound) const noexcept
+{
+    const Header *h = detail::header(map_.data());
+    if (h->version_minor >= 3)
+        (void)doorbell::wait(&h->guest_bell, seen, bound);
+    else
+        std::this_thread::sleep_for(bound);
 }
 
 Result<uint32_t> Host::request_state(uint32_t slot, State state, ResumeKind kind)
@@ -217,6 +235,7 @@ Result<SlotStatus> Host::wait_ack(uint32_t slot, uint32_t generation, std::chron
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto pause = std::chrono::microseconds(20);
     for (;;) {
+        const uint32_t bell = report_bell();
         const Report rep = unpack_report(std::atomic_ref<uint64_t>(s.report).load(std::memory_order_acquire));
         if (generation_reached(rep.acked_generation, generation))
             return slot_status(slot);
@@ -228,7 +247,9 @@ Result<SlotStatus> Host::wait_ack(uint32_t slot, uint32_t generation, std::chron
                                                  std::to_string(rep.acked_generation) + ", reported " +
                                                  state_name(rep.state) + ")");
         }
-        std::this_thread::sleep_for(pause);
+        /* A driver on this kernel rings at once; one in a VM (no wake crosses) is polled at the
+         * backed-off pause. */
+        wait_report(bell, std::min<std::chrono::nanoseconds>(pause, deadline - std::chrono::steady_clock::now()));
         pause = std::min(pause * 2, std::chrono::microseconds(1000));
     }
 }

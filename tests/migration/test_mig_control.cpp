@@ -38,10 +38,14 @@ TEST(MigControl, ControlCallsDuringMigrationsAndPfResetsEndInTheConfigurationThe
   const uint16_t port = rig.port->id;
 
   std::atomic<bool> done{false};
+  std::atomic<unsigned> calls_made{0};
   std::string hv_error;
   unsigned migrations = 0, resets = 0;
   std::thread hypervisor([&] {
     for (unsigned i = 0; i < 5 && hv_error.empty(); ++i) {
+      /* Each step starts once the application has made a dozen more calls: the calls interleave
+       * with every migration and reset however fast those are. */
+      (void)wait_for([&] { return calls_made.load() >= 12 * (i + 1); }, 5000ms);
       if (i % 2 == 1) {
         auto pf = rig.port->current_pf();
         const unsigned vf = rig.port->current_vf();
@@ -114,6 +118,7 @@ TEST(MigControl, ControlCallsDuringMigrationsAndPfResetsEndInTheConfigurationThe
       break;
     }
     ++calls;
+    calls_made.store(calls);
     refused += rc != 0;
   }
   hypervisor.join();

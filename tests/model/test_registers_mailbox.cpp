@@ -133,6 +133,28 @@ TEST_F(Single, MailboxReplyArrivesAfterResponseTiming) {
   EXPECT_EQ(vf->rd(VFMBMEM), VF_API_NEGOTIATE | VT_MSGTYPE_ACK | VT_MSGTYPE_CTS);
 }
 
+/* Timed work is the device's state at the time of the read, not the model thread's progress: a
+ * VF polling VFMAILBOX finds its reply and RSTD once they are due even if the model has not run
+ * since (it may share the VF driver's CPU). Nothing here calls run_until_idle(). */
+TEST_F(Single, MailboxReplyAndRstdAreThereAtTheirTimeWithoutTheModelRunning) {
+  vf->wr(VFCTRL, CTRL_RST);
+  pf->advance_time(pf->config().timings.vf_reset - microseconds(1));
+  EXPECT_EQ(vf->rd(VFMAILBOX) & VFMAILBOX_RSTD, 0u);
+  pf->advance_time(microseconds(1));
+  EXPECT_NE(vf->rd(VFMAILBOX) & VFMAILBOX_RSTD, 0u);
+
+  vf->wr(VFMAILBOX, VFMAILBOX_VFU);
+  vf->wr(VFMBMEM, VF_RESET);
+  vf->wr(VFMAILBOX, VFMAILBOX_REQ);
+  pf->advance_time(pf->config().timings.mbx_response - microseconds(1));
+  EXPECT_EQ(vf->rd(VFMAILBOX) & (VFMAILBOX_PFACK | VFMAILBOX_PFSTS), 0u);
+  pf->advance_time(microseconds(1));
+  EXPECT_EQ(vf->rd(VFMAILBOX) & (VFMAILBOX_PFACK | VFMAILBOX_PFSTS), VFMAILBOX_PFACK | VFMAILBOX_PFSTS);
+  EXPECT_EQ(vf->rd(VFMBMEM), VF_RESET | VT_MSGTYPE_ACK);
+  EXPECT_TRUE(pf->vf_view(0).clear_to_send);
+  EXPECT_EQ(pf->mailbox_log().size(), 1u) << "answered once, by the read";
+}
+
 TEST_F(Single, ApiNegotiateAcceptsEveryKnownVersionUpToMax) {
   ASSERT_FALSE(vf->reset().empty());
   for (MbxApi a : {MbxApi::v10, MbxApi::v11, MbxApi::v12, MbxApi::v13}) {

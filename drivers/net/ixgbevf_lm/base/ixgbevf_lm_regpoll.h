@@ -14,8 +14,8 @@ namespace ixgbevf_lm::pmd {
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t now_us() noexcept;
-/* One step of a poll that has waited waited_us: a short spin for the first 50 us, then a sleep of
- * 10 us, 100 us after 2 ms. */
+/* One step of a poll that has waited waited_us: a spin for the first 100 us, then a yield of the
+ * CPU, a sleep of 100 us after 2 ms. */
 void backoff(uint64_t waited_us) noexcept;
 
 /* Polls done() until it holds or timeout_us passed; the last look is after the deadline. */

@@ -56,9 +56,17 @@ void *control_thread_main(void *arg)
 
 namespace {
 
-/* While a port expects the host's next request soon, watch the request words (one acquire load per
- * port and look, 5 us apart) instead of sleeping a poll period: true when a
- * request came (poll now), false when no port expects one or the window closed. */
+/* A port whose host cannot ring its region's doorbell (a region in a PCI BAR, or older than 1.3). */
+bool needs_watching(MigrationPort &p)
+{
+  const auto r = p.region();
+  return r == nullptr || !r->guest().host_wakes();
+}
+
+/* While such a port expects the host's next request soon, watch the request words (one acquire
+ * load per port and look, 5 us apart) instead of sleeping a poll period: true when a request came
+ * (poll now), false when no port expects one or the window closed. A port the host wakes is never
+ * watched: on a shared CPU the watch is a spin that holds off the very thread that posts. */
 bool watch_requests(MigrationController::Impl &im)
 {
   for (unsigned i = 0;; ++i) {
@@ -67,6 +75,8 @@ bool watch_requests(MigrationController::Impl &im)
       std::lock_guard<std::mutex> lk(im.lock);
       const auto now = MigClock::now();
       for (auto &[p, us] : im.ports) {
+        if (!needs_watching(*p))
+          continue;
         if (p->request_pending())
           return true;
         expecting |= now < p->expect_request_until();
@@ -92,8 +102,21 @@ void MigrationController::poll_once()
   Impl &im = impl();
   const bool is_thread = im.thread_running && pthread_equal(pthread_self(), im.thread);
   do {
+    /* The doorbell to sleep on: the first region whose host rings it. Its value is read before the
+     * ports look at their requests, so a request posted after the look rings another value and
+     * ends the wait at once. Ports of other regions are served at the poll period. */
+    std::shared_ptr<RegionAttachment> bell;
+    uint32_t seen = 0;
     {
       std::lock_guard<std::mutex> lk(im.lock);
+      for (auto &[p, us] : im.ports) {
+        if (!needs_watching(*p)) {
+          bell = p->region();
+          break;
+        }
+      }
+      if (bell != nullptr)
+        seen = bell->guest().request_bell();
       for (auto &[p, us] : im.ports)
         p->poll();
     }
@@ -102,6 +125,10 @@ void MigrationController::poll_once()
     if (watch_requests(im))
       continue;
     const uint32_t us = im.period_us.load(std::memory_order_relaxed);
+    if (bell != nullptr) {
+      (void)bell->guest().wait_request(seen, std::chrono::microseconds(us));
+      continue;
+    }
     timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
     clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
   } while (!im.stop.load(std::memory_order_acquire));

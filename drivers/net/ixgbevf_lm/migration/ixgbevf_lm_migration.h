@@ -212,9 +212,11 @@ class MigrationPort {
   MigrationBudgets &budgets() { return budgets_; }
 
   /* After acknowledging STOP_COPY or RESUMING the host's next request follows within about a
-   * millisecond: until this time the control thread watches the request word instead of sleeping
-   * a poll period (0: not expecting). */
+   * millisecond: until this time the control thread watches the request word of a region whose
+   * host cannot ring it awake instead of sleeping a poll period (0: not expecting). */
   MigClock::time_point expect_request_until() const { return expect_until_.load(std::memory_order_relaxed); }
+  /* The region this port's slot is in (nullptr without one): its doorbell wakes the control thread. */
+  std::shared_ptr<RegionAttachment> region() const { return slot_.valid() ? region_ : nullptr; }
   /* The host posted a request this port has not handled yet (one acquire load). */
   bool request_pending() const { return slot_.valid() && slot_.poll_request().generation != handled_gen_; }
 

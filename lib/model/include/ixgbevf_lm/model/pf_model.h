@@ -29,6 +29,9 @@ struct DeviceTimings {
   std::chrono::microseconds link_up{50000};     /* PF link coming up after set_link(true) */
 };
 
+/* A nice value for the threads that play devices and wires beside a driver under test. */
+inline constexpr int kDeviceNice = 10;
+
 struct PfConfig {
   std::string name;
   unsigned num_vfs = 8;                    /* 1..64 */
@@ -51,6 +54,10 @@ struct PfConfig {
    * VXLAN port); 0: the receive parser does not recognise VXLAN. */
   uint16_t vxlan_udp_port = 4789;
   bool threaded = true;                    /* false: nothing moves until the test calls step() */
+  /* The model thread's nice value (0..19). The model stands in for hardware, which takes no CPU
+   * from the guest: where it shares a CPU with the driver's threads, a positive value keeps the
+   * scheduler from running it in their place (the migration demo uses kDeviceNice). */
+  int thread_nice = 0;
   DeviceTimings timings;
 };
 

@@ -18,6 +18,7 @@ struct TrafficConfig {
   MacAddr dst_mac{};
   uint32_t frames_per_second = 10000;
   uint16_t frame_size = 128;
+  int thread_nice = 0;  /* the sending thread's nice value (see PfConfig::thread_nice) */
 };
 
 struct TrafficReport {

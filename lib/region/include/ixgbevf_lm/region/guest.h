@@ -16,6 +16,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -143,8 +144,9 @@ public:
 
 private:
     friend class Guest;
-    GuestSlot(Slot *s, uint32_t index) noexcept : slot_(s), index_(index) {}
+    GuestSlot(Slot *s, uint32_t index, uint32_t *bell) noexcept : slot_(s), bell_(bell), index_(index) {}
     Slot *slot_{nullptr};
+    uint32_t *bell_{nullptr};  // Header::guest_bell, rung after every report (1.3)
     uint32_t index_{0};
 };
 
@@ -218,6 +220,14 @@ public:
     [[nodiscard]] detail::RangeView range_view(uint32_t i) const noexcept { return ranges_[i]; }
     [[nodiscard]] uint32_t n_slots() const noexcept;
     [[nodiscard]] uint16_t version_minor() const noexcept;
+    // The host's doorbell (layout 1.3, doorbell.h): read request_bell(), poll the slots, then
+    // wait_request(value, bound) blocks until the host posted a request or the bound passed.
+    // host_wakes(): a wake can arrive (false for an older layout, or a region in a PCI BAR that
+    // the host maps from outside this kernel); when false, wait_request returns false at once and
+    // the caller polls.
+    [[nodiscard]] bool host_wakes() const noexcept { return host_wakes_; }
+    [[nodiscard]] uint32_t request_bell() const noexcept;
+    bool wait_request(uint32_t seen, std::chrono::nanoseconds bound) const noexcept;
     // The host's heartbeat (Header::host_generation), acquire.
     [[nodiscard]] uint64_t host_generation() const noexcept;
 
@@ -264,6 +274,9 @@ private:
     uint32_t page_shift_{12};
     uint64_t *fetch_begin_{nullptr};  // Header::fetch_begin/end when the host keeps them (1.1)
     uint64_t *fetch_end_{nullptr};
+    uint32_t *host_bell_{nullptr};  // Header::host_bell/guest_bell (1.3)
+    uint32_t *guest_bell_{nullptr};
+    bool host_wakes_{false};
     // The slots as validated at attach: the host may rewrite the header at any time, so it is never
     // read again to find a slot.
     Slot *slots_{nullptr};

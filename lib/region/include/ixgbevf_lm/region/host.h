@@ -98,7 +98,13 @@ public:
     // Same for every claimed slot.
     Result<void> set_logging_all(bool on);
 
-    // Wait (polling, bounded) until the slot acknowledged `generation` or later.
+    // The driver's doorbell (layout 1.3, doorbell.h): read its value, check the reports, then
+    // wait_report(value, bound) blocks until a driver reported something or the bound passed.
+    // Against an older layout (no doorbell) the wait is a plain sleep of the bound.
+    [[nodiscard]] uint32_t report_bell() const noexcept;
+    void wait_report(uint32_t seen, std::chrono::nanoseconds bound) const noexcept;
+
+    // Wait (bounded) until the slot acknowledged `generation` or later.
     Result<SlotStatus> wait_ack(uint32_t slot, uint32_t generation, std::chrono::milliseconds timeout) const;
     // Wait until every claimed slot acknowledged its current request.
     Result<void> wait_all_acked(std::chrono::milliseconds timeout) const;

@@ -73,7 +73,7 @@ static_assert(std::endian::native == std::endian::little, "region layout is litt
 
 inline constexpr uint64_t kMagic = 0x47524d4c46565849ULL;  // "IXVFLMRG" in memory order
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 2;  // 1.1: fetch_begin/fetch_end; 1.2: log_errors
+inline constexpr uint16_t kVersionMinor = 3;  // 1.1: fetch_begin/fetch_end; 1.2: log_errors; 1.3: doorbells
 inline constexpr uint32_t kMaxRanges = 8;
 inline constexpr uint32_t kMaxSlots = 32;
 inline constexpr uint64_t kMinPageSize = 4096;
@@ -112,7 +112,11 @@ struct alignas(kCacheLine) Header {
     uint64_t heartbeat_ns;    // 72  CLOCK_MONOTONIC (host) of the last heartbeat
     uint64_t fetch_begin;     // 80  1.1
     uint64_t fetch_end;       // 88  1.1
-    uint8_t reserved1[32];    // 96
+    // 1.3: doorbells (doorbell.h), hints beside the request and report words: the host bumps
+    // host_bell after every request it posts, the driver guest_bell after every report.
+    uint32_t host_bell;       // 96  1.3
+    uint32_t guest_bell;      // 100 1.3
+    uint8_t reserved1[24];    // 104
     // Cache lines 2..5: range table (written once).
     RangeDesc ranges[kMaxRanges];  // 128
 };
@@ -130,6 +134,8 @@ static_assert(offsetof(Header, created_ns) == 56);
 static_assert(offsetof(Header, host_generation) == 64);
 static_assert(offsetof(Header, fetch_begin) == 80);
 static_assert(offsetof(Header, fetch_end) == 88);
+static_assert(offsetof(Header, host_bell) == 96);
+static_assert(offsetof(Header, guest_bell) == 100);
 static_assert(offsetof(Header, ranges) == 128);
 
 enum class SlotClaim : uint32_t { free = 0, busy = 1, claimed = 2 };
