@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <cmath>
 #include <thread>
 #include <vector>
 
@@ -461,10 +462,41 @@ int run_migrations(const DemoOptions &o, Demo &d, const hv::MigratorOptions &mo,
   return exit_code;
 }
 
+/* The q-quantile of v (nearest rank), 0 for none. */
+double quantile(std::vector<double> v, double q)
+{
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = size_t(std::ceil(q * double(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+/* p50, p99 and max of the downtime, the blackout and the driver's own work (quiesce + restart,
+ * measured inside the driver) over the migrations of this run. */
+void print_percentiles(FILE *f, const std::vector<Run> &runs)
+{
+  std::vector<double> down, black, own;
+  for (auto &r : runs) {
+    down.push_back(r.fig.downtime_ms);
+    black.push_back(r.traffic.blackout_ms);
+    double worst = 0;
+    for (auto &s : r.fig.slots)
+      worst = std::max(worst, s.driver_quiesce_ms + s.driver_restart_ms);
+    own.push_back(worst);
+  }
+  std::fprintf(f, "\n%zu migrations          p50 ms    p99 ms    max ms\n", runs.size());
+  for (auto [name, v] : {std::pair{"driver downtime", &down}, std::pair{"blackout", &black},
+                         std::pair{"driver's own work", &own}})
+    std::fprintf(f, "%-20s %9.3f %9.3f %9.3f\n", name, quantile(*v, 0.5), quantile(*v, 0.99), quantile(*v, 1.0));
+}
+
 /* The table and the verdict. */
 void print_summary(const DemoOptions &o, const Demo &d, const std::vector<Run> &runs)
 {
   print_table(stdout, runs);
+  if (o.migrations != 0)
+    print_percentiles(stdout, runs);
   uint64_t missed = 0, written = 0, log_errors = 0;
   double worst_down = 0, worst_black = 0;
   bool verified = true;

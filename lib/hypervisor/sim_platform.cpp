@@ -142,8 +142,10 @@ void SimPlatform::release_pf_if_unused(const std::string &pf_name)
   created_.erase(pf_name);
   /* The VM's port may keep a stale binding to it (VfPort never frees one a lcore could be reading
    * through), so the object lives on; its engines must not: an idle model thread still wakes up
-   * every few tens of microseconds, and every migration would add one. */
-  pf->shutdown();
+   * every few tens of microseconds, and every migration would add one. Powered off without a join:
+   * this runs inside the downtime, and the model thread (niced, perhaps asleep) may take a while to
+   * look; the last owner's destructor joins it. */
+  pf->power_off();
 }
 
 /* Caller holds mu_. */

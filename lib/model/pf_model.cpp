@@ -231,8 +231,10 @@ std::shared_ptr<PfModel> PfModel::create(const PfConfig &cfg) {
 
 PfModel::~PfModel() { shutdown(); }
 
+void PfModel::power_off() noexcept { impl_->stop.store(true, std::memory_order_release); }
+
 void PfModel::shutdown() {
-  impl_->stop.store(true, std::memory_order_release);
+  power_off();
   if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id())
     impl_->thread.join();
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <signal.h>
@@ -825,4 +826,37 @@ TEST(migration, QuiesceTimeoutDevargBoundsEveryQuiesceStep)
   EXPECT_EQ(b.tx_drain.count(), 20000);
   b.set_quiesce_timeout(std::chrono::microseconds(0));
   EXPECT_GE(b.grace.count(), 1);
+}
+
+/* The port's operation lock: recursive for its owner, bounded for everyone else, free again after
+ * the owner's last unlock (ixgbevf_lm_oplock.h). */
+TEST(migration, OpMutexIsRecursiveForItsOwnerAndBoundedForOthers)
+{
+  using namespace std::chrono_literals;
+  ixgbevf_lm::pmd::mig::OpMutex m;
+  std::unique_lock<ixgbevf_lm::pmd::mig::OpMutex> outer(m);
+  {
+    std::unique_lock<ixgbevf_lm::pmd::mig::OpMutex> inner(m, 1ms);  /* the owner again */
+    EXPECT_TRUE(inner.owns_lock());
+  }
+  bool other_got = true;
+  std::chrono::steady_clock::duration other_waited{};
+  std::thread t([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    other_got = m.try_lock_for(20ms);
+    other_waited = std::chrono::steady_clock::now() - t0;
+    if (other_got)
+      m.unlock();
+  });
+  t.join();
+  EXPECT_FALSE(other_got) << "held by this thread (once more after the inner unlock)";
+  EXPECT_GE(other_waited, 20ms);
+  outer.unlock();
+  std::thread t2([&] {
+    other_got = m.try_lock_for(10s);
+    if (other_got)
+      m.unlock();
+  });
+  t2.join();
+  EXPECT_TRUE(other_got);
 }

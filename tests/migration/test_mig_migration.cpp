@@ -362,6 +362,33 @@ TEST(MigRecovery, PfResetRecoverAutoRecoversByItself)
   }
 }
 
+/* A rebuild proposes the mailbox API the port ran with first: one API_NEGOTIATE, accepted, where
+ * the first negotiation went down the list from 1.4 (the model's PF stops at 1.3). */
+TEST(MigRecovery, ARebuildProposesTheApiThePortRanWithFirst)
+{
+  Rig rig(RigConfig{}, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  auto pf = rig.port->current_pf();
+  const unsigned vf = rig.port->current_vf();
+  auto proposals = [&](size_t from) {
+    std::vector<uint32_t> v;
+    const auto log = pf->mailbox_log();
+    for (size_t i = from; i < log.size(); ++i)
+      if (log[i].vf == vf && log[i].request.size() >= 2 &&
+          (log[i].request[0] & 0xffff) == ixgbevf_lm::hw::VF_API_NEGOTIATE)
+        v.push_back(log[i].request[1]);
+    return v;
+  };
+  ASSERT_EQ(proposals(0), (std::vector<uint32_t>{uint32_t(ixgbevf_lm::hw::MbxApi::v14),
+                                                 uint32_t(ixgbevf_lm::hw::MbxApi::v13)}));
+  const size_t mark = pf->mailbox_log().size();
+  const size_t resets = vf_resets(*pf, vf);
+  pf->pf_reset();
+  ASSERT_TRUE(wait_for([&] { return vf_resets(*pf, vf) > resets && !proposals(mark).empty(); }, 5000ms));
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 50, 5000ms)) << "no traffic after the PF reset";
+  EXPECT_EQ(proposals(mark), (std::vector<uint32_t>{uint32_t(ixgbevf_lm::hw::MbxApi::v13)}));
+}
+
 /* An application sleeping on its Rx interrupt must be woken on the rebuilt VF too: the reset that
  * the driver went through by itself forgot the queue-to-vector map and the armed vector. */
 TEST(MigRecovery, RxInterruptArmedBeforeAPfResetStillWakesTheApplicationAfter)

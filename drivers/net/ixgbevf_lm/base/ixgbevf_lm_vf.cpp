@@ -42,10 +42,26 @@ const char *api_name(MbxApi a) {
 
 int negotiate_api(Adapter &ad) {
   static constexpr MbxApi kPreferred[] = {MbxApi::v14, MbxApi::v13, MbxApi::v12, MbxApi::v11};
-  for (MbxApi a : kPreferred) {
+  /* A rebuild (a migration's destination, a PF reset) asks first for the version the port ran with:
+   * the application's configuration was made under it, and on a PF like the last one it saves the
+   * refused proposals (one exchange each, inside the migration's downtime). */
+  const MbxApi before = ad.api;
+  auto propose = [&](MbxApi a) {
     uint32_t msg[2] = {VF_API_NEGOTIATE, uint32_t(a)};
     uint32_t reply[2] = {};
-    MbxResult r = ad.mbx.request(msg, 2, reply, 2);
+    return ad.mbx.request(msg, 2, reply, 2);
+  };
+  if (before != MbxApi::v10) {
+    const MbxResult r = propose(before);
+    if (r == MbxResult::ok)
+      return 0;
+    if (r != MbxResult::nack)
+      return mbx_errno(r);
+  }
+  for (MbxApi a : kPreferred) {
+    if (a == before)
+      continue;
+    const MbxResult r = propose(a);
     if (r == MbxResult::ok) {
       ad.api = a;
       return 0;

@@ -96,7 +96,7 @@ std::unique_ptr<MigrationPort> MigrationPort::create(MigrationDevice &dev, const
 
 MigrationPort::~MigrationPort()
 {
-  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
+  std::lock_guard<OpMutex> lk(op_lock_);
   stop_logging();
   if (region_ && slot_.valid()) {
     publish_counters();
@@ -122,7 +122,7 @@ int MigrationPort::set_callback(rte_pmd_ixgbevf_lm_mig_event ev, rte_pmd_ixgbevf
 {
   if (ev < 0 || ev >= RTE_PMD_IXGBEVF_LM_MIG_EV_MAX)
     return -EINVAL;
-  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
+  std::lock_guard<OpMutex> lk(op_lock_);
   cbs_[ev] = Cb{cb, arg};
   return 0;
 }
@@ -645,10 +645,10 @@ void MigrationPort::poll()
   /* An operation of the application holds the port: wait for it (briefly; operations are mailbox
    * exchanges) with the next ones held back, rather than skip this poll, and the next. */
   constexpr std::chrono::milliseconds kWaitForOperation{5};
-  std::unique_lock<std::recursive_timed_mutex> lk(op_lock_, std::try_to_lock);
+  std::unique_lock<OpMutex> lk(op_lock_, std::try_to_lock);
   if (!lk.owns_lock()) {
     ctl_waiting_.store(true, std::memory_order_release);
-    lk = std::unique_lock<std::recursive_timed_mutex>(op_lock_, kWaitForOperation);
+    lk = std::unique_lock<OpMutex>(op_lock_, kWaitForOperation);
     ctl_waiting_.store(false, std::memory_order_release);
     if (!lk.owns_lock())
       return;
@@ -734,7 +734,7 @@ void MigrationPort::scan_queues()
 
 void MigrationPort::on_dev_start()
 {
-  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
+  std::lock_guard<OpMutex> lk(op_lock_);
   if (state_.load(std::memory_order_relaxed) == RTE_PMD_IXGBEVF_LM_MIG_ERROR && !quiesced_)
     state_.store(RTE_PMD_IXGBEVF_LM_MIG_RUNNING, std::memory_order_release); /* recover=app: reset done */
   if (mode() == DirtyLogMode::touch && !slot_.valid()) {
@@ -754,13 +754,13 @@ void MigrationPort::on_dev_start()
 
 void MigrationPort::on_dev_stop()
 {
-  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
+  std::lock_guard<OpMutex> lk(op_lock_);
   /* Loggers stay published: a stopped port does no DMA, and restart re-creates them. */
 }
 
 int MigrationPort::api_quiesce(uint32_t timeout_us)
 {
-  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
+  std::lock_guard<OpMutex> lk(op_lock_);
   if (quiesced_)
     return -EBUSY;
   const MigrationBudgets saved = budgets_;
@@ -772,7 +772,7 @@ int MigrationPort::api_quiesce(uint32_t timeout_us)
 
 int MigrationPort::api_resume()
 {
-  std::lock_guard<std::recursive_timed_mutex> lk(op_lock_);
+  std::lock_guard<OpMutex> lk(op_lock_);
   if (!quiesced_)
     return 0;
   int rc;

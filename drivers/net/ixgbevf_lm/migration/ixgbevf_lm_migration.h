@@ -31,6 +31,7 @@
 
 #include "ixgbevf_lm_dirtylog.h"
 #include "ixgbevf_lm_mark_scan.h"
+#include "ixgbevf_lm_oplock.h"
 #include "ixgbevf_lm_region_attach.h"
 #include "rte_pmd_ixgbevf_lm_migration.h"
 
@@ -190,7 +191,7 @@ class MigrationPort {
    * with the migration steps: the operation never runs during a quiesce or a rebuild, and what it
    * stores in the configuration is what the next rebuild replays. Waits at most `bound` (the
    * longest step holds it for its attempts and the link wait); not owned after that. */
-  using OpLock = std::unique_lock<std::recursive_timed_mutex>;
+  using OpLock = std::unique_lock<OpMutex>;
   OpLock lock_ops(std::chrono::microseconds bound);
   /* Quiesced for a migration (or the API): the queues stay stopped until the migration resumes or
    * rebuilds them. Read with lock_ops held. */
@@ -264,7 +265,7 @@ class MigrationPort {
   std::vector<std::unique_ptr<DirtyLogger>> rx_log_, tx_log_;
   std::vector<QueueMarkScan> rx_scan_, tx_scan_;  /* per queue while logging to a 1.1 bitmap */
 
-  mutable std::recursive_timed_mutex op_lock_;  /* one migration step at a time (thread, API, ops) */
+  mutable OpMutex op_lock_;  /* one migration step at a time (thread, API, ops) */
   std::atomic<bool> ctl_waiting_{false};   /* the control thread waits for op_lock_: ops hold back */
   std::atomic<rte_pmd_ixgbevf_lm_mig_state> state_{RTE_PMD_IXGBEVF_LM_MIG_RUNNING};
   std::atomic<bool> logging_{false};

@@ -616,8 +616,9 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<RxQueue *>(rxq);
   if (unlikely(!q.gate.enter<kSecondary>()))
     return 0;
-  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
-  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it); acquire: the
+   * logger the control thread published with a release store is seen whole (a plain load on x86). */
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_ACQUIRE);
   if (unlikely(logger != nullptr)) {
     if constexpr (kSecondary) {
       /* the logger is the primary's object: a secondary receives nothing while pages are logged */

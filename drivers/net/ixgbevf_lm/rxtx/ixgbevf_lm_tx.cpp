@@ -437,8 +437,9 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   auto &q = *static_cast<TxQueue *>(txq);
   if (unlikely(!q.gate.enter<kSecondary>()))
     return 0;
-  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
-  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it); acquire: the
+   * logger the control thread published with a release store is seen whole (a plain load on x86). */
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_ACQUIRE);
   if constexpr (kSecondary) {
     /* the logger is the primary's object: a secondary sends nothing while pages are logged */
     if (unlikely(logger != nullptr)) {
@@ -694,7 +695,7 @@ int tx_done_cleanup(void *txq, uint32_t free_cnt) {
   auto &q = *static_cast<TxQueue *>(txq);
   if (!q.gate.enter())
     return 0;
-  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED));
+  mig::DirtyBurst db(__atomic_load_n(&q.dirty_logger, __ATOMIC_ACQUIRE));
   unsigned n = cleanup(q, db);
   db.finish();
   q.gate.leave();

@@ -146,6 +146,10 @@ class PfModel : public std::enable_shared_from_this<PfModel> {
   /* Power the device off: its engines stop for good (the model thread is joined). A guest that
    * still holds a stale binding reads and writes dead registers. Idempotent; the destructor does it. */
   void shutdown();
+  /* The same without waiting: the engines stop at the model thread's next look, which the
+   * destructor (or shutdown()) joins. For a caller that must not wait for a thread it may have to
+   * share a CPU with (the sim platform's VF switch, inside a migration's downtime). */
+  void power_off() noexcept;
   PfModel(const PfModel &) = delete;
   PfModel &operator=(const PfModel &) = delete;
 
