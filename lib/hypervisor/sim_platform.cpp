@@ -221,14 +221,20 @@ bool SimPlatform::switch_to_destination(const std::string &port_name, uint32_t m
       set(why, "sim port '" + port_name + "' is already on '" + src_name + "'");
       return true;
     }
-    /* A TAP interface can be held by one PF only: the source lets go before the destination opens
-     * it, and the hand-over keeps the (persistent) interface from being removed in between. */
+    /* A TAP interface: the destination opens it while the source still holds it (a multi-queue
+     * TAP takes both), so that its carrier never drops; the source lets go after. A single-queue
+     * TAP can be held by one PF only: then the source lets go first, and the hand-over keeps the
+     * (persistent) interface from being removed in between. */
     std::optional<model::TapHandover> handover;
+    std::shared_ptr<model::PfModel> dst;
     if (p.uplink.kind == UplinkKind::tap) {
       handover.emplace(p.uplink.name);
+      std::string busy;
+      dst = destination_pf(src->config(), p.uplink, seq, true, &busy);
       src->set_uplink(nullptr);
     }
-    auto dst = destination_pf(src->config(), p.uplink, seq, true, why);
+    if (!dst)
+      dst = destination_pf(src->config(), p.uplink, seq, true, why);
     if (!dst) {
       if (p.uplink.kind == UplinkKind::tap) {  /* give the TAP back to the source */
         std::string ignored;

@@ -102,9 +102,13 @@ Fd open_tap(const std::string &ifname, std::string *why, bool *created = nullptr
       set_why(why, std::string("cannot open ") + kTunDevice + ": " + errno_text(e));
     return {};
   }
+  /* Multi-queue: a second descriptor can attach while the first still holds the interface, so that
+   * a migration's destination PF opens it before the source lets go and the carrier never drops
+   * (the kernel flushes its neighbours on a carrier loss). An interface someone created single-queue
+   * refuses the flag (EINVAL): it is attached single-queue then. */
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
   std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
   if (created) {
     struct ifreq excl = ifr;
@@ -115,7 +119,12 @@ Fd open_tap(const std::string &ifname, std::string *why, bool *created = nullptr
     }
     *created = false;  /* EBUSY: it exists; any other error fails again, with its reason, below */
   }
-  if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
+  int rc = ::ioctl(fd.get(), TUNSETIFF, &ifr);
+  if (rc < 0 && errno == EINVAL) {
+    ifr.ifr_flags &= ~IFF_MULTI_QUEUE;
+    rc = ::ioctl(fd.get(), TUNSETIFF, &ifr);
+  }
+  if (rc < 0) {
     const int e = errno;
     if (e == EPERM || e == EACCES)
       set_why(why, "TUNSETIFF " + ifname + ": " + errno_text(e) + " (needs root or CAP_NET_ADMIN)");

@@ -62,6 +62,13 @@ def link(ns, ifname):
     return json.loads(out)[0] if rc == 0 else None
 
 
+def carrier_changes(ns, ifname):
+    """The kernel's count of carrier changes of the interface in the namespace."""
+    rc, out = sh("ip", "netns", "exec", ns, "cat", f"/sys/class/net/{ifname}/carrier_changes", check_rc=False)
+    check(rc == 0, f"cannot read {ifname}'s carrier_changes in {ns}: {out.strip()}")
+    return int(out.strip())
+
+
 def read_json_line(proc, deadline, what):
     """The next line of proc's stdout that is a JSON object, within the deadline."""
     buf = b""
@@ -191,6 +198,7 @@ def body():
             read_json_line(probe, time.monotonic() + 20, "tap_probe.py (ready)")
             t.wait_rx([0], 500, timeout=30)  # the probe's frames reach testpmd
 
+            carrier_before = carrier_changes(ns, tap)
             rc, out, records, mig_start = run_migrations(tool, region, t)
             print(out)
             check(rc == 0, f"ixgbevf-lm-migrate run exited {rc}")
@@ -202,6 +210,11 @@ def body():
             check(after_link["ifindex"] == before_link["ifindex"] and after_link["address"] == before_link["address"],
                   f"{tap} was re-created: ifindex {before_link['ifindex']} -> {after_link['ifindex']}, "
                   f"MAC {before_link['address']} -> {after_link['address']}")
+            # The destination PF opened the (multi-queue) TAP before the source let go: no carrier loss,
+            # which would have made the kernel flush its neighbours.
+            carrier_after = carrier_changes(ns, tap)
+            check(carrier_after == carrier_before,
+                  f"{tap}'s carrier changed during the migrations: carrier_changes {carrier_before} -> {carrier_after}")
             _, addrs = sh("ip", "-n", ns, "-4", "addr", "show", "dev", tap)
             check(f"{NS_ADDR}/24" in addrs, f"{tap} lost its address: {addrs.strip()}")
             _, neigh = sh("ip", "-n", ns, "neigh", "show", VF_ADDR, "dev", tap)

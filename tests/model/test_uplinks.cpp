@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -11,6 +12,9 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -201,15 +205,62 @@ TEST(Tap, FrameSentByRawSocketIsPolledByModel) {
   EXPECT_TRUE(model_receives(*tap, tag, std::chrono::seconds(5)));
 }
 
-TEST(Tap, SecondOpenWhileHeldFailsWithBusy) {
+/* The kernel's count of carrier changes of an interface (-1: unreadable). */
+long carrier_changes(const std::string &ifname) {
+  FILE *f = std::fopen(("/sys/class/net/" + ifname + "/carrier_changes").c_str(), "r");
+  long n = -1;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%ld", &n) != 1)
+      n = -1;
+    std::fclose(f);
+  }
+  return n;
+}
+
+/* A second PF model (a migration's destination) attaches while the first still holds the TAP; the
+ * first lets go; the carrier never dropped and the second carries the traffic. */
+TEST(Tap, ADestinationAttachesBeforeTheSourceLetsGoAndTheCarrierStays) {
   SKIP_WITHOUT_TAP();
   const std::string name = tap_name("b");
+  std::string why;
+  auto first = make_tap_uplink(name, &why);
+  ASSERT_NE(first, nullptr) << why;
+  const long carrier_before = carrier_changes(name);
+  ASSERT_GE(carrier_before, 0);
+  auto second = make_tap_uplink(name, &why);
+  ASSERT_NE(second, nullptr) << why;
+  first.reset();
+  EXPECT_EQ(carrier_changes(name), carrier_before);
+  RawSocket raw(name);
+  ASSERT_TRUE(raw.ok()) << std::strerror(errno);
+  const uint32_t tag = random_tag();
+  ASSERT_TRUE(raw.send(make_frame(tag, 90))) << std::strerror(errno);
+  EXPECT_TRUE(model_receives(*second, tag, std::chrono::seconds(5)));
+}
+
+/* An interface created single-queue by someone else is still attached (without the multi-queue
+ * flag); a second open then fails, saying why. */
+TEST(Tap, ASingleQueueInterfaceIsAttachedAndASecondOpenFailsWithBusy) {
+  SKIP_WITHOUT_TAP();
+  const std::string name = tap_name("s");
+  {
+    const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    struct ifreq ifr {};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    ASSERT_EQ(::ioctl(fd, TUNSETIFF, &ifr), 0) << std::strerror(errno);
+    ASSERT_EQ(::ioctl(fd, TUNSETPERSIST, 1), 0) << std::strerror(errno);
+    ::close(fd);
+  }
   std::string why;
   auto first = make_tap_uplink(name, &why);
   ASSERT_NE(first, nullptr) << why;
   auto second = make_tap_uplink(name, &why);
   EXPECT_EQ(second, nullptr);
   EXPECT_NE(why.find("close it first"), std::string::npos) << why;
+  first.reset();
+  EXPECT_TRUE(remove_tap_interface(name, &why)) << why;
 }
 
 TEST(Tap, PersistentInterfaceIsHandedOverLikeAMigration) {
