@@ -136,7 +136,9 @@ Port::Port(const std::string &pf_name, unsigned vf_index, const model::MacAddr &
   name = "net_ixgbevf_lm_sim" + std::to_string(idx++);
   char macs[32];
   std::snprintf(macs, sizeof macs, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  std::string args = "pf=" + pf + ",vf=" + std::to_string(vf) + ",mac=" + macs;
+  std::string args = "pf=" + pf + ",vf=" + std::to_string(vf);
+  if (m != model::MacAddr{})  /* all zero: no mac=, the PF administers no address for the VF */
+    args += std::string(",mac=") + macs;
   if (!wire.empty())
     args += ",uplink=wire:" + wire;
   if (!region_path.empty())
@@ -284,6 +286,21 @@ size_t vf_resets(const model::PfModel &pf, unsigned vf)
     if (r.vf == vf && !r.request.empty() && (r.request[0] & 0xffff) == ixgbevf_lm::hw::VF_RESET)
       ++n;
   return n;
+}
+
+std::string log_of(const std::function<void()> &fn)
+{
+  char *buf = nullptr;
+  size_t len = 0;
+  FILE *mem = open_memstream(&buf, &len);
+  FILE *old = rte_log_get_stream();
+  rte_openlog_stream(mem);
+  fn();
+  rte_openlog_stream(old == stderr ? nullptr : old);
+  std::fclose(mem);
+  std::string s(buf != nullptr ? buf : "", len);
+  std::free(buf);
+  return s;
 }
 
 }  // namespace mig_test

@@ -108,5 +108,7 @@ bool traffic_flows(model::TrafficEndpoint &t, uint64_t n = 20, std::chrono::mill
 hv::MigratorOptions migrator_options(uint32_t slot, unsigned rounds);
 /* Number of VF_RESET messages the PF received from vf. */
 size_t vf_resets(const model::PfModel &pf, unsigned vf);
+/* The log lines the driver (any DPDK log type) writes while fn runs. */
+std::string log_of(const std::function<void()> &fn);
 
 }  // namespace mig_test

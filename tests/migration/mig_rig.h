@@ -23,6 +23,7 @@ struct RigConfig {
   std::string extra_devargs;        /* e.g. "recover=app" */
   bool rx_intr = false;             /* dev_conf.intr_conf.rxq */
   bool lsc = false;                 /* dev_conf.intr_conf.lsc */
+  bool no_mac = false;              /* no mac= devarg, a PF with no address for the VF, no uplink */
   unsigned pool_size = 8191;
 };
 
@@ -59,7 +60,13 @@ struct Rig {
       ADD_FAILURE() << "mbuf pool";
       return;
     }
-    port = std::make_unique<Port>(pf_name, 0, mac, wire, region ? region->path : "", cfg.extra_devargs);
+    if (cfg.no_mac) {  /* the PF, made before the port finds it by name, with no address for VF 0 */
+      model::PfConfig pc;
+      pc.name = pf_name;
+      model::Registry::instance().get_or_create(pc)->set_vf_mac(0, model::MacAddr{});
+    }
+    port = std::make_unique<Port>(pf_name, 0, cfg.no_mac ? model::MacAddr{} : mac, cfg.no_mac ? "" : wire,
+                                  region ? region->path : "", cfg.extra_devargs);
     if (!port->ok())
       return;
     rte_eth_conf conf{};

@@ -362,6 +362,35 @@ TEST(MigRecovery, PfResetRecoverAutoRecoversByItself)
   }
 }
 
+/* A port whose PF administers no MAC address says so once, at probe; a rebuild keeps the address
+ * the port had and says nothing more. */
+TEST(MigRecovery, APortWithoutAnAdministeredMacSaysSoOnceAndKeepsItsAddress)
+{
+  RigConfig c;
+  c.no_mac = true;
+  c.traffic = false;
+  c.reflector = false;
+  std::unique_ptr<Rig> rig;
+  const std::string at_probe = log_of([&] { rig = std::make_unique<Rig>(c, /*with_region=*/false); });
+  ASSERT_TRUE(rig->ok()) << rig_failure(*rig);
+  EXPECT_NE(at_probe.find("the PF assigned no MAC address; using a random one"), std::string::npos) << at_probe;
+  rte_ether_addr before{}, after{};
+  ASSERT_EQ(rte_eth_macaddr_get(rig->port->id, &before), 0);
+  auto pf = rig->port->current_pf();
+  const unsigned vf = rig->port->current_vf();
+  const std::string at_reset = log_of([&] {
+    for (int i = 0; i < 2; ++i) {
+      const size_t resets = vf_resets(*pf, vf);
+      pf->set_vf_mac(vf, model::MacAddr{});  /* as a migration's destination PF: no address again */
+      pf->pf_reset();
+      EXPECT_TRUE(wait_for([&] { return vf_resets(*pf, vf) > resets && link_up(rig->port->id); }, 5000ms));
+    }
+  });
+  EXPECT_EQ(at_reset.find("assigned no MAC address"), std::string::npos) << at_reset;
+  ASSERT_EQ(rte_eth_macaddr_get(rig->port->id, &after), 0);
+  EXPECT_TRUE(rte_is_same_ether_addr(&before, &after));
+}
+
 /* A rebuild proposes the mailbox API the port ran with first: one API_NEGOTIATE, accepted, where
  * the first negotiation went down the list from 1.4 (the model's PF stops at 1.3). */
 TEST(MigRecovery, ARebuildProposesTheApiThePortRanWithFirst)

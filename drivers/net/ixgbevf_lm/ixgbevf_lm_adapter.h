@@ -70,6 +70,7 @@ struct Adapter {
   HwCounters total;
   HwCounters base;
   uint64_t resets = 0;
+  bool random_mac_said = false;  /* "the PF assigned no MAC address" logged (once per port) */
   uint64_t link_checks = 0;
 
   /* The backend's own per-port state (the sim: its model VF). Declared before the migration and

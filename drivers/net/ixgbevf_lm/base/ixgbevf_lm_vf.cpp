@@ -4,6 +4,7 @@
  * samples the wrapping counters. Never on the fast path.
  */
 #include <cstring>
+#include <utility>
 
 #include <rte_alarm.h>
 #include <rte_random.h>
@@ -114,11 +115,17 @@ int vf_reset_and_negotiate(Adapter &ad) noexcept {
     std::memcpy(ad.perm_addr.addr_bytes, bytes, RTE_ETHER_ADDR_LEN);
     ad.mc_filter_type = reply[VF_MC_TYPE_WORD];
   } else if (r == MbxResult::nack) {
-    /* the PF has no MAC for this VF: use a random locally administered one, as Intel's VFs do */
+    /* the PF has no MAC for this VF: use a random locally administered one, as Intel's VFs do. Said
+     * at the port's first reset only: a rebuild (migration, PF reset) keeps the address the port had
+     * (rebuild_once restores it), so there is nothing new to tell. */
     rte_eth_random_addr(ad.perm_addr.addr_bytes);
     ad.mc_filter_type = reply[VF_MC_TYPE_WORD];
-    IXGBEVF_LM_LOG(WARNING, "port %u: the PF assigned no MAC address; using a random one",
-                   ad.dev->data->port_id);
+    if (!std::exchange(ad.random_mac_said, true))
+      IXGBEVF_LM_LOG(WARNING, "port %u: the PF assigned no MAC address; using a random one",
+                     ad.dev->data->port_id);
+    else
+      IXGBEVF_LM_LOG(DEBUG, "port %u: the PF assigned no MAC address; the port keeps the one it had",
+                     ad.dev->data->port_id);
   } else {
     IXGBEVF_LM_LOG(ERR, "port %u: VF_RESET message failed: %s", ad.dev->data->port_id, mbx_result_str(r));
     return mbx_errno(r);
