@@ -19,6 +19,11 @@
  * copy all guest memory, or cancel the migration (ixgbevf_lm_region_abort). The slot's
  * log_errors / error_msg (ixgbevf_lm_region_slot_log_status) say how many and why.
  *
+ * Doorbells (layout 1.3): every request a host posts rings the region's host bell, every report
+ * the driver's (a counter and a shared futex in the header); ixgbevf_lm_region_wait_ack() blocks
+ * on the driver's bell and returns as soon as the acknowledgement lands. A driver in a VM (no futex
+ * wake crosses the VM boundary) is polled at a backed-off 20 us..1 ms instead.
+ *
  * States and the transition table: see ixgbevf_lm/region/layout.h.
  */
 #ifndef IXGBEVF_LM_REGION_H
