@@ -71,8 +71,8 @@ bool set_mac_addr(PfModel::Impl &pf, VfState &vf, std::vector<uint32_t> &r) {
   MacAddr m = mac_from_words(r);
   if (!valid_unicast(m))
     return false;
-  if (m != vf.mac && !pf.cfg.allow_vf_set_mac && !vf.trusted)
-    return false;
+  if (m != vf.mac && vf.admin_mac && !pf.cfg.allow_vf_set_mac && !vf.trusted)
+    return false;  /* Linux: "VF attempted to override administratively set MAC address" */
   vf.mac = m;
   r.resize(3);
   return true;
@@ -121,8 +121,8 @@ bool set_macvlan(PfModel::Impl &pf, VfState &vf, std::vector<uint32_t> &r) {
   }
   MacAddr m = mac_from_words(r);
   r.resize(3);
-  if (!pf.cfg.allow_vf_set_mac && !vf.trusted)
-    return false;
+  if (vf.admin_mac && !pf.cfg.allow_vf_set_mac && !vf.trusted)
+    return false;  /* Linux: "requested MACVLAN filter but is administratively denied" */
   if (!valid_unicast(m))
     return false;
   if (std::find(vf.macvlans.begin(), vf.macvlans.end(), m) != vf.macvlans.end())
@@ -184,9 +184,14 @@ bool update_xcast_mode(PfModel::Impl &pf, VfState &vf, std::vector<uint32_t> &r)
     return false;
   if (mode > uint32_t(XcastMode::promisc))
     return false;
-  if (mode == uint32_t(XcastMode::promisc) && (rank < 13 || !(pf.cfg.allow_vf_promisc || vf.trusted)))
+  if (mode == uint32_t(XcastMode::promisc) && rank < 13)
     return false;
+  /* Linux: an untrusted VF's all-multicast or promiscuous request is granted as multicast only, and
+   * the reply carries the mode granted. */
+  if (mode > uint32_t(XcastMode::multi) && !(pf.cfg.allow_vf_promisc || vf.trusted))
+    mode = uint32_t(XcastMode::multi);
   vf.xcast = XcastMode(mode);
+  r[1] = mode;
   return true;
 }
 

@@ -243,8 +243,10 @@ const PfConfig &PfModel::config() const { return impl_->cfg; }
 
 void PfModel::set_vf_mac(unsigned vf, const MacAddr &mac) {
   std::lock_guard g(impl_->mu);
-  if (vf < impl_->vfs.size())
+  if (vf < impl_->vfs.size()) {
     impl_->vfs[vf]->mac = mac;
+    impl_->vfs[vf]->admin_mac = mac != MacAddr{};
+  }
 }
 
 void PfModel::set_vf_trusted(unsigned vf, bool trusted) {

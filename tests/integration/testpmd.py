@@ -87,12 +87,14 @@ def plugin_args(pmd_so):
     return args
 
 
-def sim_vdev(index, pf, vf, mac=None, uplink=None):
+def sim_vdev(index, pf, vf, mac=None, uplink=None, trusted=None):
     s = f"net_ixgbevf_lm_sim{index},pf={pf},vf={vf}"
     if mac:
         s += f",mac={mac}"
     if uplink:
         s += f",uplink={uplink}"
+    if trusted is not None:
+        s += f",trusted={1 if trusted else 0}"
     return s
 
 

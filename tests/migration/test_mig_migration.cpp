@@ -207,7 +207,9 @@ TEST_P(MigRestore, DestinationPfViewEqualsSource)
   pool.mp = make_pool(unique("mp"), 8191);
   const std::string wire = unique("mwire");
   const model::MacAddr mac{0x02, 0, 0, 0, 0x02, 0x20};
-  Port p(unique("mpf"), 0, mac, wire, reg.path);
+  /* trusted: the host lets the VF add MAC filters and choose its receive mode (Linux's policy), and
+   * the destination's host trusts it as the source's did */
+  Port p(unique("mpf"), 0, mac, wire, reg.path, "trusted=1");
   ASSERT_TRUE(p.ok());
   rte_eth_dev_info di{};
   ASSERT_EQ(rte_eth_dev_info_get(p.id, &di), 0);

@@ -335,6 +335,7 @@ TEST_F(Pair, SwitchReplicatesBroadcastToAllButTheSource) {
 
 TEST_F(Pair, SwitchDeliversMulticastByHashFilterOrAllmulti) {
   Vf c(pf, mem, 2);
+  pf->set_vf_trusted(2, true);  /* all-multicast is for trusted VFs (Linux's policy) */
   ASSERT_TRUE(c.up());
   c.setup_rx(0, 32);
   MacAddr group{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03};
@@ -355,6 +356,7 @@ TEST_F(Pair, SwitchDeliversMulticastByHashFilterOrAllmulti) {
 
 TEST_F(Pair, SwitchGivesPromiscuousVfOthersUnicast) {
   Vf c(pf, mem, 2);
+  pf->set_vf_trusted(2, true);  /* promiscuous is for trusted VFs (Linux's policy) */
   ASSERT_TRUE(c.up());
   c.setup_rx(0, 32);
   ASSERT_TRUE(c.call({VF_UPDATE_XCAST_MODE, uint32_t(XcastMode::promisc)})[0] & VT_MSGTYPE_ACK);

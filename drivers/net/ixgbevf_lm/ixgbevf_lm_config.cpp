@@ -50,9 +50,36 @@ int send(Adapter &ad, uint32_t *msg, unsigned len, const char *what) {
   return 0;
 }
 
+const char *xcast_name(uint32_t mode) {
+  switch (mode) {
+  case uint32_t(XcastMode::none): return "no multicast";
+  case uint32_t(XcastMode::multi): return "multicast";
+  case uint32_t(XcastMode::allmulti): return "all-multicast";
+  case uint32_t(XcastMode::promisc): return "promiscuous";
+  default: return "an unknown mode";
+  }
+}
+
+/* The PF answers with the mode it granted (word 1): Linux's ixgbe grants an untrusted VF multicast
+ * reception only. Less than asked is a refusal (-EPERM) that says why. */
 int send_xcast(Adapter &ad, XcastMode mode) {
   uint32_t msg[2] = {VF_UPDATE_XCAST_MODE, uint32_t(mode)};
-  return send(ad, msg, 2, "UPDATE_XCAST_MODE");
+  uint32_t reply[2] = {};
+  const MbxResult r = ad.mbx.request(msg, 2, reply, 2);
+  if (r != MbxResult::ok) {
+    if (r == MbxResult::nack)
+      IXGBEVF_LM_LOG(NOTICE, "port %u: UPDATE_XCAST_MODE: %s", ad.dev->data->port_id, mbx_result_str(r));
+    else
+      IXGBEVF_LM_LOG(ERR, "port %u: UPDATE_XCAST_MODE: %s", ad.dev->data->port_id, mbx_result_str(r));
+    return mbx_errno(r);
+  }
+  if (reply[1] < uint32_t(mode)) {
+    IXGBEVF_LM_LOG(NOTICE, "port %u: the PF granted %s reception, not %s: the VF is not trusted (on the host: "
+                   "ip link set <pf> vf <n> trust on)", ad.dev->data->port_id, xcast_name(reply[1]),
+                   xcast_name(uint32_t(mode)));
+    return -EPERM;
+  }
+  return 0;
 }
 
 int send_macvlans(Adapter &ad, const std::vector<rte_ether_addr> &list) {
@@ -103,6 +130,10 @@ int cfg_set_xcast(Adapter &ad, bool promisc, bool allmulti) noexcept {
   if (rc == 0) {
     ad.cfg.promisc = promisc;
     ad.cfg.allmulti = allmulti;
+  } else if (rc == -EPERM) {
+    /* The PF applied the lesser mode: ask again for the one the port had, so that the device does
+     * what the configuration (and the ethdev layer) says. */
+    (void)send_xcast(ad, xcast_for(ad.cfg.promisc, ad.cfg.allmulti));
   }
   return rc;
 }

@@ -139,6 +139,16 @@ int on_tx_head_wb(const char *key, const char *v, void *arg) {
   return 0;
 }
 
+int on_trusted(const char *key, const char *v, void *arg) {
+  auto &c = *static_cast<Ctx *>(arg);
+  if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+    fail(c, key, v, "0 or 1 is required");
+    return -1;
+  }
+  c.out->trusted = *v == '1';
+  return 0;
+}
+
 int on_vector(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
   if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
@@ -174,6 +184,7 @@ const Key kKeys[] = {
     {"vf", on_vf, true},
     {"mac", on_mac, true},
     {"uplink", on_uplink, true},
+    {"trusted", on_trusted, true},
     {"tx_head_wb", on_tx_head_wb, false},
     {"vector", on_vector, false},
     {"mig_region", on_migration, false},
@@ -184,8 +195,8 @@ const Key kKeys[] = {
     {"quiesce_timeout_us", on_migration, false},
 };
 static_assert(std::size(mig::kMigrationDevargKeys) == 6, "every migration key has a row in kKeys");
-const char *const kVdevKeys[] = {"pf", "vf", "mac", "uplink", "tx_head_wb", "vector", "mig_region", "dirty_log",
-                                "dirty_addr", "mig_poll_us", "recover", "quiesce_timeout_us", nullptr};
+const char *const kVdevKeys[] = {"pf", "vf", "mac", "uplink", "trusted", "tx_head_wb", "vector", "mig_region",
+                                "dirty_log", "dirty_addr", "mig_poll_us", "recover", "quiesce_timeout_us", nullptr};
 const char *const kPciKeys[] = {"tx_head_wb", "vector", "mig_region", "dirty_log", "dirty_addr", "mig_poll_us",
                                 "recover", "quiesce_timeout_us", nullptr};
 

@@ -20,6 +20,7 @@ struct Devargs {
   bool has_mac = false;           /* mac=<xx:xx:xx:xx:xx:xx> */
   std::array<uint8_t, 6> mac{};
   std::string uplink;             /* uplink=<spec> ("" = not given), checked by the backend at probe */
+  int trusted = -1;               /* trusted=0|1: the host's trust in the VF (-1: not given, the PF's) */
   /* both drivers */
   bool tx_head_wb = false;        /* tx_head_wb=0|1: the device writes TDH back to memory instead of DD */
   bool vector = true;             /* vector=0|1: 0 keeps the scalar burst functions */

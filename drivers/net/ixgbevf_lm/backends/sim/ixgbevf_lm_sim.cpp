@@ -172,6 +172,8 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
       return rc;
     if (da.has_mac)
       pf->set_vf_mac(unsigned(da.vf), da.mac);
+    if (da.trusted >= 0)  /* the host's `ip link set <pf> vf <n> trust on|off` */
+      pf->set_vf_trusted(unsigned(da.vf), da.trusted == 1);
 
     std::unique_ptr<SimBinding> b(new SimBinding);
     b->pf = pf;

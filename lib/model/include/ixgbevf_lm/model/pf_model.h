@@ -38,8 +38,14 @@ struct PfConfig {
   unsigned queues_per_vf = 2;              /* 82599: 2 with more than 32 VFs, up to 8 with 16 or fewer */
   hw::MacType mac_type = hw::MacType::vf_82599;
   hw::MbxApi max_api = hw::MbxApi::v13;    /* newest mailbox API the PF accepts */
-  bool allow_vf_set_mac = true;            /* PF policy: may a VF replace its administered MAC */
-  bool allow_vf_promisc = true;            /* Linux ixgbe: only for trusted VFs */
+  /* PF policy for VFs that are not trusted, as Linux's ixgbe has it (trust: set_vf_trusted, `ip link
+   * set <pf> vf <n> trust on`). false (Linux): such a VF may not replace a MAC address the host
+   * administered (set_vf_mac) nor add MAC filters beside it; an address the PF merely generated it may
+   * change. true: every VF may. */
+  bool allow_vf_set_mac = false;
+  /* false (Linux): a request for all-multicast or promiscuous reception from such a VF is granted as
+   * multicast reception only (the reply says which mode it got). true: granted as asked. */
+  bool allow_vf_promisc = false;
   /* IPsec for VFs (VF_IPSEC_ADD/DEL, API 1.4), as Linux's ixgbe decides it: refused unless the PF
    * enables it (ethtool's vf-ipsec private flag, off by default) and the VF is trusted. */
   bool allow_vf_ipsec = false;
