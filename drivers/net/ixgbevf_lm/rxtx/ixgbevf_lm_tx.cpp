@@ -185,7 +185,64 @@ __attribute__((noinline, cold)) void tx_bad_head(TxQueue &q, uint32_t head) {
  * `enough` (the bursts: one RS block past the free threshold, as DPDK's ixgbe frees one block at a
  * time; mbufs then go back to the pool at the rate the Rx refill takes them, which keeps a mempool
  * cache from flushing to and refilling from its ring). Returns descriptors freed. */
+/* Put the RS point in the next free entry of rs_fifo. */
+inline void rs_push(TxQueue &q, unsigned at) {
+  unsigned k = unsigned(q.rs_head) + q.rs_count;
+  if (k >= q.nb_desc)
+    k -= q.nb_desc;
+  q.rs_fifo[k] = uint16_t(at);
+  q.rs_count++;
+}
+
+/* Whether cleanup() may take clean_fast(): DD write-backs (no head word to check), fast free, no
+ * context descriptor in flight (every slot holds an mbuf). */
+inline bool clean_fast_ok(const TxQueue &q) { return q.fast_free && q.ctx_in_flight == 0 && q.head_wb == nullptr; }
+
+/* cleanup() when clean_fast_ok() and nothing is logged: each block the device is done with goes
+ * from the slots straight into the calling lcore's mempool cache, looked up once per call (one
+ * pool: fast free), the queue's fields in locals. */
+__attribute__((noinline)) unsigned clean_fast(TxQueue &q, unsigned enough) {
+  const unsigned nb_desc = q.nb_desc;
+  unsigned nb_free = q.nb_free, from = q.clean_from, head = q.rs_head, count = q.rs_count;
+  const unsigned free0 = nb_free;
+  rte_mbuf **const sw = q.sw_ring;
+  const uint16_t *const fifo = q.rs_fifo;
+  volatile TxDesc *const ring = q.ring;
+  rte_mempool *mp = nullptr;
+  rte_mempool_cache *c = nullptr;
+  const auto put = [&](unsigned a, unsigned n) __attribute__((always_inline)) {
+    cache_put_to(mp, c, reinterpret_cast<void **>(&sw[a]), n);
+  };
+  while (count != 0 && nb_free < enough) {
+    const unsigned rs = fifo[head];
+    if (!(__atomic_load_n(&ring[rs].wb.status, __ATOMIC_ACQUIRE) & rte_cpu_to_le_32(ADVTXD_STAT_DD)))
+      break;
+    if (mp == nullptr) {
+      mp = sw[from]->pool;
+      c = lcore_cache(mp);
+    }
+    if (rs >= from) {
+      put(from, rs + 1 - from);
+      nb_free += rs + 1 - from;
+    } else {
+      put(from, nb_desc - from);
+      put(0, rs + 1);
+      nb_free += nb_desc - from + rs + 1;
+    }
+    from = rs + 1 == nb_desc ? 0 : rs + 1;
+    head = head + 1 == nb_desc ? 0 : head + 1;
+    count--;
+  }
+  q.nb_free = uint16_t(nb_free);
+  q.clean_from = uint16_t(from);
+  q.rs_head = uint16_t(head);
+  q.rs_count = uint16_t(count);
+  return nb_free - free0;
+}
+
 unsigned cleanup(TxQueue &q, mig::DirtyBurst &db, unsigned enough = ~0u) {
+  if (likely(!db.active() && clean_fast_ok(q)))
+    return clean_fast(q, enough);
   unsigned freed = 0;
   uint32_t head = 0;
   if (q.head_wb && q.rs_count) {
@@ -318,27 +375,26 @@ __rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint3
 }
 
 /* The scalar loop's RS bookkeeping for a frame of one descriptor at d. */
-__rte_always_inline uint32_t rs_for(TxQueue &q, uint16_t d, uint16_t &used, uint16_t &last_eop) {
+__rte_always_inline uint32_t rs_for(TxQueue &q, unsigned d, unsigned &used) {
   if (++used >= q.rs_thresh) {
-    q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = d;
-    q.rs_count++;
+    rs_push(q, d);
     used = 0;
-    last_eop = UINT16_MAX;
     return ADVTXD_DCMD_RS;
   }
-  last_eop = d;
   return 0;
 }
 
 /* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one test
- * of nb_segs and ol_flags for the four), one descriptor each; stops at the first group
- * with another frame, or when fewer than four descriptors are free after a cleanup, and leaves the
- * rest to the scalar loop. The RS points are the scalar loop's: with rs_thresh >= 4 a group holds
- * at most one, set after its four descriptors were written; a group across the ring's end (or
- * rs_thresh < 4) goes frame by frame. Returns the frames written; tail, last_eop and bytes as the
- * scalar loop keeps them. */
-__rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db,
-                                         uint16_t &tail_io, uint16_t &last_eop, uint64_t &bytes) {
+ * of nb_segs and ol_flags for the four), one descriptor each; stops at the first group with another
+ * frame, or when fewer than four descriptors are free after a cleanup (clean()), and leaves the
+ * rest to the scalar loop. The RS points are the scalar loop's: the frames run in stretches that
+ * end at the ring's end or at the group holding the next RS point (rs_thresh >= 4: at most one per
+ * group), set once per stretch after its descriptors were written; a group across the ring's end
+ * (or rs_thresh < 4) goes frame by frame. Returns the frames written; tail, used (descriptors since
+ * the last RS point) and bytes as the scalar loop keeps them. */
+template <class Clean>
+__rte_always_inline unsigned xmit_simple(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, unsigned &tail_io,
+                                         unsigned &used_io, uint64_t &bytes_io, Clean &&clean) {
   /* rearm_data: data_off, refcnt, nb_segs (bytes 4-5), port; then ol_flags */
   const __m128i mask = _mm_set_epi64x(int64_t(RTE_MBUF_F_TX_OFFLOAD_MASK), int64_t(0xFFFFULL << 32));
   const __m128i want = _mm_set_epi64x(0, int64_t(1ULL << 32));
@@ -354,33 +410,33 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   const unsigned nb_desc = q.nb_desc;
   const unsigned rs_gap = q.rs_thresh;
   unsigned tail = tail_io;
-  uint16_t used = q.nb_used_since_rs;
+  unsigned used = used_io;
   unsigned nb_free = q.nb_free;
+  uint64_t bytes = bytes_io;
   unsigned i = 0;
   /* the OR of four: no offload flag in any, and nb_segs 1 in all (nb_segs >= 1: a larger one sets
    * another bit) */
-  const auto simple4 = [&](rte_mbuf *const *m) __attribute__((always_inline)) {
-    const __m128i r = _mm_or_si128(_mm_or_si128(rearm(m[0]), rearm(m[1])), _mm_or_si128(rearm(m[2]), rearm(m[3])));
+  const auto simple4 = [&](const rte_mbuf *m0, const rte_mbuf *m1, const rte_mbuf *m2, const rte_mbuf *m3)
+                           __attribute__((always_inline)) {
+    const __m128i r = _mm_or_si128(_mm_or_si128(rearm(m0), rearm(m1)), _mm_or_si128(rearm(m2), rearm(m3)));
     const __m128i x = _mm_xor_si128(_mm_and_si128(r, mask), want);
     return _mm_testz_si128(x, x) != 0;
   };
   while (nb_pkts - i >= 4) {
     if (nb_free < 4) {
       q.nb_free = uint16_t(nb_free);
-      cleanup(q, db, burst_enough(q));
+      clean();
       nb_free = q.nb_free;
       if (nb_free < 4)
         break;
     }
-    /* groups that fit the burst, the free descriptors and the ring before its end */
-    unsigned groups = rs_gap >= 4 ? std::min({nb_pkts - i, nb_free, nb_desc - tail}) / 4 : 0;
-    if (groups == 0) {
+    if (unlikely(rs_gap < 4 || nb_desc - tail < 4)) {
       /* a group across the ring's end (or RS points closer than four): frame by frame */
       rte_mbuf **m = &pkts[i];
-      if (!simple4(m))
+      if (!simple4(m[0], m[1], m[2], m[3]))
         break;
       for (unsigned k = 0; k < 4; k++) {
-        put_simple(&ring[tail], m[k], rs_for(q, uint16_t(tail), used, last_eop), bytes, len_mul);
+        put_simple(&ring[tail], m[k], rs_for(q, tail, used), bytes, len_mul);
         sw_ring[tail] = m[k];
         tail = tail + 1 == nb_desc ? 0 : tail + 1;
       }
@@ -388,85 +444,61 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
       i += 4;
       continue;
     }
-    const unsigned i0 = i;
-    unsigned u = used;
-    for (; groups != 0; groups--) {
-      rte_mbuf **m = &pkts[i];
-      if (!simple4(m))
+    /* whole groups within the burst, the free descriptors, the ring before its end and the group
+     * of the next RS point */
+    const unsigned to_rs = (rs_gap - used + 3) & ~3u;
+    const unsigned run = std::min({nb_pkts - i, nb_free, nb_desc - tail, to_rs}) & ~3u;
+    rte_mbuf **p = &pkts[i];
+    rte_mbuf **const end = p + run;
+    volatile TxDesc *d = &ring[tail];
+    rte_mbuf **sw = &sw_ring[tail];
+    for (; p != end; p += 4, d += 4, sw += 4) {
+      rte_mbuf *const m0 = p[0], *const m1 = p[1], *const m2 = p[2], *const m3 = p[3];
+      if (!simple4(m0, m1, m2, m3))
         break;
-      volatile TxDesc *d = &ring[tail];
-      put_simple(d, m[0], 0, bytes, len_mul);
-      put_simple(d + 1, m[1], 0, bytes, len_mul);
-      put_simple(d + 2, m[2], 0, bytes, len_mul);
-      put_simple(d + 3, m[3], 0, bytes, len_mul);
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail]),
-                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[0])));
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail + 2]),
-                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[2])));
-      u += 4;
-      if (unlikely(u >= rs_gap)) {
-        /* the frame at which the count reaches rs_thresh asks for the write-back */
-        u -= rs_gap;
-        const unsigned at = tail + 3 - u;
-        ring[at].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
-        q.rs_fifo[(q.rs_head + q.rs_count) % nb_desc] = uint16_t(at);
-        q.rs_count++;
-      }
-      tail += 4;
-      i += 4;
+      put_simple(d, m0, 0, bytes, len_mul);
+      put_simple(d + 1, m1, 0, bytes, len_mul);
+      put_simple(d + 2, m2, 0, bytes, len_mul);
+      put_simple(d + 3, m3, 0, bytes, len_mul);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(sw), _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(sw + 2),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 2)));
     }
-    if (i != i0) {
-      used = uint16_t(u);
-      /* the last frame, unless it carries RS */
-      last_eop = u == 0 ? UINT16_MAX : uint16_t(tail - 1);
-      nb_free -= i - i0;
-      if (tail == nb_desc)
-        tail = 0;
+    const unsigned done = unsigned(p - &pkts[i]);
+    if (done >= rs_gap - used) {
+      /* the frame at which the count reaches rs_thresh asks for the write-back */
+      const unsigned at = tail + rs_gap - used - 1;
+      ring[at].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
+      rs_push(q, at);
+      used = used + done - rs_gap;
+    } else {
+      used += done;
     }
-    if (groups != 0)
+    tail += done;
+    if (tail == nb_desc)
+      tail = 0;
+    nb_free -= done;
+    i += done;
+    if (p != end)
       break;  /* a frame the scalar loop writes */
   }
   q.nb_free = uint16_t(nb_free);
-  q.nb_used_since_rs = used;
-  tail_io = uint16_t(tail);
-  return uint16_t(i);
+  tail_io = tail;
+  used_io = used;
+  bytes_io = bytes;
+  return i;
 }
 
-template <bool kSecondary, bool kVec = false>
-inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
-  auto &q = *static_cast<TxQueue *>(txq);
-  if (unlikely(!q.gate.enter<kSecondary>()))
-    return 0;
-  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
-  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
-  if constexpr (kSecondary) {
-    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
-    if (unlikely(logger != nullptr)) {
-      q.gate.leave();
-      return 0;
-    }
-  }
-  /* The write-backs are logged as the burst cleans them, unless the mode needs no ring logging (the
-   * head word always needs it) or the queue's pages are proven marked (then checked once at the
-   * end). */
-  const uint16_t clean_from0 = q.clean_from;
-  bool proven = false;
-  mig::DirtyLogger *ring_log = nullptr;
-  if (!kSecondary && unlikely(logger != nullptr) && (logger->logs_ring_writebacks() || q.head_wb)) {
-    proven = mig::queue_proven(*logger);
-    if (!proven)
-      ring_log = logger;
-  }
-  mig::DirtyBurst db(ring_log);
-  if (q.nb_free < q.free_thresh)
-    cleanup(q, db, burst_enough(q));
-
-  uint16_t tail = q.tx_tail;
-  uint16_t nb_tx = 0;
-  uint16_t last_eop = UINT16_MAX;
-  uint64_t bytes = 0;
-  if constexpr (kVec)
-    nb_tx = xmit_simple(q, pkts, nb_pkts, db, tail, last_eop, bytes);
+/* The scalar transmit loop: any frame (chains, context descriptors, inline IPsec), from tail on.
+ * Returns the frames taken (sent, or dropped for want of an SA); tail, used and bytes as
+ * xmit_simple keeps them. */
+template <bool kSecondary>
+__rte_always_inline unsigned xmit_scalar(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, mig::DirtyBurst &db,
+                                         unsigned &tail_io, unsigned &used_io, uint64_t &bytes_io) {
+  uint16_t tail = uint16_t(tail_io);
+  unsigned used = used_io;
+  uint64_t bytes = bytes_io;
+  unsigned nb_tx = 0;
   for (; nb_tx < nb_pkts; nb_tx++) {
     rte_mbuf *m = pkts[nb_tx];
     if (unlikely(q.fast_free) && m->nb_segs > 1)
@@ -547,40 +579,122 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     } while (seg);
     q.ring[d].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_EOP);
     q.nb_free = uint16_t(q.nb_free - need);
-    q.nb_used_since_rs = uint16_t(q.nb_used_since_rs + need);
-    if (q.nb_used_since_rs >= q.rs_thresh) {
+    used += need;
+    if (used >= q.rs_thresh) {
       q.ring[d].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
-      q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = d;
-      q.rs_count++;
-      q.nb_used_since_rs = 0;
-      last_eop = UINT16_MAX;
-    } else {
-      last_eop = d;
+      rs_push(q, d);
+      used = 0;
     }
     bytes += m->pkt_len;
   }
-  if (nb_tx) {
-    /* every descriptor handed over is covered by an RS: the last packet of the burst asks too */
-    if (last_eop != UINT16_MAX) {
-      q.ring[last_eop].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
-      q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = last_eop;
-      q.rs_count++;
-      q.nb_used_since_rs = 0;
-    }
-    q.tx_tail = tail;
-    rte_io_wmb();
-    if constexpr (kSecondary)
-      ring_secondary(q.port_id, q.tail.off, q.shared_tail, tail);
-    else
-      q.tail.ring(tail);
-    q.packets += nb_tx;
-    q.bytes += bytes;
+  tail_io = tail;
+  used_io = used;
+  bytes_io = bytes;
+  return nb_tx;
+}
+
+/* The end of a burst that took nb_tx frames: every descriptor handed over is covered by an RS (the
+ * last one written asks too, unless it did already: used is 0 then), the doorbell, the counters. */
+template <bool kSecondary>
+__rte_always_inline void tx_finish(TxQueue &q, unsigned nb_tx, unsigned tail, unsigned used, uint64_t bytes) {
+  if (nb_tx == 0)
+    return;
+  if (used != 0) {
+    const unsigned last = (tail == 0 ? q.nb_desc : tail) - 1;
+    q.ring[last].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
+    rs_push(q, last);
   }
+  q.nb_used_since_rs = 0;
+  q.tx_tail = uint16_t(tail);
+  rte_io_wmb();
+  if constexpr (kSecondary)
+    ring_secondary(q.port_id, q.tail.off, q.shared_tail, tail);
+  else
+    q.tail.ring(tail);
+  q.packets += nb_tx;
+  q.bytes += bytes;
+}
+
+/* Logging off: the cleanup of the vector burst (clean_fast, or cleanup() without a logger). */
+__attribute__((noinline)) void clean_off(TxQueue &q, unsigned enough) {
+  if (likely(clean_fast_ok(q))) {
+    clean_fast(q, enough);
+    return;
+  }
+  mig::DirtyBurst db(nullptr);
+  cleanup(q, db, enough);
+}
+
+/* Logging off: the frames the vector loop left to the scalar one, out of line (the vector loop's
+ * locals stay in registers). */
+__attribute__((noinline)) unsigned xmit_scalar_off(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, unsigned &tail,
+                                                   unsigned &used, uint64_t &bytes) {
+  mig::DirtyBurst db(nullptr);
+  return xmit_scalar<false>(q, pkts, nb_pkts, db, tail, used, bytes);
+}
+
+/* The vector burst with logging off (nothing to mark, nothing to prove): the cleanup below the
+ * free threshold, the vector loop, the scalar loop for what it left. */
+__rte_always_inline uint16_t tx_vec_off(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts) {
+  if (q.nb_free < q.free_thresh)
+    clean_off(q, burst_enough(q));
+  unsigned tail = q.tx_tail, used = q.nb_used_since_rs;
+  uint64_t bytes = 0;
+  unsigned nb_tx = xmit_simple(q, pkts, nb_pkts, tail, used, bytes, [&q] { clean_off(q, burst_enough(q)); });
+  if (unlikely(nb_tx < nb_pkts))
+    nb_tx += xmit_scalar_off(q, pkts + nb_tx, nb_pkts - nb_tx, tail, used, bytes);
+  tx_finish<false>(q, nb_tx, tail, used, bytes);
+  return uint16_t(nb_tx);
+}
+
+template <bool kSecondary, bool kVec = false>
+inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<TxQueue *>(txq);
+  if (unlikely(!q.gate.enter<kSecondary>()))
+    return 0;
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  if constexpr (kSecondary) {
+    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
+    if (unlikely(logger != nullptr)) {
+      q.gate.leave();
+      return 0;
+    }
+  }
+  if constexpr (kVec && !kSecondary) {
+    if (likely(logger == nullptr)) {
+      const uint16_t nb_tx = tx_vec_off(q, pkts, nb_pkts);
+      q.gate.leave();
+      return nb_tx;
+    }
+  }
+  /* The write-backs are logged as the burst cleans them, unless the mode needs no ring logging (the
+   * head word always needs it) or the queue's pages are proven marked (then checked once at the
+   * end). */
+  const uint16_t clean_from0 = q.clean_from;
+  bool proven = false;
+  mig::DirtyLogger *ring_log = nullptr;
+  if (!kSecondary && unlikely(logger != nullptr) && (logger->logs_ring_writebacks() || q.head_wb)) {
+    proven = mig::queue_proven(*logger);
+    if (!proven)
+      ring_log = logger;
+  }
+  mig::DirtyBurst db(ring_log);
+  if (q.nb_free < q.free_thresh)
+    cleanup(q, db, burst_enough(q));
+
+  unsigned tail = q.tx_tail, used = q.nb_used_since_rs;
+  unsigned nb_tx = 0;
+  uint64_t bytes = 0;
+  if constexpr (kVec)
+    nb_tx = xmit_simple(q, pkts, nb_pkts, tail, used, bytes, [&] { cleanup(q, db, burst_enough(q)); });
+  nb_tx += xmit_scalar<kSecondary>(q, pkts + nb_tx, nb_pkts - nb_tx, db, tail, used, bytes);
+  tx_finish<kSecondary>(q, nb_tx, tail, used, bytes);
   if (unlikely(proven) && q.clean_from != clean_from0)
     check_proof(q, *logger, clean_from0);
   db.finish();
   q.gate.leave();
-  return nb_tx;
+  return uint16_t(nb_tx);
 }
 
 }  // namespace
