@@ -151,6 +151,49 @@ inline void refill(RxQueue &q) {
     q.tail.ring(q.rdt);
 }
 
+/* refill() of the primary's burst: when the nb_hold slots after rdt do not wrap and the lcore's
+ * mempool cache holds that many, the pointers go from the cache to the slots 16 bytes at a time and
+ * each descriptor gets its buffer in one 16-byte store; anything else through refill(). */
+__attribute__((noinline)) void refill_out(RxQueue &q) { refill(q); }
+
+inline void refill_fast(RxQueue &q) {
+  const unsigned n = q.nb_hold, nb_desc = q.nb_desc;
+  const unsigned start = q.rdt + 1u == nb_desc ? 0 : q.rdt + 1u;
+  rte_mempool *const mp = q.mp;
+  rte_mempool_cache *const c = lcore_cache(mp);
+  if (unlikely(start + n > nb_desc || c == nullptr || c->len < n)) {
+    refill_out(q);
+    return;
+  }
+  c->len -= n;
+  void *const *const objs = &c->objs[c->len];
+  RTE_MEMPOOL_CACHE_STAT_ADD(c, get_success_bulk, 1);
+  RTE_MEMPOOL_CACHE_STAT_ADD(c, get_success_objs, n);
+  RTE_MEMPOOL_CHECK_COOKIES(mp, objs, n, 1);
+  copy_ptrs(reinterpret_cast<void **>(&q.sw_ring[start]), objs, n);
+  auto *d = reinterpret_cast<__m128i *>(const_cast<RxDesc *>(&q.ring[start]));
+  const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
+  const auto post = [&](unsigned k) __attribute__((always_inline)) {
+    const auto *m = static_cast<const rte_mbuf *>(objs[k]);
+    _mm_store_si128(d + k, _mm_add_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(&m->buf_iova)),
+                                         headroom));
+  };
+  unsigned k = 0;
+  for (; k + 4 <= n; k += 4) {
+    post(k);
+    post(k + 1);
+    post(k + 2);
+    post(k + 3);
+  }
+  for (; k < n; k++)
+    post(k);
+  const unsigned rdt = start + n - 1;
+  q.rdt = uint16_t(rdt);
+  q.nb_hold = 0;
+  rte_io_wmb();
+  q.tail.ring(rdt);
+}
+
 /* Log the ring pages of the n descriptors the burst consumed from `from` (the device wrote them
  * back): one range, or two when the burst wrapped past the end of the ring. */
 inline void log_consumed(const RxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t n) {
@@ -350,10 +393,17 @@ __attribute__((noinline)) uint16_t rx_loop_out(RxQueue &q, rte_mbuf **pkts, uint
  * rx_loop. Buffers are logged through the same policy, in the same order. */
 template <class BufLog>
 __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
-  const __m128i kmask = vec_key_mask();
   const __m128i zero = _mm_setzero_si128();
+  /* The length test (1..buf_size) rides on the key test: length - 1 (the -1 added to the length
+   * word, where the key is 0) has no bit at or above buf_size's when buf_size is a power of two;
+   * any other buffer size is tested exactly, apart. */
+  const uint32_t buf_size = q.buf_size;
+  const bool pow2 = buf_size != 0 && buf_size <= 0x8000 && (buf_size & (buf_size - 1)) == 0;
+  const __m128i len_adj = _mm_set_epi16(0, -1, 0, 0, 0, 0, 0, 0);
+  const __m128i kmask = _mm_or_si128(
+      vec_key_mask(), _mm_set_epi16(0, pow2 ? int16_t(uint16_t(~(buf_size - 1))) : 0, 0, 0, 0, 0, 0, 0));
   const __m128i len_mask = _mm_set1_epi32(0xFFFF);
-  const __m128i buf_max = _mm_set1_epi32(int(q.buf_size));
+  const __m128i buf_max = _mm_set1_epi32(int(buf_size));
   const auto mload = [](const uint64_t *p) { return _mm_load_si128(reinterpret_cast<const __m128i *>(p)); };
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
           shuf = mload(q.vmemo.shuf);
@@ -380,6 +430,13 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
     _mm_storeu_si128(reinterpret_cast<__m128i *>(&m->rx_descriptor_fields1), f);
     return f;
   };
+  /* the exact length test: lengths (dword 3, low half) of 1..buf_size */
+  const auto bad_lengths = [&](__m128i d0, __m128i d1, __m128i d2, __m128i d3) __attribute__((always_inline)) {
+    const __m128i lens = _mm_and_si128(
+        _mm_unpackhi_epi64(_mm_unpackhi_epi32(d0, d1), _mm_unpackhi_epi32(d2, d3)), len_mask);
+    const __m128i bad = _mm_or_si128(_mm_cmpeq_epi32(lens, zero), _mm_cmpgt_epi32(lens, buf_max));
+    return !_mm_testz_si128(bad, bad);
+  };
 
   for (;;) {
     const unsigned left = nb_pkts - nb_rx;
@@ -388,32 +445,31 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       break;
     }
     /* groups that fit the burst, the hold limit and the ring before its end */
-    unsigned groups = chain ? 0 : std::min({left, max_hold - hold, nb_desc - idx}) / 4;
+    const unsigned groups = chain ? 0 : std::min({left, max_hold - hold, nb_desc - idx}) / 4;
     enum { kBudget, kMiss, kNone, kPartial } why = groups == 0 ? kMiss : kBudget;
-    const unsigned idx0 = idx;
     volatile RxDesc *d = &ring[idx];
     rte_mbuf **sw = &sw_ring[idx];
+    rte_mbuf **const sw_end = sw + 4 * groups;
     rte_mbuf **out = &pkts[nb_rx];
-    for (; groups != 0; groups--, d += 4, sw += 4, out += 4) {
+    for (; sw != sw_end; d += 4, sw += 4, out += 4) {
       /* acquire loads, last descriptor first (as the scalar loop's one per descriptor) */
       const uint32_t s3 = __atomic_load_n(&d[3].wb.status_error, __ATOMIC_ACQUIRE),
                      s2 = __atomic_load_n(&d[2].wb.status_error, __ATOMIC_ACQUIRE),
                      s1 = __atomic_load_n(&d[1].wb.status_error, __ATOMIC_ACQUIRE),
                      s0 = __atomic_load_n(&d[0].wb.status_error, __ATOMIC_ACQUIRE);
-      if (unlikely(!(s0 & s1 & s2 & s3 & kDD))) {
+      if (unlikely(!(s3 & s2 & s1 & s0 & kDD))) {
         why = (s0 & kDD) ? kPartial : kNone;  /* fewer than four ready: the scalar loop takes them */
         break;
       }
       const __m128i d0 = load_desc(d), d1 = load_desc(d + 1), d2 = load_desc(d + 2), d3 = load_desc(d + 3);
-      /* the key is stored masked: (d ^ key) & mask == 0 iff d & mask == key */
-      const __m128i x = _mm_or_si128(_mm_or_si128(_mm_xor_si128(d0, key), _mm_xor_si128(d1, key)),
-                                     _mm_or_si128(_mm_xor_si128(d2, key), _mm_xor_si128(d3, key)));
-      /* lengths (dword 3, low half) of 1..buf_size: else the scalar loop drops the frame */
-      const __m128i lens = _mm_and_si128(
-          _mm_unpackhi_epi64(_mm_unpackhi_epi32(d0, d1), _mm_unpackhi_epi32(d2, d3)), len_mask);
-      const __m128i bad_len = _mm_or_si128(_mm_cmpeq_epi32(lens, zero), _mm_cmpgt_epi32(lens, buf_max));
-      if (unlikely(!_mm_testz_si128(x, kmask) || !_mm_testz_si128(bad_len, bad_len))) {
-        why = kMiss;
+      /* the key is stored masked: (d ^ key) & mask == 0 iff d & mask == key; the length word as
+       * above */
+      const auto t = [&](__m128i x) __attribute__((always_inline)) {
+        return _mm_add_epi16(_mm_xor_si128(x, key), len_adj);
+      };
+      const __m128i x = _mm_or_si128(_mm_or_si128(t(d0), t(d1)), _mm_or_si128(t(d2), t(d3)));
+      if (unlikely(!_mm_testz_si128(x, kmask)) || (!pow2 && bad_lengths(d0, d1, d2, d3))) {
+        why = kMiss;  /* another classification, or a length the scalar loop drops */
         break;
       }
       const __m128i p01 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw));
@@ -428,7 +484,7 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       const __m128i f3 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p23, 1)), d3);
       len_sum = _mm_add_epi32(len_sum, _mm_add_epi32(_mm_add_epi32(f0, f1), _mm_add_epi32(f2, f3)));
     }
-    const unsigned done = unsigned(sw - &sw_ring[idx0]);
+    const unsigned done = unsigned(sw - &sw_ring[idx]);
     idx += done;
     hold += done;
     nb_rx += done;
@@ -611,13 +667,9 @@ __attribute__((noinline)) uint16_t rx_logging(RxQueue &q, rte_mbuf **pkts, uint1
 
 namespace {
 
-template <bool kSecondary, bool kVec = false>
-inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
-  auto &q = *static_cast<RxQueue *>(rxq);
-  if (unlikely(!q.gate.enter<kSecondary>()))
-    return 0;
-  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
-  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+/* A receive burst inside the gate, any logging; leaves the gate. */
+template <bool kSecondary, bool kVec>
+__rte_always_inline uint16_t rx_body(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger *logger) {
   if (unlikely(logger != nullptr)) {
     if constexpr (kSecondary) {
       /* the logger is the primary's object: a secondary receives nothing while pages are logged */
@@ -643,6 +695,35 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     refill<kSecondary>(q);
   q.gate.leave();
   return nb_rx;
+}
+
+/* The vector burst while logging is on: out of line, so that the one with logging off keeps its
+ * registers. */
+__attribute__((noinline)) uint16_t rx_body_vec_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts,
+                                                      mig::DirtyLogger *logger) {
+  return rx_body<false, true>(q, pkts, nb_pkts, logger);
+}
+
+template <bool kSecondary, bool kVec = false>
+inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<RxQueue *>(rxq);
+  if (unlikely(!q.gate.enter<kSecondary>()))
+    return 0;
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  if constexpr (kVec && !kSecondary) {
+    /* logging off: the vector loop and the refill, nothing else */
+    if (unlikely(logger != nullptr))
+      return rx_body_vec_logged(q, pkts, nb_pkts, logger);
+    mig::RxBufNoLog off;
+    const uint16_t nb_rx = rx_loop_vec(q, pkts, nb_pkts, off);
+    if (q.nb_hold >= q.rx_free_thresh)
+      refill_fast(q);
+    q.gate.leave();
+    return nb_rx;
+  } else {
+    return rx_body<kSecondary, kVec>(q, pkts, nb_pkts, logger);
+  }
 }
 
 }  // namespace

@@ -362,16 +362,19 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, ui
  * scalar loop writes for it (EOP, and RS when asked). len_mul is kLenMul, which the caller hides
  * from the compiler: PAYLEN and the buffer length from the one length in one multiply. */
 inline constexpr uint64_t kLenMul = (uint64_t{1} << (32 + ADVTXD_PAYLEN_SHIFT)) | 1u;
+/* put_simple adds length * kLenMul to its byte count: the sum of the lengths in the bits below the
+ * PAYLEN copy (a burst's lengths sum to less than 2^46) */
+inline constexpr uint64_t kLenBytes = (uint64_t{1} << (32 + ADVTXD_PAYLEN_SHIFT)) - 1;
 __rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint32_t rs, uint64_t &bytes,
                                     uint64_t len_mul) {
   constexpr uint32_t kCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
   /* one segment: pkt_len == data_len (16 bits, within PAYLEN's 18) */
-  const uint64_t len = m->data_len;
+  const uint64_t lens = m->data_len * len_mul;
   auto *w = reinterpret_cast<volatile uint64_t *>(d);
   w[0] = rte_cpu_to_le_64(m->buf_iova + m->data_off);
   /* cmd_type_len, then olinfo_status (PAYLEN) */
-  w[1] = rte_cpu_to_le_64(len * len_mul | (kCmd | rs));
-  bytes += len;
+  w[1] = rte_cpu_to_le_64(lens | (kCmd | rs));
+  bytes += lens;  /* the length in the low bits: see kLenBytes */
 }
 
 /* The scalar loop's RS bookkeeping for a frame of one descriptor at d. */
@@ -412,7 +415,7 @@ __rte_always_inline unsigned xmit_simple(TxQueue &q, rte_mbuf **pkts, unsigned n
   unsigned tail = tail_io;
   unsigned used = used_io;
   unsigned nb_free = q.nb_free;
-  uint64_t bytes = bytes_io;
+  uint64_t bytes = 0;  /* the lengths times kLenMul */
   unsigned i = 0;
   /* the OR of four: no offload flag in any, and nb_segs 1 in all (nb_segs >= 1: a larger one sets
    * another bit) */
@@ -485,7 +488,7 @@ __rte_always_inline unsigned xmit_simple(TxQueue &q, rte_mbuf **pkts, unsigned n
   q.nb_free = uint16_t(nb_free);
   tail_io = tail;
   used_io = used;
-  bytes_io = bytes;
+  bytes_io += bytes & kLenBytes;
   return i;
 }
 
@@ -647,30 +650,11 @@ __rte_always_inline uint16_t tx_vec_off(TxQueue &q, rte_mbuf **pkts, uint16_t nb
   return uint16_t(nb_tx);
 }
 
-template <bool kSecondary, bool kVec = false>
-inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
-  auto &q = *static_cast<TxQueue *>(txq);
-  if (unlikely(!q.gate.enter<kSecondary>()))
-    return 0;
-  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
-  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
-  if constexpr (kSecondary) {
-    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
-    if (unlikely(logger != nullptr)) {
-      q.gate.leave();
-      return 0;
-    }
-  }
-  if constexpr (kVec && !kSecondary) {
-    if (likely(logger == nullptr)) {
-      const uint16_t nb_tx = tx_vec_off(q, pkts, nb_pkts);
-      q.gate.leave();
-      return nb_tx;
-    }
-  }
-  /* The write-backs are logged as the burst cleans them, unless the mode needs no ring logging (the
-   * head word always needs it) or the queue's pages are proven marked (then checked once at the
-   * end). */
+/* A burst inside the gate, any logging: the write-backs are logged as the burst cleans them,
+ * unless the mode needs no ring logging (the head word always needs it) or the queue's pages are
+ * proven marked (then checked once at the end). Leaves the gate. */
+template <bool kSecondary, bool kVec>
+__rte_always_inline uint16_t tx_body(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger *logger) {
   const uint16_t clean_from0 = q.clean_from;
   bool proven = false;
   mig::DirtyLogger *ring_log = nullptr;
@@ -695,6 +679,38 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
   db.finish();
   q.gate.leave();
   return uint16_t(nb_tx);
+}
+
+/* The vector burst while logging is on: out of line, so that the one with logging off keeps its
+ * registers. */
+__attribute__((noinline)) uint16_t tx_body_vec_logged(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts,
+                                                      mig::DirtyLogger *logger) {
+  return tx_body<false, true>(q, pkts, nb_pkts, logger);
+}
+
+template <bool kSecondary, bool kVec = false>
+inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<TxQueue *>(txq);
+  if (unlikely(!q.gate.enter<kSecondary>()))
+    return 0;
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it). */
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_RELAXED);
+  if constexpr (kSecondary) {
+    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
+    if (unlikely(logger != nullptr)) {
+      q.gate.leave();
+      return 0;
+    }
+  }
+  if constexpr (kVec && !kSecondary) {
+    if (unlikely(logger != nullptr))
+      return tx_body_vec_logged(q, pkts, nb_pkts, logger);
+    const uint16_t nb_tx = tx_vec_off(q, pkts, nb_pkts);
+    q.gate.leave();
+    return nb_tx;
+  } else {
+    return tx_body<kSecondary, kVec>(q, pkts, nb_pkts, logger);
+  }
 }
 
 }  // namespace
