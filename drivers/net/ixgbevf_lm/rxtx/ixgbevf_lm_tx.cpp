@@ -198,46 +198,41 @@ inline void rs_push(TxQueue &q, unsigned at) {
  * context descriptor in flight (every slot holds an mbuf). */
 inline bool clean_fast_ok(const TxQueue &q) { return q.fast_free && q.ctx_in_flight == 0 && q.head_wb == nullptr; }
 
-/* cleanup() when clean_fast_ok() and nothing is logged: each block the device is done with goes
- * from the slots straight into the calling lcore's mempool cache, looked up once per call (one
- * pool: fast free), the queue's fields in locals. */
+/* cleanup() when clean_fast_ok() and nothing is logged: the blocks the device is done with (each
+ * RS point's DD, oldest first) are counted, then their mbufs go from the slots straight into the
+ * calling lcore's mempool cache in one put (two when they wrap the ring; one pool: fast free), the
+ * queue's fields in locals. */
 __attribute__((noinline)) unsigned clean_fast(TxQueue &q, unsigned enough) {
   const unsigned nb_desc = q.nb_desc;
-  unsigned nb_free = q.nb_free, from = q.clean_from, head = q.rs_head, count = q.rs_count;
-  const unsigned free0 = nb_free;
-  rte_mbuf **const sw = q.sw_ring;
+  const unsigned nb_free = q.nb_free, from = q.clean_from;
+  unsigned head = q.rs_head, count = q.rs_count;
   const uint16_t *const fifo = q.rs_fifo;
   volatile TxDesc *const ring = q.ring;
-  rte_mempool *mp = nullptr;
-  rte_mempool_cache *c = nullptr;
-  const auto put = [&](unsigned a, unsigned n) __attribute__((always_inline)) {
-    cache_put_to(mp, c, reinterpret_cast<void **>(&sw[a]), n);
-  };
-  while (count != 0 && nb_free < enough) {
+  unsigned n = 0;      /* descriptors of the done blocks, from `from` on */
+  unsigned at = from;  /* the first one after them */
+  while (count != 0 && nb_free + n < enough) {
     const unsigned rs = fifo[head];
     if (!(__atomic_load_n(&ring[rs].wb.status, __ATOMIC_ACQUIRE) & rte_cpu_to_le_32(ADVTXD_STAT_DD)))
       break;
-    if (mp == nullptr) {
-      mp = sw[from]->pool;
-      c = lcore_cache(mp);
-    }
-    if (rs >= from) {
-      put(from, rs + 1 - from);
-      nb_free += rs + 1 - from;
-    } else {
-      put(from, nb_desc - from);
-      put(0, rs + 1);
-      nb_free += nb_desc - from + rs + 1;
-    }
-    from = rs + 1 == nb_desc ? 0 : rs + 1;
+    n += (rs >= at ? rs - at : rs + nb_desc - at) + 1;
+    at = rs + 1 == nb_desc ? 0 : rs + 1;
     head = head + 1 == nb_desc ? 0 : head + 1;
     count--;
   }
-  q.nb_free = uint16_t(nb_free);
-  q.clean_from = uint16_t(from);
+  if (n == 0)
+    return 0;
+  rte_mbuf **const sw = q.sw_ring;
+  rte_mempool *const mp = sw[from]->pool;
+  rte_mempool_cache *const c = lcore_cache(mp);
+  const unsigned first = std::min(n, nb_desc - from);
+  cache_put_to(mp, c, reinterpret_cast<void **>(&sw[from]), first);
+  if (n > first)
+    cache_put_to(mp, c, reinterpret_cast<void **>(sw), n - first);
+  q.nb_free = uint16_t(nb_free + n);
+  q.clean_from = uint16_t(at);
   q.rs_head = uint16_t(head);
   q.rs_count = uint16_t(count);
-  return nb_free - free0;
+  return n;
 }
 
 unsigned cleanup(TxQueue &q, mig::DirtyBurst &db, unsigned enough = ~0u) {
@@ -362,19 +357,21 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, ui
  * scalar loop writes for it (EOP, and RS when asked). len_mul is kLenMul, which the caller hides
  * from the compiler: PAYLEN and the buffer length from the one length in one multiply. */
 inline constexpr uint64_t kLenMul = (uint64_t{1} << (32 + ADVTXD_PAYLEN_SHIFT)) | 1u;
-/* put_simple adds length * kLenMul to its byte count: the sum of the lengths in the bits below the
- * PAYLEN copy (a burst's lengths sum to less than 2^46) */
+inline constexpr uint32_t kSimpleCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
+/* put_simple adds its descriptor's second word, length * kLenMul | kSimpleCmd | rs, to its byte
+ * count (the bits do not overlap: an OR is a sum): less the command bits, the sum of the lengths
+ * is in the bits below the PAYLEN copy (a burst's lengths sum to less than 2^46). */
 inline constexpr uint64_t kLenBytes = (uint64_t{1} << (32 + ADVTXD_PAYLEN_SHIFT)) - 1;
 __rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint32_t rs, uint64_t &bytes,
                                     uint64_t len_mul) {
-  constexpr uint32_t kCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
+  constexpr uint32_t kCmd = kSimpleCmd;
   /* one segment: pkt_len == data_len (16 bits, within PAYLEN's 18) */
-  const uint64_t lens = m->data_len * len_mul;
+  const uint64_t hi = m->data_len * len_mul | (kCmd | rs);
   auto *w = reinterpret_cast<volatile uint64_t *>(d);
   w[0] = rte_cpu_to_le_64(m->buf_iova + m->data_off);
   /* cmd_type_len, then olinfo_status (PAYLEN) */
-  w[1] = rte_cpu_to_le_64(lens | (kCmd | rs));
-  bytes += lens;  /* the length in the low bits: see kLenBytes */
+  w[1] = rte_cpu_to_le_64(hi);
+  bytes += hi;  /* the length in the low bits once the command bits are taken off: see kLenBytes */
 }
 
 /* The scalar loop's RS bookkeeping for a frame of one descriptor at d. */
@@ -415,7 +412,8 @@ __rte_always_inline unsigned xmit_simple(TxQueue &q, rte_mbuf **pkts, unsigned n
   unsigned tail = tail_io;
   unsigned used = used_io;
   unsigned nb_free = q.nb_free;
-  uint64_t bytes = 0;  /* the lengths times kLenMul */
+  uint64_t bytes = 0;  /* the second words written (put_simple) */
+  uint64_t rs_bits = 0;  /* the RS bits among them */
   unsigned i = 0;
   /* the OR of four: no offload flag in any, and nb_segs 1 in all (nb_segs >= 1: a larger one sets
    * another bit) */
@@ -439,7 +437,9 @@ __rte_always_inline unsigned xmit_simple(TxQueue &q, rte_mbuf **pkts, unsigned n
       if (!simple4(m[0], m[1], m[2], m[3]))
         break;
       for (unsigned k = 0; k < 4; k++) {
-        put_simple(&ring[tail], m[k], rs_for(q, tail, used), bytes, len_mul);
+        const uint32_t rs = rs_for(q, tail, used);
+        rs_bits += rs;
+        put_simple(&ring[tail], m[k], rs, bytes, len_mul);
         sw_ring[tail] = m[k];
         tail = tail + 1 == nb_desc ? 0 : tail + 1;
       }
@@ -488,7 +488,7 @@ __rte_always_inline unsigned xmit_simple(TxQueue &q, rte_mbuf **pkts, unsigned n
   q.nb_free = uint16_t(nb_free);
   tail_io = tail;
   used_io = used;
-  bytes_io += bytes & kLenBytes;
+  bytes_io += (bytes - uint64_t(i) * kSimpleCmd - rs_bits) & kLenBytes;
   return i;
 }
 
