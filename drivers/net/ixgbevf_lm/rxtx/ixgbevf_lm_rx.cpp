@@ -376,6 +376,20 @@ inline void memo_learn(RxQueue &q, const volatile RxDesc *d, const rte_mbuf *m) 
   _mm_store_si128(reinterpret_cast<__m128i *>(v.shuf), vec_shuffle(vp));
 }
 
+/* The vector loop's key mask with its length test (RxVecMemo::kmask): the length test (1..buf_size)
+ * rides on the key test when buf_size is a power of two: length - 1 (the -1 added to the length
+ * word, where the key is 0) has no bit at or above buf_size's. Any other size: the lengths are
+ * tested exactly, apart. */
+__attribute__((noinline, cold)) void memo_kmask(RxQueue &q) {
+  const uint32_t bs = q.buf_size;
+  const bool pow2 = bs != 0 && bs <= 0x8000 && (bs & (bs - 1)) == 0;
+  const __m128i m = _mm_or_si128(vec_key_mask(),
+                                 _mm_set_epi16(0, pow2 ? int16_t(uint16_t(~(bs - 1))) : 0, 0, 0, 0, 0, 0, 0));
+  _mm_store_si128(reinterpret_cast<__m128i *>(q.vmemo.kmask), m);
+  q.vmemo.len_exact = !pow2;
+  q.vmemo.kmask_for = bs;
+}
+
 /* Out of line, so that the vector loop's locals never have their address taken: the scalar loop
  * for up to nb_pkts frames from the queue's state. */
 template <class BufLog>
@@ -394,17 +408,15 @@ __attribute__((noinline)) uint16_t rx_loop_out(RxQueue &q, rte_mbuf **pkts, uint
 template <class BufLog>
 __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
   const __m128i zero = _mm_setzero_si128();
-  /* The length test (1..buf_size) rides on the key test: length - 1 (the -1 added to the length
-   * word, where the key is 0) has no bit at or above buf_size's when buf_size is a power of two;
-   * any other buffer size is tested exactly, apart. */
-  const uint32_t buf_size = q.buf_size;
-  const bool pow2 = buf_size != 0 && buf_size <= 0x8000 && (buf_size & (buf_size - 1)) == 0;
-  const __m128i len_adj = _mm_set_epi16(0, -1, 0, 0, 0, 0, 0, 0);
-  const __m128i kmask = _mm_or_si128(
-      vec_key_mask(), _mm_set_epi16(0, pow2 ? int16_t(uint16_t(~(buf_size - 1))) : 0, 0, 0, 0, 0, 0, 0));
-  const __m128i len_mask = _mm_set1_epi32(0xFFFF);
-  const __m128i buf_max = _mm_set1_epi32(int(buf_size));
   const auto mload = [](const uint64_t *p) { return _mm_load_si128(reinterpret_cast<const __m128i *>(p)); };
+  /* the length test on the key test, or apart (memo_kmask) */
+  if (unlikely(q.vmemo.kmask_for != q.buf_size))
+    memo_kmask(q);
+  const __m128i kmask = mload(q.vmemo.kmask);
+  const bool len_exact = q.vmemo.len_exact;
+  const __m128i len_adj = _mm_set_epi16(0, -1, 0, 0, 0, 0, 0, 0);
+  const __m128i len_mask = _mm_set1_epi32(0xFFFF);
+  const __m128i buf_max = _mm_set1_epi32(int(q.buf_size));
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
           shuf = mload(q.vmemo.shuf);
   __m128i len_sum = zero;
@@ -463,12 +475,12 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       }
       const __m128i d0 = load_desc(d), d1 = load_desc(d + 1), d2 = load_desc(d + 2), d3 = load_desc(d + 3);
       /* the key is stored masked: (d ^ key) & mask == 0 iff d & mask == key; the length word as
-       * above */
+       * memo_kmask says */
       const auto t = [&](__m128i x) __attribute__((always_inline)) {
         return _mm_add_epi16(_mm_xor_si128(x, key), len_adj);
       };
       const __m128i x = _mm_or_si128(_mm_or_si128(t(d0), t(d1)), _mm_or_si128(t(d2), t(d3)));
-      if (unlikely(!_mm_testz_si128(x, kmask)) || (!pow2 && bad_lengths(d0, d1, d2, d3))) {
+      if (unlikely(!_mm_testz_si128(x, kmask)) || (len_exact && bad_lengths(d0, d1, d2, d3))) {
         why = kMiss;  /* another classification, or a length the scalar loop drops */
         break;
       }
