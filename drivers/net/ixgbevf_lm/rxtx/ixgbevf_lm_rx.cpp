@@ -403,8 +403,11 @@ __attribute__((noinline)) uint16_t rx_loop_out(RxQueue &q, rte_mbuf **pkts, uint
  * VLAN and RSS hash shuffled out of the descriptor. Anything else (a chained frame, another
  * classification, a group that would wrap the ring or pass the hold limit) takes one frame through
  * rx_loop, which teaches the memo; fewer than four left or ready: rx_loop for the rest. The DD
- * loads of a group (acquire, last descriptor first) come before the descriptors are read, as in
- * rx_loop. Buffers are logged through the same policy, in the same order. */
+ * load of a group's last descriptor (acquire) comes before its descriptors are read: the device
+ * writes back in ring order, so the three before it were written back too, and DD is in the key
+ * every one of them must match (one the device did not write, as a device out of order would
+ * leave it, goes to rx_loop, which tests its DD alone). Buffers are logged through the same
+ * policy, in the same order. */
 template <class BufLog>
 __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
   const __m128i zero = _mm_setzero_si128();
@@ -464,13 +467,11 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
     rte_mbuf **const sw_end = sw + 4 * groups;
     rte_mbuf **out = &pkts[nb_rx];
     for (; sw != sw_end; d += 4, sw += 4, out += 4) {
-      /* acquire loads, last descriptor first (as the scalar loop's one per descriptor) */
-      const uint32_t s3 = __atomic_load_n(&d[3].wb.status_error, __ATOMIC_ACQUIRE),
-                     s2 = __atomic_load_n(&d[2].wb.status_error, __ATOMIC_ACQUIRE),
-                     s1 = __atomic_load_n(&d[1].wb.status_error, __ATOMIC_ACQUIRE),
-                     s0 = __atomic_load_n(&d[0].wb.status_error, __ATOMIC_ACQUIRE);
-      if (unlikely(!(s3 & s2 & s1 & s0 & kDD))) {
-        why = (s0 & kDD) ? kPartial : kNone;  /* fewer than four ready: the scalar loop takes them */
+      /* one acquire load, of the group's last status word: the device writes back in ring
+       * order, so with it the other three were written before (and the key test checks their DD) */
+      if (unlikely(!(__atomic_load_n(&d[3].wb.status_error, __ATOMIC_ACQUIRE) & kDD))) {
+        /* fewer than four ready: the scalar loop takes them */
+        why = (__atomic_load_n(&d[0].wb.status_error, __ATOMIC_ACQUIRE) & kDD) ? kPartial : kNone;
         break;
       }
       const __m128i d0 = load_desc(d), d1 = load_desc(d + 1), d2 = load_desc(d + 2), d3 = load_desc(d + 3);
