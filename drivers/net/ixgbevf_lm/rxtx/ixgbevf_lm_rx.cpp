@@ -173,20 +173,25 @@ inline void refill_fast(RxQueue &q) {
   copy_ptrs(reinterpret_cast<void **>(&q.sw_ring[start]), objs, n);
   auto *d = reinterpret_cast<__m128i *>(const_cast<RxDesc *>(&q.ring[start]));
   const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
-  const auto post = [&](unsigned k) __attribute__((always_inline)) {
-    const auto *m = static_cast<const rte_mbuf *>(objs[k]);
-    _mm_store_si128(d + k, _mm_add_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(&m->buf_iova)),
-                                         headroom));
+  const auto post = [&](void *const *o, __m128i *to) __attribute__((always_inline)) {
+    const auto *m = static_cast<const rte_mbuf *>(*o);
+    _mm_store_si128(to, _mm_add_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(&m->buf_iova)), headroom));
   };
-  unsigned k = 0;
-  for (; k + 4 <= n; k += 4) {
-    post(k);
-    post(k + 1);
-    post(k + 2);
-    post(k + 3);
+  void *const *o = objs;
+  void *const *const end8 = objs + (n & ~7u);
+  void *const *const end = objs + n;
+  for (; o != end8; o += 8, d += 8) {
+    post(o, d);
+    post(o + 1, d + 1);
+    post(o + 2, d + 2);
+    post(o + 3, d + 3);
+    post(o + 4, d + 4);
+    post(o + 5, d + 5);
+    post(o + 6, d + 6);
+    post(o + 7, d + 7);
   }
-  for (; k < n; k++)
-    post(k);
+  for (; o != end; o++, d++)
+    post(o, d);
   const unsigned rdt = start + n - 1;
   q.rdt = uint16_t(rdt);
   q.nb_hold = 0;

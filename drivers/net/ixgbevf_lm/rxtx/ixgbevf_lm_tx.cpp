@@ -628,12 +628,14 @@ __attribute__((noinline)) void clean_off(TxQueue &q, unsigned enough) {
   cleanup(q, db, enough);
 }
 
-/* Logging off: the frames the vector loop left to the scalar one, out of line (the vector loop's
- * locals stay in registers). */
-__attribute__((noinline)) unsigned xmit_scalar_off(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, unsigned &tail,
-                                                   unsigned &used, uint64_t &bytes) {
+/* Logging off: the frames the vector loop left to the scalar one and the end of the burst, out of
+ * line (the vector loop's locals stay in registers, their addresses never taken). */
+__attribute__((noinline)) uint16_t tx_vec_off_rest(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, unsigned nb_tx,
+                                                   unsigned tail, unsigned used, uint64_t bytes) {
   mig::DirtyBurst db(nullptr);
-  return xmit_scalar<false>(q, pkts, nb_pkts, db, tail, used, bytes);
+  nb_tx += xmit_scalar<false>(q, pkts + nb_tx, nb_pkts - nb_tx, db, tail, used, bytes);
+  tx_finish<false>(q, nb_tx, tail, used, bytes);
+  return uint16_t(nb_tx);
 }
 
 /* The vector burst with logging off (nothing to mark, nothing to prove): the cleanup below the
@@ -643,9 +645,9 @@ __rte_always_inline uint16_t tx_vec_off(TxQueue &q, rte_mbuf **pkts, uint16_t nb
     clean_off(q, burst_enough(q));
   unsigned tail = q.tx_tail, used = q.nb_used_since_rs;
   uint64_t bytes = 0;
-  unsigned nb_tx = xmit_simple(q, pkts, nb_pkts, tail, used, bytes, [&q] { clean_off(q, burst_enough(q)); });
+  const unsigned nb_tx = xmit_simple(q, pkts, nb_pkts, tail, used, bytes, [&q] { clean_off(q, burst_enough(q)); });
   if (unlikely(nb_tx < nb_pkts))
-    nb_tx += xmit_scalar_off(q, pkts + nb_tx, nb_pkts - nb_tx, tail, used, bytes);
+    return tx_vec_off_rest(q, pkts, nb_pkts, nb_tx, tail, used, bytes);
   tx_finish<false>(q, nb_tx, tail, used, bytes);
   return uint16_t(nb_tx);
 }
