@@ -140,8 +140,8 @@ namespace {
 
 /* Frames written back with a length of exactly the buffer's size are delivered with it, one byte
  * more are dropped and counted: eight at a time, all written back before the receive, so that the
- * vector loop (b's default) sees them in groups of four (its length test rides on the key test for
- * a power-of-two buffer size and is exact apart for any other). */
+ * vector loop (b's default) sees them in groups of four (its length test rides on the key test, up
+ * to the largest power of two within the buffer; longer ones go to the scalar loop's exact test). */
 void lengths_at_the_buffer_size(BadWb &t, uint16_t port) {
   rte_eth_rxq_info qi{};
   ASSERT_EQ(rte_eth_rx_queue_info_get(port, 0, &qi), 0);

@@ -152,8 +152,8 @@ inline void refill(RxQueue &q) {
 }
 
 /* refill() of the primary's burst: when the nb_hold slots after rdt do not wrap and the lcore's
- * mempool cache holds that many, the pointers go from the cache to the slots 16 bytes at a time and
- * each descriptor gets its buffer in one 16-byte store; anything else through refill(). */
+ * mempool cache holds that many, they are taken from its top, each pointer goes into its slot and
+ * each descriptor gets its buffer in one 16-byte store, in one pass; anything else through refill(). */
 __attribute__((noinline)) void refill_out(RxQueue &q) { refill(q); }
 
 inline void refill_fast(RxQueue &q) {
@@ -170,28 +170,30 @@ inline void refill_fast(RxQueue &q) {
   RTE_MEMPOOL_CACHE_STAT_ADD(c, get_success_bulk, 1);
   RTE_MEMPOOL_CACHE_STAT_ADD(c, get_success_objs, n);
   RTE_MEMPOOL_CHECK_COOKIES(mp, objs, n, 1);
-  copy_ptrs(reinterpret_cast<void **>(&q.sw_ring[start]), objs, n);
+  /* each pointer into its slot and its buffer into its descriptor, eight a turn */
+  rte_mbuf **sw = &q.sw_ring[start];
   auto *d = reinterpret_cast<__m128i *>(const_cast<RxDesc *>(&q.ring[start]));
   const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
-  const auto post = [&](void *const *o, __m128i *to) __attribute__((always_inline)) {
-    const auto *m = static_cast<const rte_mbuf *>(*o);
+  const auto post = [&](void *const *o, rte_mbuf **to_sw, __m128i *to) __attribute__((always_inline)) {
+    auto *const m = static_cast<rte_mbuf *>(*o);
+    *to_sw = m;
     _mm_store_si128(to, _mm_add_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(&m->buf_iova)), headroom));
   };
   void *const *o = objs;
   void *const *const end8 = objs + (n & ~7u);
   void *const *const end = objs + n;
-  for (; o != end8; o += 8, d += 8) {
-    post(o, d);
-    post(o + 1, d + 1);
-    post(o + 2, d + 2);
-    post(o + 3, d + 3);
-    post(o + 4, d + 4);
-    post(o + 5, d + 5);
-    post(o + 6, d + 6);
-    post(o + 7, d + 7);
+  for (; o != end8; o += 8, sw += 8, d += 8) {
+    post(o, sw, d);
+    post(o + 1, sw + 1, d + 1);
+    post(o + 2, sw + 2, d + 2);
+    post(o + 3, sw + 3, d + 3);
+    post(o + 4, sw + 4, d + 4);
+    post(o + 5, sw + 5, d + 5);
+    post(o + 6, sw + 6, d + 6);
+    post(o + 7, sw + 7, d + 7);
   }
-  for (; o != end; o++, d++)
-    post(o, d);
+  for (; o != end; o++, sw++, d++)
+    post(o, sw, d);
   const unsigned rdt = start + n - 1;
   q.rdt = uint16_t(rdt);
   q.nb_hold = 0;
@@ -381,17 +383,19 @@ inline void memo_learn(RxQueue &q, const volatile RxDesc *d, const rte_mbuf *m) 
   _mm_store_si128(reinterpret_cast<__m128i *>(v.shuf), vec_shuffle(vp));
 }
 
-/* The vector loop's key mask with its length test (RxVecMemo::kmask): the length test (1..buf_size)
- * rides on the key test when buf_size is a power of two: length - 1 (the -1 added to the length
- * word, where the key is 0) has no bit at or above buf_size's. Any other size: the lengths are
- * tested exactly, apart. */
+/* The vector loop's key mask with its length test (RxVecMemo::kmask): the test rides on the key
+ * test, length - 1 (the -1 added to the length word, where the key is 0) with no bit at or above
+ * the largest power of two not above buf_size: a length of 1 to that power. Any other length (0,
+ * beyond the buffer, or between that power and a buffer size that is none) goes to the scalar loop,
+ * which tests it exactly (and delivers it when it fits). */
 __attribute__((noinline, cold)) void memo_kmask(RxQueue &q) {
   const uint32_t bs = q.buf_size;
-  const bool pow2 = bs != 0 && bs <= 0x8000 && (bs & (bs - 1)) == 0;
-  const __m128i m = _mm_or_si128(vec_key_mask(),
-                                 _mm_set_epi16(0, pow2 ? int16_t(uint16_t(~(bs - 1))) : 0, 0, 0, 0, 0, 0, 0));
+  uint32_t p2 = 0x8000;  /* the length field's top bit: never a valid length */
+  while (p2 > bs)
+    p2 >>= 1;
+  const uint16_t above = p2 != 0 ? uint16_t(~(p2 - 1)) : 0xFFFF;
+  const __m128i m = _mm_or_si128(vec_key_mask(), _mm_set_epi16(0, int16_t(above), 0, 0, 0, 0, 0, 0));
   _mm_store_si128(reinterpret_cast<__m128i *>(q.vmemo.kmask), m);
-  q.vmemo.len_exact = !pow2;
   q.vmemo.kmask_for = bs;
 }
 
@@ -421,10 +425,7 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
   if (unlikely(q.vmemo.kmask_for != q.buf_size))
     memo_kmask(q);
   const __m128i kmask = mload(q.vmemo.kmask);
-  const bool len_exact = q.vmemo.len_exact;
   const __m128i len_adj = _mm_set_epi16(0, -1, 0, 0, 0, 0, 0, 0);
-  const __m128i len_mask = _mm_set1_epi32(0xFFFF);
-  const __m128i buf_max = _mm_set1_epi32(int(q.buf_size));
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
           shuf = mload(q.vmemo.shuf);
   __m128i len_sum = zero;
@@ -449,13 +450,6 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
     _mm_storeu_si128(reinterpret_cast<__m128i *>(&m->rearm_data), rearm);
     _mm_storeu_si128(reinterpret_cast<__m128i *>(&m->rx_descriptor_fields1), f);
     return f;
-  };
-  /* the exact length test: lengths (dword 3, low half) of 1..buf_size */
-  const auto bad_lengths = [&](__m128i d0, __m128i d1, __m128i d2, __m128i d3) __attribute__((always_inline)) {
-    const __m128i lens = _mm_and_si128(
-        _mm_unpackhi_epi64(_mm_unpackhi_epi32(d0, d1), _mm_unpackhi_epi32(d2, d3)), len_mask);
-    const __m128i bad = _mm_or_si128(_mm_cmpeq_epi32(lens, zero), _mm_cmpgt_epi32(lens, buf_max));
-    return !_mm_testz_si128(bad, bad);
   };
 
   for (;;) {
@@ -486,8 +480,8 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
         return _mm_add_epi16(_mm_xor_si128(x, key), len_adj);
       };
       const __m128i x = _mm_or_si128(_mm_or_si128(t(d0), t(d1)), _mm_or_si128(t(d2), t(d3)));
-      if (unlikely(!_mm_testz_si128(x, kmask)) || (len_exact && bad_lengths(d0, d1, d2, d3))) {
-        why = kMiss;  /* another classification, or a length the scalar loop drops */
+      if (unlikely(!_mm_testz_si128(x, kmask))) {
+        why = kMiss;  /* another classification, or a length the scalar loop tests */
         break;
       }
       const __m128i p01 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw));
