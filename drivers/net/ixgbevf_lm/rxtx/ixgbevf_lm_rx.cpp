@@ -421,7 +421,7 @@ template <class BufLog>
 __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
   const __m128i zero = _mm_setzero_si128();
   const auto mload = [](const uint64_t *p) { return _mm_load_si128(reinterpret_cast<const __m128i *>(p)); };
-  /* the length test on the key test, or apart (memo_kmask) */
+  /* the key test with the length test on it (memo_kmask) */
   if (unlikely(q.vmemo.kmask_for != q.buf_size))
     memo_kmask(q);
   const __m128i kmask = mload(q.vmemo.kmask);

@@ -181,10 +181,6 @@ __attribute__((noinline, cold)) void tx_bad_head(TxQueue &q, uint32_t head) {
   q.bad_wb_log_after = now + rte_get_timer_hz() * kBadWbLogIntervalMs / 1000;
 }
 
-/* Clean the RS points the device is done with (rs_done), oldest first, until nb_free reaches
- * `enough` (the bursts: one RS block past the free threshold, as DPDK's ixgbe frees one block at a
- * time; mbufs then go back to the pool at the rate the Rx refill takes them, which keeps a mempool
- * cache from flushing to and refilling from its ring). Returns descriptors freed. */
 /* Put the RS point in the next free entry of rs_fifo. */
 inline void rs_push(TxQueue &q, unsigned at) {
   unsigned k = unsigned(q.rs_head) + q.rs_count;
@@ -235,6 +231,10 @@ __attribute__((noinline)) unsigned clean_fast(TxQueue &q, unsigned enough) {
   return n;
 }
 
+/* Clean the RS points the device is done with (rs_done), oldest first, until nb_free reaches
+ * `enough` (the bursts: one RS block past the free threshold, as DPDK's ixgbe frees one block at a
+ * time; mbufs then go back to the pool at the rate the Rx refill takes them, which keeps a mempool
+ * cache from flushing to and refilling from its ring). Returns descriptors freed. */
 unsigned cleanup(TxQueue &q, mig::DirtyBurst &db, unsigned enough = ~0u) {
   if (likely(!db.active() && clean_fast_ok(q)))
     return clean_fast(q, enough);
