@@ -151,12 +151,12 @@ inline void refill(RxQueue &q) {
     q.tail.ring(q.rdt);
 }
 
-/* refill() of the primary's burst: when the nb_hold slots after rdt do not wrap and the lcore's
+/* refill() of the primary's bursts: when the nb_hold slots after rdt do not wrap and the lcore's
  * mempool cache holds that many, they are taken from its top, each pointer goes into its slot and
  * each descriptor gets its buffer in one 16-byte store, in one pass; anything else through refill(). */
 __attribute__((noinline)) void refill_out(RxQueue &q) { refill(q); }
 
-inline void refill_fast(RxQueue &q) {
+__rte_always_inline void refill_fast(RxQueue &q) {
   const unsigned n = q.nb_hold, nb_desc = q.nb_desc;
   const unsigned start = q.rdt + 1u == nb_desc ? 0 : q.rdt + 1u;
   rte_mempool *const mp = q.mp;
@@ -199,6 +199,15 @@ inline void refill_fast(RxQueue &q) {
   q.nb_hold = 0;
   rte_io_wmb();
   q.tail.ring(rdt);
+}
+
+/* The primary's refill: refill_fast() from a pool with a per-lcore cache, refill() as it is
+ * without one (nothing to take from a cache: no detour). */
+__rte_always_inline void refill_primary(RxQueue &q) {
+  if (likely(q.mp->cache_size != 0))
+    refill_fast(q);
+  else
+    refill(q);
 }
 
 /* Log the ring pages of the n descriptors the burst consumed from `from` (the device wrote them
@@ -555,7 +564,7 @@ inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint
   if (log_ring && consumed != 0)
     log_consumed(q, db, start, consumed);
   if (q.nb_hold >= q.rx_free_thresh)
-    refill(q);
+    refill_primary(q);
 }
 
 /* A receive burst while logging is on: buffers through the mode's policy, then the ring pages of
@@ -639,7 +648,7 @@ inline uint16_t rx_touch(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::Dir
   if (const uint64_t n = log.marks(uint16_t(q.nb_hold - hold0)); n != 0)
     l.add_pages(n);
   if (q.nb_hold >= q.rx_free_thresh)
-    refill(q);
+    refill_primary(q);
   return nb_rx;
 }
 
@@ -703,8 +712,12 @@ __rte_always_inline uint16_t rx_body(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pk
   const uint16_t nb_rx = rx_recv<kVec>(q, pkts, nb_pkts, off);
   if (unlikely(logger != nullptr) && q.nb_hold != hold0)
     rx_check_proof(q, pkts, nb_rx, *logger, hold0);
-  if (q.nb_hold >= q.rx_free_thresh)
-    refill<kSecondary>(q);
+  if (q.nb_hold >= q.rx_free_thresh) {
+    if constexpr (kSecondary)
+      refill<true>(q);
+    else
+      refill_primary(q);
+  }
   q.gate.leave();
   return nb_rx;
 }
@@ -730,7 +743,7 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
     mig::RxBufNoLog off;
     const uint16_t nb_rx = rx_loop_vec(q, pkts, nb_pkts, off);
     if (q.nb_hold >= q.rx_free_thresh)
-      refill_fast(q);
+      refill_primary(q);
     q.gate.leave();
     return nb_rx;
   } else {
