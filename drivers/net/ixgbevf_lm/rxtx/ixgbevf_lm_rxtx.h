@@ -118,9 +118,9 @@ struct alignas(16) RxVecMemo {
    * VP, else zeros there) */
   uint64_t shuf[2] = {0, 0};
   /* the key test's mask with the length test on it (rx_loop_vec, memo_kmask), made for the buffer
-   * size kmask_for (0: not made yet) */
+   * size kmask_for (UINT32_MAX, no buffer size: not made yet) */
   uint64_t kmask[2] = {0, 0};
-  uint32_t kmask_for = 0;
+  uint32_t kmask_for = UINT32_MAX;
 };
 
 struct RxQueue {
