@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include <emmintrin.h>
@@ -18,22 +19,41 @@
 
 namespace ixgbevf_lm::pmd {
 
+}  // namespace ixgbevf_lm::pmd
+
+/* rte_lcore_id()'s variable in the initial-exec TLS model: one load off the thread pointer, where
+ * the general-dynamic model that code in a shared object otherwise uses for another object's
+ * thread-local variable calls __tls_get_addr (about a dozen instructions, twice per Rx + Tx burst
+ * pair). The variable is librte_eal's, in the static TLS block of a process that linked the EAL
+ * (every DPDK application: the EAL is what loads this plugin). */
+extern "C" {
+extern __thread unsigned per_lcore__lcore_id __attribute__((tls_model("initial-exec")));
+}
+
+namespace ixgbevf_lm::pmd {
+
 /* The calling lcore's cache of mp; nullptr without one (no cache, or a non-EAL thread). */
 __rte_always_inline rte_mempool_cache *lcore_cache(rte_mempool *mp) {
   return rte_mempool_default_cache(mp, rte_lcore_id());
 }
 
-/* n pointers from src to dst (n a multiple of 2 copies 16 bytes a step; an odd last one alone). */
+/* n pointers from src to dst, 16 bytes a step, eight pointers per loop turn (one counter), then
+ * what is left. */
 __rte_always_inline void copy_ptrs(void **dst, void *const *src, unsigned n) {
-  unsigned i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i + 2));
-    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i), a);
-    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i + 2), b);
+  const auto ld = [](void *const *p) { return _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)); };
+  const auto st = [](void **p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i *>(p), v); };
+  const ptrdiff_t k = ptrdiff_t(n & ~7u);
+  void *const *const se = src + k;
+  void **const de = dst + k;
+  for (ptrdiff_t i = -k; i != 0; i += 8) {
+    const __m128i a = ld(se + i), b = ld(se + i + 2), c = ld(se + i + 4), d = ld(se + i + 6);
+    st(de + i, a);
+    st(de + i + 2, b);
+    st(de + i + 4, c);
+    st(de + i + 6, d);
   }
-  for (; i < n; i++)
-    dst[i] = src[i];
+  for (unsigned j = unsigned(k); j < n; j++)
+    dst[j] = src[j];
 }
 
 /* Take n objects from the top of cache c: the address of the first of them (valid until the
@@ -51,10 +71,9 @@ __rte_always_inline void *const *cache_take(rte_mempool *mp, rte_mempool_cache *
   return objs;
 }
 
-/* Return n objects of mp: into the calling lcore's cache when they fit under its flush threshold
- * (as rte_mempool_put_bulk would), else through rte_mempool_put_bulk. */
-__rte_always_inline void cache_put(rte_mempool *mp, void *const *objs, unsigned n) {
-  rte_mempool_cache *const c = lcore_cache(mp);
+/* Return n objects of mp into c, the calling lcore's cache of mp (lcore_cache), when they fit under
+ * its flush threshold (as rte_mempool_put_bulk would), else through rte_mempool_put_bulk. */
+__rte_always_inline void cache_put_to(rte_mempool *mp, rte_mempool_cache *c, void *const *objs, unsigned n) {
   if (c == nullptr || c->len + n > c->flushthresh) {
     rte_mempool_put_bulk(mp, objs, n);
     return;
@@ -64,6 +83,11 @@ __rte_always_inline void cache_put(rte_mempool *mp, void *const *objs, unsigned 
   c->len += n;
   RTE_MEMPOOL_CACHE_STAT_ADD(c, put_bulk, 1);
   RTE_MEMPOOL_CACHE_STAT_ADD(c, put_objs, n);
+}
+
+/* The same, looking the calling lcore's cache up. */
+__rte_always_inline void cache_put(rte_mempool *mp, void *const *objs, unsigned n) {
+  cache_put_to(mp, lcore_cache(mp), objs, n);
 }
 
 }  // namespace ixgbevf_lm::pmd

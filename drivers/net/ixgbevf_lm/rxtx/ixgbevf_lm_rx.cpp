@@ -151,6 +151,65 @@ inline void refill(RxQueue &q) {
     q.tail.ring(q.rdt);
 }
 
+/* refill() of the primary's bursts: when the nb_hold slots after rdt do not wrap and the lcore's
+ * mempool cache holds that many, they are taken from its top, each pointer goes into its slot and
+ * each descriptor gets its buffer in one 16-byte store, in one pass; anything else through refill(). */
+__attribute__((noinline)) void refill_out(RxQueue &q) { refill(q); }
+
+__rte_always_inline void refill_fast(RxQueue &q) {
+  const unsigned n = q.nb_hold, nb_desc = q.nb_desc;
+  const unsigned start = q.rdt + 1u == nb_desc ? 0 : q.rdt + 1u;
+  rte_mempool *const mp = q.mp;
+  rte_mempool_cache *const c = lcore_cache(mp);
+  if (unlikely(start + n > nb_desc || c == nullptr || c->len < n)) {
+    refill_out(q);
+    return;
+  }
+  c->len -= n;
+  void *const *const objs = &c->objs[c->len];
+  RTE_MEMPOOL_CACHE_STAT_ADD(c, get_success_bulk, 1);
+  RTE_MEMPOOL_CACHE_STAT_ADD(c, get_success_objs, n);
+  RTE_MEMPOOL_CHECK_COOKIES(mp, objs, n, 1);
+  /* each pointer into its slot and its buffer into its descriptor, eight a turn */
+  rte_mbuf **sw = &q.sw_ring[start];
+  auto *d = reinterpret_cast<__m128i *>(const_cast<RxDesc *>(&q.ring[start]));
+  const __m128i headroom = _mm_cvtsi64_si128(RTE_PKTMBUF_HEADROOM);
+  const auto post = [&](void *const *o, rte_mbuf **to_sw, __m128i *to) __attribute__((always_inline)) {
+    auto *const m = static_cast<rte_mbuf *>(*o);
+    *to_sw = m;
+    _mm_store_si128(to, _mm_add_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(&m->buf_iova)), headroom));
+  };
+  void *const *o = objs;
+  void *const *const end8 = objs + (n & ~7u);
+  void *const *const end = objs + n;
+  for (; o != end8; o += 8, sw += 8, d += 8) {
+    post(o, sw, d);
+    post(o + 1, sw + 1, d + 1);
+    post(o + 2, sw + 2, d + 2);
+    post(o + 3, sw + 3, d + 3);
+    post(o + 4, sw + 4, d + 4);
+    post(o + 5, sw + 5, d + 5);
+    post(o + 6, sw + 6, d + 6);
+    post(o + 7, sw + 7, d + 7);
+  }
+  for (; o != end; o++, sw++, d++)
+    post(o, sw, d);
+  const unsigned rdt = start + n - 1;
+  q.rdt = uint16_t(rdt);
+  q.nb_hold = 0;
+  rte_io_wmb();
+  q.tail.ring(rdt);
+}
+
+/* The primary's refill: refill_fast() from a pool with a per-lcore cache, refill() as it is
+ * without one (nothing to take from a cache: no detour). */
+__rte_always_inline void refill_primary(RxQueue &q) {
+  if (likely(q.mp->cache_size != 0))
+    refill_fast(q);
+  else
+    refill(q);
+}
+
 /* Log the ring pages of the n descriptors the burst consumed from `from` (the device wrote them
  * back): one range, or two when the burst wrapped past the end of the ring. */
 inline void log_consumed(const RxQueue &q, mig::DirtyBurst &db, uint16_t from, uint16_t n) {
@@ -333,6 +392,22 @@ inline void memo_learn(RxQueue &q, const volatile RxDesc *d, const rte_mbuf *m) 
   _mm_store_si128(reinterpret_cast<__m128i *>(v.shuf), vec_shuffle(vp));
 }
 
+/* The vector loop's key mask with its length test (RxVecMemo::kmask): the test rides on the key
+ * test, length - 1 (the -1 added to the length word, where the key is 0) with no bit at or above
+ * the largest power of two not above buf_size: a length of 1 to that power. Any other length (0,
+ * beyond the buffer, or between that power and a buffer size that is none) goes to the scalar loop,
+ * which tests it exactly (and delivers it when it fits). */
+__attribute__((noinline, cold)) void memo_kmask(RxQueue &q) {
+  const uint32_t bs = q.buf_size;
+  uint32_t p2 = 0x8000;  /* the length field's top bit: never a valid length */
+  while (p2 > bs)
+    p2 >>= 1;
+  const uint16_t above = p2 != 0 ? uint16_t(~(p2 - 1)) : 0xFFFF;
+  const __m128i m = _mm_or_si128(vec_key_mask(), _mm_set_epi16(0, int16_t(above), 0, 0, 0, 0, 0, 0));
+  _mm_store_si128(reinterpret_cast<__m128i *>(q.vmemo.kmask), m);
+  q.vmemo.kmask_for = bs;
+}
+
 /* Out of line, so that the vector loop's locals never have their address taken: the scalar loop
  * for up to nb_pkts frames from the queue's state. */
 template <class BufLog>
@@ -346,15 +421,20 @@ __attribute__((noinline)) uint16_t rx_loop_out(RxQueue &q, rte_mbuf **pkts, uint
  * VLAN and RSS hash shuffled out of the descriptor. Anything else (a chained frame, another
  * classification, a group that would wrap the ring or pass the hold limit) takes one frame through
  * rx_loop, which teaches the memo; fewer than four left or ready: rx_loop for the rest. The DD
- * loads of a group (acquire, last descriptor first) come before the descriptors are read, as in
- * rx_loop. Buffers are logged through the same policy, in the same order. */
+ * load of a group's last descriptor (acquire) comes before its descriptors are read: the device
+ * writes back in ring order, so the three before it were written back too, and DD is in the key
+ * every one of them must match (one the device did not write, as a device out of order would
+ * leave it, goes to rx_loop, which tests its DD alone). Buffers are logged through the same
+ * policy, in the same order. */
 template <class BufLog>
 __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, BufLog &log) {
-  const __m128i kmask = vec_key_mask();
   const __m128i zero = _mm_setzero_si128();
-  const __m128i len_mask = _mm_set1_epi32(0xFFFF);
-  const __m128i buf_max = _mm_set1_epi32(int(q.buf_size));
   const auto mload = [](const uint64_t *p) { return _mm_load_si128(reinterpret_cast<const __m128i *>(p)); };
+  /* the key test with the length test on it (memo_kmask) */
+  if (unlikely(q.vmemo.kmask_for != q.buf_size))
+    memo_kmask(q);
+  const __m128i kmask = mload(q.vmemo.kmask);
+  const __m128i len_adj = _mm_set_epi16(0, -1, 0, 0, 0, 0, 0, 0);
   __m128i key = mload(q.vmemo.key), rearm = mload(q.vmemo.rearm), ptype = mload(q.vmemo.ptype),
           shuf = mload(q.vmemo.shuf);
   __m128i len_sum = zero;
@@ -388,32 +468,29 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       break;
     }
     /* groups that fit the burst, the hold limit and the ring before its end */
-    unsigned groups = chain ? 0 : std::min({left, max_hold - hold, nb_desc - idx}) / 4;
+    const unsigned groups = chain ? 0 : std::min({left, max_hold - hold, nb_desc - idx}) / 4;
     enum { kBudget, kMiss, kNone, kPartial } why = groups == 0 ? kMiss : kBudget;
-    const unsigned idx0 = idx;
     volatile RxDesc *d = &ring[idx];
     rte_mbuf **sw = &sw_ring[idx];
+    rte_mbuf **const sw_end = sw + 4 * groups;
     rte_mbuf **out = &pkts[nb_rx];
-    for (; groups != 0; groups--, d += 4, sw += 4, out += 4) {
-      /* acquire loads, last descriptor first (as the scalar loop's one per descriptor) */
-      const uint32_t s3 = __atomic_load_n(&d[3].wb.status_error, __ATOMIC_ACQUIRE),
-                     s2 = __atomic_load_n(&d[2].wb.status_error, __ATOMIC_ACQUIRE),
-                     s1 = __atomic_load_n(&d[1].wb.status_error, __ATOMIC_ACQUIRE),
-                     s0 = __atomic_load_n(&d[0].wb.status_error, __ATOMIC_ACQUIRE);
-      if (unlikely(!(s0 & s1 & s2 & s3 & kDD))) {
-        why = (s0 & kDD) ? kPartial : kNone;  /* fewer than four ready: the scalar loop takes them */
+    for (; sw != sw_end; d += 4, sw += 4, out += 4) {
+      /* one acquire load, of the group's last status word: the device writes back in ring
+       * order, so with it the other three were written before (and the key test checks their DD) */
+      if (unlikely(!(__atomic_load_n(&d[3].wb.status_error, __ATOMIC_ACQUIRE) & kDD))) {
+        /* fewer than four ready: the scalar loop takes them */
+        why = (__atomic_load_n(&d[0].wb.status_error, __ATOMIC_ACQUIRE) & kDD) ? kPartial : kNone;
         break;
       }
       const __m128i d0 = load_desc(d), d1 = load_desc(d + 1), d2 = load_desc(d + 2), d3 = load_desc(d + 3);
-      /* the key is stored masked: (d ^ key) & mask == 0 iff d & mask == key */
-      const __m128i x = _mm_or_si128(_mm_or_si128(_mm_xor_si128(d0, key), _mm_xor_si128(d1, key)),
-                                     _mm_or_si128(_mm_xor_si128(d2, key), _mm_xor_si128(d3, key)));
-      /* lengths (dword 3, low half) of 1..buf_size: else the scalar loop drops the frame */
-      const __m128i lens = _mm_and_si128(
-          _mm_unpackhi_epi64(_mm_unpackhi_epi32(d0, d1), _mm_unpackhi_epi32(d2, d3)), len_mask);
-      const __m128i bad_len = _mm_or_si128(_mm_cmpeq_epi32(lens, zero), _mm_cmpgt_epi32(lens, buf_max));
-      if (unlikely(!_mm_testz_si128(x, kmask) || !_mm_testz_si128(bad_len, bad_len))) {
-        why = kMiss;
+      /* the key is stored masked: (d ^ key) & mask == 0 iff d & mask == key; the length word as
+       * memo_kmask says */
+      const auto t = [&](__m128i x) __attribute__((always_inline)) {
+        return _mm_add_epi16(_mm_xor_si128(x, key), len_adj);
+      };
+      const __m128i x = _mm_or_si128(_mm_or_si128(t(d0), t(d1)), _mm_or_si128(t(d2), t(d3)));
+      if (unlikely(!_mm_testz_si128(x, kmask))) {
+        why = kMiss;  /* another classification, or a length the scalar loop tests */
         break;
       }
       const __m128i p01 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(sw));
@@ -428,7 +505,7 @@ __rte_always_inline uint16_t rx_loop_vec(RxQueue &q, rte_mbuf **pkts, uint16_t n
       const __m128i f3 = deliver(reinterpret_cast<rte_mbuf *>(_mm_extract_epi64(p23, 1)), d3);
       len_sum = _mm_add_epi32(len_sum, _mm_add_epi32(_mm_add_epi32(f0, f1), _mm_add_epi32(f2, f3)));
     }
-    const unsigned done = unsigned(sw - &sw_ring[idx0]);
+    const unsigned done = unsigned(sw - &sw_ring[idx]);
     idx += done;
     hold += done;
     nb_rx += done;
@@ -487,7 +564,7 @@ inline void rx_logged_tail(RxQueue &q, mig::DirtyBurst &db, uint16_t start, uint
   if (log_ring && consumed != 0)
     log_consumed(q, db, start, consumed);
   if (q.nb_hold >= q.rx_free_thresh)
-    refill(q);
+    refill_primary(q);
 }
 
 /* A receive burst while logging is on: buffers through the mode's policy, then the ring pages of
@@ -571,7 +648,7 @@ inline uint16_t rx_touch(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::Dir
   if (const uint64_t n = log.marks(uint16_t(q.nb_hold - hold0)); n != 0)
     l.add_pages(n);
   if (q.nb_hold >= q.rx_free_thresh)
-    refill(q);
+    refill_primary(q);
   return nb_rx;
 }
 
@@ -611,14 +688,9 @@ __attribute__((noinline)) uint16_t rx_logging(RxQueue &q, rte_mbuf **pkts, uint1
 
 namespace {
 
-template <bool kSecondary, bool kVec = false>
-inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
-  auto &q = *static_cast<RxQueue *>(rxq);
-  if (unlikely(!q.gate.enter<kSecondary>()))
-    return 0;
-  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it); acquire: the
-   * logger the control thread published with a release store is seen whole (a plain load on x86). */
-  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_ACQUIRE);
+/* A receive burst inside the gate, any logging; leaves the gate. */
+template <bool kSecondary, bool kVec>
+__rte_always_inline uint16_t rx_body(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger *logger) {
   if (unlikely(logger != nullptr)) {
     if constexpr (kSecondary) {
       /* the logger is the primary's object: a secondary receives nothing while pages are logged */
@@ -640,10 +712,44 @@ inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
   const uint16_t nb_rx = rx_recv<kVec>(q, pkts, nb_pkts, off);
   if (unlikely(logger != nullptr) && q.nb_hold != hold0)
     rx_check_proof(q, pkts, nb_rx, *logger, hold0);
-  if (q.nb_hold >= q.rx_free_thresh)
-    refill<kSecondary>(q);
+  if (q.nb_hold >= q.rx_free_thresh) {
+    if constexpr (kSecondary)
+      refill<true>(q);
+    else
+      refill_primary(q);
+  }
   q.gate.leave();
   return nb_rx;
+}
+
+/* The vector burst while logging is on: out of line, so that the one with logging off keeps its
+ * registers. */
+__attribute__((noinline)) uint16_t rx_body_vec_logged(RxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts,
+                                                      mig::DirtyLogger *logger) {
+  return rx_body<false, true>(q, pkts, nb_pkts, logger);
+}
+
+template <bool kSecondary, bool kVec = false>
+inline uint16_t rx_burst_impl(void *rxq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<RxQueue *>(rxq);
+  if (unlikely(!q.gate.enter<kSecondary>()))
+    return 0;
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it); acquire: the
+   * logger the control thread published with a release store is seen whole (a plain load on x86). */
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_ACQUIRE);
+  if constexpr (kVec && !kSecondary) {
+    /* logging off: the vector loop and the refill, nothing else */
+    if (unlikely(logger != nullptr))
+      return rx_body_vec_logged(q, pkts, nb_pkts, logger);
+    mig::RxBufNoLog off;
+    const uint16_t nb_rx = rx_loop_vec(q, pkts, nb_pkts, off);
+    if (q.nb_hold >= q.rx_free_thresh)
+      refill_primary(q);
+    q.gate.leave();
+    return nb_rx;
+  } else {
+    return rx_body<kSecondary, kVec>(q, pkts, nb_pkts, logger);
+  }
 }
 
 }  // namespace

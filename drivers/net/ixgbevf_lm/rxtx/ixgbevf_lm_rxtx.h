@@ -117,6 +117,10 @@ struct alignas(16) RxVecMemo {
   /* the shuffle from the descriptor to rx_descriptor_fields1 (lengths, RSS hash, and vlan_tci when
    * VP, else zeros there) */
   uint64_t shuf[2] = {0, 0};
+  /* the key test's mask with the length test on it (rx_loop_vec, memo_kmask), made for the buffer
+   * size kmask_for (UINT32_MAX, no buffer size: not made yet) */
+  uint64_t kmask[2] = {0, 0};
+  uint32_t kmask_for = UINT32_MAX;
 };
 
 struct RxQueue {

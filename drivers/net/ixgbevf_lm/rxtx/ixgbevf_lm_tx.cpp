@@ -181,11 +181,63 @@ __attribute__((noinline, cold)) void tx_bad_head(TxQueue &q, uint32_t head) {
   q.bad_wb_log_after = now + rte_get_timer_hz() * kBadWbLogIntervalMs / 1000;
 }
 
+/* Put the RS point in the next free entry of rs_fifo. */
+inline void rs_push(TxQueue &q, unsigned at) {
+  unsigned k = unsigned(q.rs_head) + q.rs_count;
+  if (k >= q.nb_desc)
+    k -= q.nb_desc;
+  q.rs_fifo[k] = uint16_t(at);
+  q.rs_count++;
+}
+
+/* Whether cleanup() may take clean_fast(): DD write-backs (no head word to check), fast free, no
+ * context descriptor in flight (every slot holds an mbuf). */
+inline bool clean_fast_ok(const TxQueue &q) { return q.fast_free && q.ctx_in_flight == 0 && q.head_wb == nullptr; }
+
+/* cleanup() when clean_fast_ok() and nothing is logged: the blocks the device is done with (each
+ * RS point's DD, oldest first) are counted, then their mbufs go from the slots straight into the
+ * calling lcore's mempool cache in one put (two when they wrap the ring; one pool: fast free), the
+ * queue's fields in locals. */
+__attribute__((noinline)) unsigned clean_fast(TxQueue &q, unsigned enough) {
+  const unsigned nb_desc = q.nb_desc;
+  const unsigned nb_free = q.nb_free, from = q.clean_from;
+  unsigned head = q.rs_head, count = q.rs_count;
+  const uint16_t *const fifo = q.rs_fifo;
+  volatile TxDesc *const ring = q.ring;
+  unsigned n = 0;      /* descriptors of the done blocks, from `from` on */
+  unsigned at = from;  /* the first one after them */
+  while (count != 0 && nb_free + n < enough) {
+    const unsigned rs = fifo[head];
+    if (!(__atomic_load_n(&ring[rs].wb.status, __ATOMIC_ACQUIRE) & rte_cpu_to_le_32(ADVTXD_STAT_DD)))
+      break;
+    n += (rs >= at ? rs - at : rs + nb_desc - at) + 1;
+    at = rs + 1 == nb_desc ? 0 : rs + 1;
+    head = head + 1 == nb_desc ? 0 : head + 1;
+    count--;
+  }
+  if (n == 0)
+    return 0;
+  rte_mbuf **const sw = q.sw_ring;
+  rte_mempool *const mp = sw[from]->pool;
+  rte_mempool_cache *const c = lcore_cache(mp);
+  const unsigned first = std::min(n, nb_desc - from);
+  cache_put_to(mp, c, reinterpret_cast<void **>(&sw[from]), first);
+  if (n > first)
+    cache_put_to(mp, c, reinterpret_cast<void **>(sw), n - first);
+  q.nb_free = uint16_t(nb_free + n);
+  q.clean_from = uint16_t(at);
+  q.rs_head = uint16_t(head);
+  q.rs_count = uint16_t(count);
+  return n;
+}
+
 /* Clean the RS points the device is done with (rs_done), oldest first, until nb_free reaches
  * `enough` (the bursts: one RS block past the free threshold, as DPDK's ixgbe frees one block at a
  * time; mbufs then go back to the pool at the rate the Rx refill takes them, which keeps a mempool
  * cache from flushing to and refilling from its ring). Returns descriptors freed. */
 unsigned cleanup(TxQueue &q, mig::DirtyBurst &db, unsigned enough = ~0u) {
+  if (likely(!db.active() && clean_fast_ok(q)))
+    return clean_fast(q, enough);
   unsigned freed = 0;
   uint32_t head = 0;
   if (q.head_wb && q.rs_count) {
@@ -305,40 +357,44 @@ inline CtxFields ctx_fields(const TxQueue &q, const rte_mbuf *m, uint64_t ol, ui
  * scalar loop writes for it (EOP, and RS when asked). len_mul is kLenMul, which the caller hides
  * from the compiler: PAYLEN and the buffer length from the one length in one multiply. */
 inline constexpr uint64_t kLenMul = (uint64_t{1} << (32 + ADVTXD_PAYLEN_SHIFT)) | 1u;
+inline constexpr uint32_t kSimpleCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
+/* put_simple adds its descriptor's second word, length * kLenMul | kSimpleCmd | rs, to its byte
+ * count (the bits do not overlap: an OR is a sum): less the command bits, the sum of the lengths
+ * is in the bits below the PAYLEN copy (a burst's lengths sum to less than 2^46). */
+inline constexpr uint64_t kLenBytes = (uint64_t{1} << (32 + ADVTXD_PAYLEN_SHIFT)) - 1;
 __rte_always_inline void put_simple(volatile TxDesc *d, const rte_mbuf *m, uint32_t rs, uint64_t &bytes,
                                     uint64_t len_mul) {
-  constexpr uint32_t kCmd = ADVTXD_DTYP_DATA | ADVTXD_DCMD_DEXT | ADVTXD_DCMD_IFCS | ADVTXD_DCMD_EOP;
+  constexpr uint32_t kCmd = kSimpleCmd;
   /* one segment: pkt_len == data_len (16 bits, within PAYLEN's 18) */
-  const uint64_t len = m->data_len;
+  const uint64_t hi = m->data_len * len_mul | (kCmd | rs);
   auto *w = reinterpret_cast<volatile uint64_t *>(d);
   w[0] = rte_cpu_to_le_64(m->buf_iova + m->data_off);
   /* cmd_type_len, then olinfo_status (PAYLEN) */
-  w[1] = rte_cpu_to_le_64(len * len_mul | (kCmd | rs));
-  bytes += len;
+  w[1] = rte_cpu_to_le_64(hi);
+  bytes += hi;  /* the length in the low bits once the command bits are taken off: see kLenBytes */
 }
 
 /* The scalar loop's RS bookkeeping for a frame of one descriptor at d. */
-__rte_always_inline uint32_t rs_for(TxQueue &q, uint16_t d, uint16_t &used, uint16_t &last_eop) {
+__rte_always_inline uint32_t rs_for(TxQueue &q, unsigned d, unsigned &used) {
   if (++used >= q.rs_thresh) {
-    q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = d;
-    q.rs_count++;
+    rs_push(q, d);
     used = 0;
-    last_eop = UINT16_MAX;
     return ADVTXD_DCMD_RS;
   }
-  last_eop = d;
   return 0;
 }
 
 /* The vector transmit loop: groups of four frames of one segment with no Tx offload flag (one test
- * of nb_segs and ol_flags for the four), one descriptor each; stops at the first group
- * with another frame, or when fewer than four descriptors are free after a cleanup, and leaves the
- * rest to the scalar loop. The RS points are the scalar loop's: with rs_thresh >= 4 a group holds
- * at most one, set after its four descriptors were written; a group across the ring's end (or
- * rs_thresh < 4) goes frame by frame. Returns the frames written; tail, last_eop and bytes as the
- * scalar loop keeps them. */
-__rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyBurst &db,
-                                         uint16_t &tail_io, uint16_t &last_eop, uint64_t &bytes) {
+ * of nb_segs and ol_flags for the four), one descriptor each; stops at the first group with another
+ * frame, or when fewer than four descriptors are free after a cleanup (clean()), and leaves the
+ * rest to the scalar loop. The RS points are the scalar loop's: the frames run in stretches that
+ * end at the ring's end or at the group holding the next RS point (rs_thresh >= 4: at most one per
+ * group), set once per stretch after its descriptors were written; a group across the ring's end
+ * (or rs_thresh < 4) goes frame by frame. Returns the frames written; tail, used (descriptors since
+ * the last RS point) and bytes as the scalar loop keeps them. */
+template <class Clean>
+__rte_always_inline unsigned xmit_simple(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, unsigned &tail_io,
+                                         unsigned &used_io, uint64_t &bytes_io, Clean &&clean) {
   /* rearm_data: data_off, refcnt, nb_segs (bytes 4-5), port; then ol_flags */
   const __m128i mask = _mm_set_epi64x(int64_t(RTE_MBUF_F_TX_OFFLOAD_MASK), int64_t(0xFFFFULL << 32));
   const __m128i want = _mm_set_epi64x(0, int64_t(1ULL << 32));
@@ -354,33 +410,36 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
   const unsigned nb_desc = q.nb_desc;
   const unsigned rs_gap = q.rs_thresh;
   unsigned tail = tail_io;
-  uint16_t used = q.nb_used_since_rs;
+  unsigned used = used_io;
   unsigned nb_free = q.nb_free;
+  uint64_t bytes = 0;  /* the second words written (put_simple) */
+  uint64_t rs_bits = 0;  /* the RS bits among them */
   unsigned i = 0;
   /* the OR of four: no offload flag in any, and nb_segs 1 in all (nb_segs >= 1: a larger one sets
    * another bit) */
-  const auto simple4 = [&](rte_mbuf *const *m) __attribute__((always_inline)) {
-    const __m128i r = _mm_or_si128(_mm_or_si128(rearm(m[0]), rearm(m[1])), _mm_or_si128(rearm(m[2]), rearm(m[3])));
+  const auto simple4 = [&](const rte_mbuf *m0, const rte_mbuf *m1, const rte_mbuf *m2, const rte_mbuf *m3)
+                           __attribute__((always_inline)) {
+    const __m128i r = _mm_or_si128(_mm_or_si128(rearm(m0), rearm(m1)), _mm_or_si128(rearm(m2), rearm(m3)));
     const __m128i x = _mm_xor_si128(_mm_and_si128(r, mask), want);
     return _mm_testz_si128(x, x) != 0;
   };
   while (nb_pkts - i >= 4) {
     if (nb_free < 4) {
       q.nb_free = uint16_t(nb_free);
-      cleanup(q, db, burst_enough(q));
+      clean();
       nb_free = q.nb_free;
       if (nb_free < 4)
         break;
     }
-    /* groups that fit the burst, the free descriptors and the ring before its end */
-    unsigned groups = rs_gap >= 4 ? std::min({nb_pkts - i, nb_free, nb_desc - tail}) / 4 : 0;
-    if (groups == 0) {
+    if (unlikely(rs_gap < 4 || nb_desc - tail < 4)) {
       /* a group across the ring's end (or RS points closer than four): frame by frame */
       rte_mbuf **m = &pkts[i];
-      if (!simple4(m))
+      if (!simple4(m[0], m[1], m[2], m[3]))
         break;
       for (unsigned k = 0; k < 4; k++) {
-        put_simple(&ring[tail], m[k], rs_for(q, uint16_t(tail), used, last_eop), bytes, len_mul);
+        const uint32_t rs = rs_for(q, tail, used);
+        rs_bits += rs;
+        put_simple(&ring[tail], m[k], rs, bytes, len_mul);
         sw_ring[tail] = m[k];
         tail = tail + 1 == nb_desc ? 0 : tail + 1;
       }
@@ -388,86 +447,61 @@ __rte_always_inline uint16_t xmit_simple(TxQueue &q, rte_mbuf **pkts, uint16_t n
       i += 4;
       continue;
     }
-    const unsigned i0 = i;
-    unsigned u = used;
-    for (; groups != 0; groups--) {
-      rte_mbuf **m = &pkts[i];
-      if (!simple4(m))
+    /* whole groups within the burst, the free descriptors, the ring before its end and the group
+     * of the next RS point */
+    const unsigned to_rs = (rs_gap - used + 3) & ~3u;
+    const unsigned run = std::min({nb_pkts - i, nb_free, nb_desc - tail, to_rs}) & ~3u;
+    rte_mbuf **p = &pkts[i];
+    rte_mbuf **const end = p + run;
+    volatile TxDesc *d = &ring[tail];
+    rte_mbuf **sw = &sw_ring[tail];
+    for (; p != end; p += 4, d += 4, sw += 4) {
+      rte_mbuf *const m0 = p[0], *const m1 = p[1], *const m2 = p[2], *const m3 = p[3];
+      if (!simple4(m0, m1, m2, m3))
         break;
-      volatile TxDesc *d = &ring[tail];
-      put_simple(d, m[0], 0, bytes, len_mul);
-      put_simple(d + 1, m[1], 0, bytes, len_mul);
-      put_simple(d + 2, m[2], 0, bytes, len_mul);
-      put_simple(d + 3, m[3], 0, bytes, len_mul);
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail]),
-                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[0])));
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(&sw_ring[tail + 2]),
-                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(&m[2])));
-      u += 4;
-      if (unlikely(u >= rs_gap)) {
-        /* the frame at which the count reaches rs_thresh asks for the write-back */
-        u -= rs_gap;
-        const unsigned at = tail + 3 - u;
-        ring[at].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
-        q.rs_fifo[(q.rs_head + q.rs_count) % nb_desc] = uint16_t(at);
-        q.rs_count++;
-      }
-      tail += 4;
-      i += 4;
+      put_simple(d, m0, 0, bytes, len_mul);
+      put_simple(d + 1, m1, 0, bytes, len_mul);
+      put_simple(d + 2, m2, 0, bytes, len_mul);
+      put_simple(d + 3, m3, 0, bytes, len_mul);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(sw), _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(sw + 2),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 2)));
     }
-    if (i != i0) {
-      used = uint16_t(u);
-      /* the last frame, unless it carries RS */
-      last_eop = u == 0 ? UINT16_MAX : uint16_t(tail - 1);
-      nb_free -= i - i0;
-      if (tail == nb_desc)
-        tail = 0;
+    const unsigned done = unsigned(p - &pkts[i]);
+    if (done >= rs_gap - used) {
+      /* the frame at which the count reaches rs_thresh asks for the write-back */
+      const unsigned at = tail + rs_gap - used - 1;
+      ring[at].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
+      rs_push(q, at);
+      used = used + done - rs_gap;
+    } else {
+      used += done;
     }
-    if (groups != 0)
+    tail += done;
+    if (tail == nb_desc)
+      tail = 0;
+    nb_free -= done;
+    i += done;
+    if (p != end)
       break;  /* a frame the scalar loop writes */
   }
   q.nb_free = uint16_t(nb_free);
-  q.nb_used_since_rs = used;
-  tail_io = uint16_t(tail);
-  return uint16_t(i);
+  tail_io = tail;
+  used_io = used;
+  bytes_io += (bytes - uint64_t(i) * kSimpleCmd - rs_bits) & kLenBytes;
+  return i;
 }
 
-template <bool kSecondary, bool kVec = false>
-inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
-  auto &q = *static_cast<TxQueue *>(txq);
-  if (unlikely(!q.gate.enter<kSecondary>()))
-    return 0;
-  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it); acquire: the
-   * logger the control thread published with a release store is seen whole (a plain load on x86). */
-  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_ACQUIRE);
-  if constexpr (kSecondary) {
-    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
-    if (unlikely(logger != nullptr)) {
-      q.gate.leave();
-      return 0;
-    }
-  }
-  /* The write-backs are logged as the burst cleans them, unless the mode needs no ring logging (the
-   * head word always needs it) or the queue's pages are proven marked (then checked once at the
-   * end). */
-  const uint16_t clean_from0 = q.clean_from;
-  bool proven = false;
-  mig::DirtyLogger *ring_log = nullptr;
-  if (!kSecondary && unlikely(logger != nullptr) && (logger->logs_ring_writebacks() || q.head_wb)) {
-    proven = mig::queue_proven(*logger);
-    if (!proven)
-      ring_log = logger;
-  }
-  mig::DirtyBurst db(ring_log);
-  if (q.nb_free < q.free_thresh)
-    cleanup(q, db, burst_enough(q));
-
-  uint16_t tail = q.tx_tail;
-  uint16_t nb_tx = 0;
-  uint16_t last_eop = UINT16_MAX;
-  uint64_t bytes = 0;
-  if constexpr (kVec)
-    nb_tx = xmit_simple(q, pkts, nb_pkts, db, tail, last_eop, bytes);
+/* The scalar transmit loop: any frame (chains, context descriptors, inline IPsec), from tail on.
+ * Returns the frames taken (sent, or dropped for want of an SA); tail, used and bytes as
+ * xmit_simple keeps them. */
+template <bool kSecondary>
+__rte_always_inline unsigned xmit_scalar(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, mig::DirtyBurst &db,
+                                         unsigned &tail_io, unsigned &used_io, uint64_t &bytes_io) {
+  uint16_t tail = uint16_t(tail_io);
+  unsigned used = used_io;
+  uint64_t bytes = bytes_io;
+  unsigned nb_tx = 0;
   for (; nb_tx < nb_pkts; nb_tx++) {
     rte_mbuf *m = pkts[nb_tx];
     if (unlikely(q.fast_free) && m->nb_segs > 1)
@@ -548,40 +582,138 @@ inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
     } while (seg);
     q.ring[d].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_EOP);
     q.nb_free = uint16_t(q.nb_free - need);
-    q.nb_used_since_rs = uint16_t(q.nb_used_since_rs + need);
-    if (q.nb_used_since_rs >= q.rs_thresh) {
+    used += need;
+    if (used >= q.rs_thresh) {
       q.ring[d].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
-      q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = d;
-      q.rs_count++;
-      q.nb_used_since_rs = 0;
-      last_eop = UINT16_MAX;
-    } else {
-      last_eop = d;
+      rs_push(q, d);
+      used = 0;
     }
     bytes += m->pkt_len;
   }
-  if (nb_tx) {
-    /* every descriptor handed over is covered by an RS: the last packet of the burst asks too */
-    if (last_eop != UINT16_MAX) {
-      q.ring[last_eop].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
-      q.rs_fifo[(q.rs_head + q.rs_count) % q.nb_desc] = last_eop;
-      q.rs_count++;
-      q.nb_used_since_rs = 0;
-    }
-    q.tx_tail = tail;
-    rte_io_wmb();
-    if constexpr (kSecondary)
-      ring_secondary(q.port_id, q.tail.off, q.shared_tail, tail);
-    else
-      q.tail.ring(tail);
-    q.packets += nb_tx;
-    q.bytes += bytes;
+  tail_io = tail;
+  used_io = used;
+  bytes_io = bytes;
+  return nb_tx;
+}
+
+/* The end of a burst that took nb_tx frames: every descriptor handed over is covered by an RS (the
+ * last one written asks too, unless it did already: used is 0 then), the doorbell, the counters. */
+template <bool kSecondary>
+__rte_always_inline void tx_finish(TxQueue &q, unsigned nb_tx, unsigned tail, unsigned used, uint64_t bytes) {
+  if (nb_tx == 0)
+    return;
+  if (used != 0) {
+    const unsigned last = (tail == 0 ? q.nb_desc : tail) - 1;
+    q.ring[last].read.cmd_type_len |= rte_cpu_to_le_32(ADVTXD_DCMD_RS);
+    rs_push(q, last);
   }
+  q.nb_used_since_rs = 0;
+  q.tx_tail = uint16_t(tail);
+  rte_io_wmb();
+  if constexpr (kSecondary)
+    ring_secondary(q.port_id, q.tail.off, q.shared_tail, tail);
+  else
+    q.tail.ring(tail);
+  q.packets += nb_tx;
+  q.bytes += bytes;
+}
+
+/* Logging off: the cleanup of the vector burst (clean_fast, or cleanup() without a logger). */
+__attribute__((noinline)) void clean_off(TxQueue &q, unsigned enough) {
+  if (likely(clean_fast_ok(q))) {
+    clean_fast(q, enough);
+    return;
+  }
+  mig::DirtyBurst db(nullptr);
+  cleanup(q, db, enough);
+}
+
+/* Logging off: the frames the vector loop left to the scalar one and the end of the burst, out of
+ * line (the vector loop's locals stay in registers, their addresses never taken). */
+__attribute__((noinline)) uint16_t tx_vec_off_rest(TxQueue &q, rte_mbuf **pkts, unsigned nb_pkts, unsigned nb_tx,
+                                                   unsigned tail, unsigned used, uint64_t bytes) {
+  mig::DirtyBurst db(nullptr);
+  nb_tx += xmit_scalar<false>(q, pkts + nb_tx, nb_pkts - nb_tx, db, tail, used, bytes);
+  tx_finish<false>(q, nb_tx, tail, used, bytes);
+  return uint16_t(nb_tx);
+}
+
+/* The vector burst with logging off (nothing to mark, nothing to prove): the cleanup below the
+ * free threshold, the vector loop, the scalar loop for what it left. */
+__rte_always_inline uint16_t tx_vec_off(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts) {
+  if (q.nb_free < q.free_thresh)
+    clean_off(q, burst_enough(q));
+  unsigned tail = q.tx_tail, used = q.nb_used_since_rs;
+  uint64_t bytes = 0;
+  const unsigned nb_tx = xmit_simple(q, pkts, nb_pkts, tail, used, bytes, [&q] { clean_off(q, burst_enough(q)); });
+  if (unlikely(nb_tx < nb_pkts))
+    return tx_vec_off_rest(q, pkts, nb_pkts, nb_tx, tail, used, bytes);
+  tx_finish<false>(q, nb_tx, tail, used, bytes);
+  return uint16_t(nb_tx);
+}
+
+/* A burst inside the gate, any logging: the write-backs are logged as the burst cleans them,
+ * unless the mode needs no ring logging (the head word always needs it) or the queue's pages are
+ * proven marked (then checked once at the end). Leaves the gate. */
+template <bool kSecondary, bool kVec>
+__rte_always_inline uint16_t tx_body(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts, mig::DirtyLogger *logger) {
+  const uint16_t clean_from0 = q.clean_from;
+  bool proven = false;
+  mig::DirtyLogger *ring_log = nullptr;
+  if (!kSecondary && unlikely(logger != nullptr) && (logger->logs_ring_writebacks() || q.head_wb)) {
+    proven = mig::queue_proven(*logger);
+    if (!proven)
+      ring_log = logger;
+  }
+  mig::DirtyBurst db(ring_log);
+  if (q.nb_free < q.free_thresh)
+    cleanup(q, db, burst_enough(q));
+
+  unsigned tail = q.tx_tail, used = q.nb_used_since_rs;
+  unsigned nb_tx = 0;
+  uint64_t bytes = 0;
+  if constexpr (kVec)
+    nb_tx = xmit_simple(q, pkts, nb_pkts, tail, used, bytes, [&] { cleanup(q, db, burst_enough(q)); });
+  nb_tx += xmit_scalar<kSecondary>(q, pkts + nb_tx, nb_pkts - nb_tx, db, tail, used, bytes);
+  tx_finish<kSecondary>(q, nb_tx, tail, used, bytes);
   if (unlikely(proven) && q.clean_from != clean_from0)
     check_proof(q, *logger, clean_from0);
   db.finish();
   q.gate.leave();
-  return nb_tx;
+  return uint16_t(nb_tx);
+}
+
+/* The vector burst while logging is on: out of line, so that the one with logging off keeps its
+ * registers. */
+__attribute__((noinline)) uint16_t tx_body_vec_logged(TxQueue &q, rte_mbuf **pkts, uint16_t nb_pkts,
+                                                      mig::DirtyLogger *logger) {
+  return tx_body<false, true>(q, pkts, nb_pkts, logger);
+}
+
+template <bool kSecondary, bool kVec = false>
+inline uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t nb_pkts) {
+  auto &q = *static_cast<TxQueue *>(txq);
+  if (unlikely(!q.gate.enter<kSecondary>()))
+    return 0;
+  /* Read once per burst, after enter() (the grace period's gate_barrier() pairs with it); acquire: the
+   * logger the control thread published with a release store is seen whole (a plain load on x86). */
+  mig::DirtyLogger *const logger = __atomic_load_n(&q.dirty_logger, __ATOMIC_ACQUIRE);
+  if constexpr (kSecondary) {
+    /* the logger is the primary's object: a secondary sends nothing while pages are logged */
+    if (unlikely(logger != nullptr)) {
+      q.gate.leave();
+      return 0;
+    }
+  }
+  if constexpr (kVec && !kSecondary) {
+    if (unlikely(logger != nullptr))
+      return tx_body_vec_logged(q, pkts, nb_pkts, logger);
+    const uint16_t nb_tx = tx_vec_off(q, pkts, nb_pkts);
+    q.gate.leave();
+    return nb_tx;
+  } else {
+    return tx_body<kSecondary, kVec>(q, pkts, nb_pkts, logger);
+  }
 }
 
 }  // namespace
