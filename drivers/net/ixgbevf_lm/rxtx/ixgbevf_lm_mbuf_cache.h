@@ -19,19 +19,6 @@
 
 namespace ixgbevf_lm::pmd {
 
-}  // namespace ixgbevf_lm::pmd
-
-/* rte_lcore_id()'s variable in the initial-exec TLS model: one load off the thread pointer, where
- * the general-dynamic model that code in a shared object otherwise uses for another object's
- * thread-local variable calls __tls_get_addr (about a dozen instructions, twice per Rx + Tx burst
- * pair). The variable is librte_eal's, in the static TLS block of a process that linked the EAL
- * (every DPDK application: the EAL is what loads this plugin). */
-extern "C" {
-extern __thread unsigned per_lcore__lcore_id __attribute__((tls_model("initial-exec")));
-}
-
-namespace ixgbevf_lm::pmd {
-
 /* The calling lcore's cache of mp; nullptr without one (no cache, or a non-EAL thread). */
 __rte_always_inline rte_mempool_cache *lcore_cache(rte_mempool *mp) {
   return rte_mempool_default_cache(mp, rte_lcore_id());
