@@ -103,13 +103,7 @@ def main():
         tm.stop_process(ping, signal.SIGKILL)
         if t is not None:
             t.close()
-        subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if os.path.exists(f"/sys/class/net/{tap}"):
-            subprocess.run(["ip", "link", "del", tap], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            os.unlink(region)
-        except FileNotFoundError:
-            pass
+        tm.remove_setup(ns, tap, region)
 
 
 if __name__ == "__main__":

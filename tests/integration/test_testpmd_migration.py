@@ -273,13 +273,18 @@ def body():
         stop_process(probe, signal.SIGKILL)
         if t is not None:
             t.close()
-        subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if os.path.exists(f"/sys/class/net/{tap}"):
-            subprocess.run(["ip", "link", "del", tap], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            os.unlink(region)
-        except OSError:
-            pass
+        remove_setup(ns, tap, region)
+
+
+def remove_setup(ns, tap, region):
+    """The namespace, a TAP left in the root namespace, the region file: whatever of them exists."""
+    subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if os.path.exists(f"/sys/class/net/{tap}"):
+        subprocess.run(["ip", "link", "del", tap], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        os.unlink(region)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":  # bench/ping_migration.py imports the helpers

@@ -288,20 +288,6 @@ size_t vf_resets(const model::PfModel &pf, unsigned vf)
   return n;
 }
 
-std::string log_of(const std::function<void()> &fn)
-{
-  char *buf = nullptr;
-  size_t len = 0;
-  FILE *mem = open_memstream(&buf, &len);
-  FILE *old = rte_log_get_stream();
-  rte_openlog_stream(mem);
-  fn();
-  rte_openlog_stream(old == stderr ? nullptr : old);
-  std::fclose(mem);
-  std::string s(buf != nullptr ? buf : "", len);
-  std::free(buf);
-  return s;
-}
 
 }  // namespace mig_test
 

@@ -26,6 +26,7 @@
 
 #include "rte_pmd_ixgbevf_lm.h"
 #include "rte_pmd_ixgbevf_lm_migration.h"
+#include "../common/log_capture.h"
 
 /* The migration API joins the PMD progressively: weak references let this binary link before it
  * does; a test that needs a missing symbol fails with a message saying so. */
@@ -108,7 +109,6 @@ bool traffic_flows(model::TrafficEndpoint &t, uint64_t n = 20, std::chrono::mill
 hv::MigratorOptions migrator_options(uint32_t slot, unsigned rounds);
 /* Number of VF_RESET messages the PF received from vf. */
 size_t vf_resets(const model::PfModel &pf, unsigned vf);
-/* The log lines the driver (any DPDK log type) writes while fn runs. */
-std::string log_of(const std::function<void()> &fn);
+using ixgbevf_lm::test::log_of;  /* the DPDK log lines written while fn runs */
 
 }  // namespace mig_test

@@ -17,6 +17,7 @@
 #include <rte_security_driver.h>
 
 #include "../common/esp_frames.h"
+#include "../common/log_capture.h"
 #include "pmd_env.h"
 
 using namespace ixlm_test;
@@ -56,20 +57,7 @@ struct WireUplink : model::Uplink {
   std::string describe() const override { return "test wire"; }
 };
 
-/* Log lines the driver writes while fn runs. */
-std::string log_of(const std::function<void()> &fn) {
-  char *buf = nullptr;
-  size_t len = 0;
-  FILE *mem = open_memstream(&buf, &len);
-  FILE *old = rte_log_get_stream();
-  rte_openlog_stream(mem);
-  fn();
-  rte_openlog_stream(old == stderr ? nullptr : old);
-  std::fclose(mem);
-  std::string s(buf ? buf : "", len);
-  std::free(buf);
-  return s;
-}
+using ixgbevf_lm::test::log_of;
 
 struct PfPolicy {
   hw::MbxApi max_api = hw::MbxApi::v14;

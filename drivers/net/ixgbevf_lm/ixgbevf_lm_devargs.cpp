@@ -129,34 +129,33 @@ int on_uplink(const char *key, const char *v, void *arg) {
   return 0;
 }
 
-int on_tx_head_wb(const char *key, const char *v, void *arg) {
-  auto &c = *static_cast<Ctx *>(arg);
+/* A 0|1 key into *out. */
+int parse_01(Ctx &c, const char *key, const char *v, bool *out) {
   if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
     fail(c, key, v, "0 or 1 is required");
     return -1;
   }
-  c.out->tx_head_wb = *v == '1';
+  *out = *v == '1';
   return 0;
+}
+
+int on_tx_head_wb(const char *key, const char *v, void *arg) {
+  auto &c = *static_cast<Ctx *>(arg);
+  return parse_01(c, key, v, &c.out->tx_head_wb);
 }
 
 int on_trusted(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
-    fail(c, key, v, "0 or 1 is required");
+  bool on = false;
+  if (parse_01(c, key, v, &on) != 0)
     return -1;
-  }
-  c.out->trusted = *v == '1';
+  c.out->trusted = on ? 1 : 0;
   return 0;
 }
 
 int on_vector(const char *key, const char *v, void *arg) {
   auto &c = *static_cast<Ctx *>(arg);
-  if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
-    fail(c, key, v, "0 or 1 is required");
-    return -1;
-  }
-  c.out->vector = *v == '1';
-  return 0;
+  return parse_01(c, key, v, &c.out->vector);
 }
 
 /* The migration keys: one parser, mig::parse_migration_devarg. */

@@ -154,7 +154,6 @@ int sim_probe(rte_vdev_device *vdev) noexcept {
         uplink = da.uplink.empty() ? std::string("none") : da.uplink;
         model::PfConfig cfg;
         cfg.name = da.pf;
-        cfg.thread_nice = model::kDeviceNice;  /* the device takes no CPU from the application */
         std::string why;
         pf = platform.source_pf(cfg, uplink, &why);
         if (!pf) {
