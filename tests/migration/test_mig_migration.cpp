@@ -393,6 +393,34 @@ TEST(MigRecovery, APortWithoutAnAdministeredMacSaysSoOnceAndKeepsItsAddress)
   EXPECT_TRUE(rte_is_same_ether_addr(&before, &after));
 }
 
+/* A rebuild on a PF that no longer trusts the VF: the promiscuous mode the port had is refused; the
+ * port runs anyway, without it, and says so (it does not fail the rebuild over a receive mode). */
+TEST(MigRecovery, ARebuildOnAPfThatNoLongerTrustsTheVfRunsWithoutPromiscuousMode)
+{
+  RigConfig c;
+  c.extra_devargs = "trusted=1";
+  Rig rig(c, /*with_region=*/false);
+  ASSERT_TRUE(rig.ok()) << rig_failure(rig);
+  ASSERT_EQ(rte_eth_promiscuous_enable(rig.port->id), 0);
+  auto pf = rig.port->current_pf();
+  const unsigned vf = rig.port->current_vf();
+  EXPECT_EQ(pf->vf_view(vf).xcast, ixgbevf_lm::hw::XcastMode::promisc);
+  pf->set_vf_trusted(vf, false);
+  const size_t resets = vf_resets(*pf, vf);
+  const std::string log = log_of([&] {
+    pf->pf_reset();
+    /* the replay's answer is in the PF's view before the rebuild ends; its log line right after */
+    EXPECT_TRUE(wait_for([&] {
+      return vf_resets(*pf, vf) > resets && pf->vf_view(vf).xcast == ixgbevf_lm::hw::XcastMode::multi &&
+             rte_eth_promiscuous_get(rig.port->id) == 0 && link_up(rig.port->id);
+    }, 5000ms));
+  });
+  EXPECT_NE(log.find("does not grant promiscuous reception here"), std::string::npos) << log;
+  EXPECT_TRUE(traffic_flows(*rig.traffic, 50, 5000ms)) << "no traffic after the rebuild";
+  EXPECT_EQ(rte_eth_promiscuous_get(rig.port->id), 0);
+  EXPECT_EQ(pf->vf_view(vf).xcast, ixgbevf_lm::hw::XcastMode::multi);
+}
+
 /* A rebuild proposes the mailbox API the port ran with first: one API_NEGOTIATE, accepted, where
  * the first negotiation went down the list from 1.4 (the model's PF stops at 1.3). */
 TEST(MigRecovery, ARebuildProposesTheApiThePortRanWithFirst)

@@ -237,8 +237,20 @@ int replay_config(Adapter &ad) noexcept {
       note(send(ad, msg, 2, "SET_VLAN"), "the VLAN filters");
     }
   }
-  if ((c.promisc || c.allmulti) && api_at_least(ad, c.promisc ? MbxApi::v13 : MbxApi::v12))
-    note(send_xcast(ad, xcast_for(c.promisc, c.allmulti)), "the receive mode");
+  if ((c.promisc || c.allmulti) && api_at_least(ad, c.promisc ? MbxApi::v13 : MbxApi::v12)) {
+    const int rc = send_xcast(ad, xcast_for(c.promisc, c.allmulti));
+    if (rc == -EPERM) {
+      /* A PF that does not trust this VF (a destination host configured otherwise): the port runs
+       * with what it grants rather than not at all, and the ethdev layer says so. */
+      IXGBEVF_LM_LOG(WARNING, "port %u: the PF does not grant %s reception here (the VF is not trusted); "
+                     "the port runs without it", ad.dev->data->port_id, c.promisc ? "promiscuous" : "all-multicast");
+      c.promisc = c.allmulti = false;
+      ad.dev->data->promiscuous = 0;
+      ad.dev->data->all_multicast = 0;
+    } else {
+      note(rc, "the receive mode");
+    }
+  }
   /* A reset VF takes standard frames (1518 bytes): SET_LPE only for a larger maximum. */
   if (c.max_frame != kStandardMaxFrame) {
     uint32_t msg[2] = {VF_SET_LPE, c.max_frame};
