@@ -280,14 +280,18 @@ bool vf_complete_reset(PfModel::Impl &pf, VfState &vf, uint64_t now) {
   return true;
 }
 
+/* The PF's reply to the VF's request, once it is due. */
+static bool reply_if_due(PfModel::Impl &pf, VfState &vf, uint64_t now) {
+  if (!vf.req_pending || now < vf.req_due_us || pf.faults.mailbox_silent)
+    return false;
+  vf.req_pending = false;
+  handle_request(pf, vf);
+  return true;
+}
+
 bool vf_complete_due(PfModel::Impl &pf, VfState &vf, uint64_t now) {
-  bool did = vf_complete_reset(pf, vf, now);
-  if (vf.req_pending && now >= vf.req_due_us && !pf.faults.mailbox_silent) {
-    vf.req_pending = false;
-    handle_request(pf, vf);
-    did = true;
-  }
-  return did;
+  const bool reset = vf_complete_reset(pf, vf, now);
+  return reply_if_due(pf, vf, now) || reset;
 }
 
 bool mbx_service(PfModel::Impl &pf, bool single_unit) {
@@ -297,9 +301,7 @@ bool mbx_service(PfModel::Impl &pf, bool single_unit) {
     VfState &vf = *p;
     if (pf.faults.mailbox_silent)
       continue;
-    if (vf.req_pending && now >= vf.req_due_us) {
-      vf.req_pending = false;
-      handle_request(pf, vf);
+    if (reply_if_due(pf, vf, now)) {
       did = true;
     } else if (!vf.req_pending && !vf.pf_msg_unacked && !vf.outbox.empty() &&
                !(vf.reg(VFMAILBOX) & VFMAILBOX_VFU)) {
